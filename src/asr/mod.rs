@@ -1,0 +1,1 @@
+//! Speech recognition with whisper.cpp. (Being built.)

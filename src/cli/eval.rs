@@ -1,0 +1,17 @@
+use super::Globals;
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// WER (English etc.) / CER (Japanese, Chinese) on every WAV with a .txt reference beside it.
+    Asr(super::eval_asr::Args),
+    /// Diarization error rate on every WAV with an .rttm reference beside it.
+    Der(super::eval_der::Args),
+}
+
+pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
+    match c {
+        Command::Asr(a) => super::eval_asr::run(a, g),
+        Command::Der(a) => super::eval_der::run(a, g),
+    }
+}

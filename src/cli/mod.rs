@@ -1,0 +1,124 @@
+//! Command-line interface: parses arguments and calls library functions. No logic of its
+//! own beyond printing, so the HTTP server can call the same functions.
+
+mod archive;
+mod bench;
+mod bench_asr;
+mod bench_search;
+mod eval;
+mod eval_asr;
+mod eval_der;
+mod minutes;
+mod models;
+mod record;
+mod search;
+mod speakers;
+mod transcribe;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gijiroku",
+    version,
+    about = "Offline speech-to-minutes: recordings → transcripts → 会議録 / 相談記録 → searchable archive"
+)]
+struct Cli {
+    /// No progress bars, fewer messages.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
+    /// Machine-readable JSON on stdout where the command has a result to print.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log output (-v info, -vv debug). RUST_LOG also works.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Folder holding the ggml models (`models list` shows them).
+    #[arg(long, global = true, env = "GIJIROKU_MODELS", default_value = "models")]
+    models_dir: PathBuf,
+    /// Folder of the archive (catalog, search index, stored files, voiceprints).
+    #[arg(long, global = true, env = "GIJIROKU_DATA", default_value = "data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command can read.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    pub quiet: bool,
+    pub json: bool,
+    pub models_dir: PathBuf,
+    pub data: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Transcribe recordings (any common audio/video format) to JSON, TXT, SRT, VTT, RTTM.
+    Transcribe(transcribe::Args),
+    /// Import and list models (CTranslate2 Whisper → ggml, Silero VAD, speaker encoder).
+    #[command(subcommand)]
+    Models(models::Command),
+    /// Measure accuracy on a folder of references (WER/CER, DER).
+    #[command(subcommand)]
+    Eval(eval::Command),
+    /// Benchmarks that print figures (transcription speed, search speed).
+    #[command(subcommand)]
+    Bench(bench::Command),
+    /// Enrolled speakers (voiceprints) and renaming speakers in transcripts.
+    #[command(subcommand)]
+    Speakers(speakers::Command),
+    /// Draft minutes (会議録, 相談記録) from a transcript.
+    Minutes(minutes::Args),
+    /// The archive of meetings, transcripts and minutes.
+    #[command(subcommand)]
+    Archive(archive::Command),
+    /// Search the archive.
+    Search(search::Args),
+    /// Record a meeting from a microphone or line input, with a running transcript.
+    Record(record::Args),
+    /// List audio input devices.
+    Devices,
+}
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    gijiroku::progress::set_quiet(cli.quiet);
+    let g = Globals {
+        quiet: cli.quiet,
+        json: cli.json,
+        models_dir: cli.models_dir,
+        data: cli.data,
+    };
+    match cli.command {
+        Command::Transcribe(a) => transcribe::run(a, &g),
+        Command::Models(c) => models::run(c, &g),
+        Command::Eval(c) => eval::run(c, &g),
+        Command::Bench(c) => bench::run(c, &g),
+        Command::Speakers(c) => speakers::run(c, &g),
+        Command::Minutes(a) => minutes::run(a, &g),
+        Command::Archive(c) => archive::run(c, &g),
+        Command::Search(a) => search::run(a, &g),
+        Command::Record(a) => record::run(a, &g),
+        Command::Devices => record::devices(&g),
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "gijiroku=info",
+        _ => "gijiroku=debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,1 @@
+//! DER. (Being built.)

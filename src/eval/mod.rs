@@ -1,0 +1,4 @@
+//! Measuring: WER/CER for transcription, DER for diarization.
+
+pub mod asr;
+pub mod der;

@@ -1,0 +1,1 @@
+//! Exports of a transcript: pure functions from `Transcript` to text. (Being built.)

@@ -1,0 +1,1 @@
+//! Voice activity: where in the recording people speak. (Being built.)
