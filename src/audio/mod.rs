@@ -78,6 +78,10 @@ pub struct Decoder16k {
     frames_out: u64,
     bad_packets: usize,
     decoded_packets: u64,
+    /// Where the next packet should start, in frames, when the track counts time in frames.
+    next_pts: Option<i64>,
+    /// The track's time base is 1/sample rate (packet times are frame numbers).
+    frame_times: bool,
     ended: bool,
     flushed: bool,
 }
@@ -159,7 +163,15 @@ impl Decoder16k {
                 .map(|t| t.as_secs_f64()),
         };
         let track_id = track.id;
-        tracing::debug!("{name}: track delay {:?} padding {:?} start_ts {:?}", track.delay, track.padding, track.start_ts);
+        let frame_times = track
+            .time_base
+            .is_some_and(|tb| tb.numer.get() == 1 && tb.denom.get() == sample_rate);
+        tracing::debug!(
+            "{name}: track delay {:?} padding {:?} start_ts {:?}",
+            track.delay,
+            track.padding,
+            track.start_ts
+        );
         let mut d = Decoder16k {
             info: AudioInfo {
                 sample_rate,
@@ -171,6 +183,7 @@ impl Decoder16k {
             format,
             decoder,
             track_id,
+            frame_times,
             resampler: None,
             mono: Vec::new(),
             planes: Vec::new(),
@@ -181,6 +194,7 @@ impl Decoder16k {
             frames_out: 0,
             bad_packets: 0,
             decoded_packets: 0,
+            next_pts: None,
             ended: false,
             flushed: false,
         };
@@ -255,12 +269,27 @@ impl Decoder16k {
         if packet.track_id != self.track_id {
             return Ok(());
         }
+        // Packets lost to damage leave a hole in the timeline: fill it with silence so all
+        // that follows keeps its true time (minutes cite times in the recording).
+        if self.frame_times {
+            let pts = packet.pts.get();
+            if let Some(next) = self.next_pts {
+                self.silence(pts - next, "missing");
+            }
+            let block = packet.dur.get() + packet.trim_start.get() + packet.trim_end.get();
+            self.next_pts = Some(pts.saturating_add(block as i64));
+        }
+        let lost = packet.dur.get() as i64;
         let buf = match self.decoder.decode(&packet) {
             Ok(b) => b,
             Err(SymError::DecodeError(e)) => {
+                self.silence(lost, "undecodable");
                 return self.bad_packet(&e.to_string());
             }
-            Err(SymError::IoError(e)) => return self.bad_packet(&e.to_string()),
+            Err(SymError::IoError(e)) => {
+                self.silence(lost, "undecodable");
+                return self.bad_packet(&e.to_string());
+            }
             Err(e) => {
                 if self.decoded_packets == 0 {
                     bail!("{}: cannot decode its audio ({e})", self.name);
@@ -339,6 +368,32 @@ impl Decoder16k {
         }
         self.frames_in += frames as u64;
         Ok(())
+    }
+
+    /// Adds `frames` of silence at the source rate (once the rate is known; jumps over ten
+    /// minutes are taken as broken timestamps, not lost audio).
+    fn silence(&mut self, frames: i64, what: &str) {
+        let rate = self.info.sample_rate as i64;
+        if frames <= 0 || self.decoded_packets == 0 || rate == 0 {
+            return;
+        }
+        let at = self.frames_in as f64 / rate as f64;
+        if frames > rate * 600 {
+            tracing::warn!(
+                "{}: timestamps jump by {:.0} s at {at:.1} s; ignored",
+                self.name,
+                frames as f64 / rate as f64
+            );
+            return;
+        }
+        tracing::warn!(
+            "{}: {:.3} s of audio {what} at {at:.1} s; replaced by silence",
+            self.name,
+            frames as f64 / rate as f64
+        );
+        let len = self.mono.len();
+        self.mono.resize(len + frames as usize, 0.0);
+        self.frames_in += frames as u64;
     }
 
     fn bad_packet(&mut self, why: &str) -> anyhow::Result<()> {

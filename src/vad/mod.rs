@@ -200,8 +200,7 @@ impl SpeechDetector {
             .iter()
             .enumerate()
         {
-            self.regions
-                .step((self.next_window + k) * WINDOW, p, out);
+            self.regions.step((self.next_window + k) * WINDOW, p, out);
         }
         let keep = (WARM_WINDOWS * WINDOW).min(input.len());
         self.warm = input.split_off(input.len() - keep);
@@ -389,8 +388,14 @@ mod tests {
         p.extend(vec![0.05; secs(1.0)]);
         let r = regions(&p, o);
         assert_eq!(r.len(), 2, "{r:?}");
-        assert!((r[0].start - 0.7).abs() < 0.05 && (r[0].end - 3.3).abs() < 0.05, "{r:?}");
-        assert!(r[1].start > r[0].end && (r[1].end - r[1].start - 2.1).abs() < 0.1, "{r:?}");
+        assert!(
+            (r[0].start - 0.7).abs() < 0.05 && (r[0].end - 3.3).abs() < 0.05,
+            "{r:?}"
+        );
+        assert!(
+            r[1].start > r[0].end && (r[1].end - r[1].start - 2.1).abs() < 0.1,
+            "{r:?}"
+        );
     }
 
     #[test]
