@@ -284,11 +284,11 @@ impl Decoder16k {
             Ok(b) => b,
             Err(SymError::DecodeError(e)) => {
                 self.silence(lost, "undecodable");
-                return self.bad_packet(&e.to_string());
+                return self.bad_packet(e);
             }
             Err(SymError::IoError(e)) => {
                 self.silence(lost, "undecodable");
-                return self.bad_packet(&e.to_string());
+                return self.bad_packet(e);
             }
             Err(e) => {
                 if self.decoded_packets == 0 {
@@ -396,7 +396,7 @@ impl Decoder16k {
         self.frames_in += frames as u64;
     }
 
-    fn bad_packet(&mut self, why: &str) -> anyhow::Result<()> {
+    fn bad_packet(&mut self, why: impl std::fmt::Display) -> anyhow::Result<()> {
         self.bad_packets += 1;
         tracing::warn!(
             "{}: skipped an undecodable packet at {:.1} s ({why})",

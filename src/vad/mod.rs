@@ -55,13 +55,13 @@ impl Default for VadOptions {
 
 impl VadOptions {
     fn check(&self) -> anyhow::Result<()> {
-        if !(self.threshold > 0.0 && self.threshold < 1.0) {
+        if self.threshold.is_nan() || self.threshold <= 0.0 || self.threshold >= 1.0 {
             bail!(
                 "VAD threshold must be between 0 and 1 (got {})",
                 self.threshold
             );
         }
-        if !(self.max_speech_s >= 1.0) {
+        if self.max_speech_s.is_nan() || self.max_speech_s < 1.0 {
             bail!(
                 "VAD maximum speech length must be at least 1 s (got {})",
                 self.max_speech_s
