@@ -316,3 +316,28 @@ fn long_recording_streams_in_bounded_blocks() {
         assert!(a - b < 60.0, "peak memory grew by {:.0} MB", a - b);
     }
 }
+
+#[test]
+fn non_finite_float_samples_become_silence() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = dir.path().join("nan.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&p, spec).expect("create wav");
+    for i in 0..48_000 {
+        let v = match i % 1000 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            _ => 0.1 * (i as f32 * 0.05).sin(),
+        };
+        w.write_sample(v).expect("write");
+    }
+    w.finalize().expect("finalize");
+    let (got, _) = load_16k(&p).expect("decodes");
+    assert_eq!(got.len(), 16_000);
+    assert!(got.iter().all(|s| s.is_finite() && s.abs() < 1.0));
+}

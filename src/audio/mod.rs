@@ -308,8 +308,12 @@ impl Decoder16k {
         let rate = spec.rate();
         let channels = spec.channels().count().max(1);
         if self.decoded_packets == 0 {
-            if rate == 0 {
-                bail!("{}: the audio track has no sample rate", self.name);
+            // A damaged header can claim any rate; the resampler's FFT size grows with it.
+            if !(1_000..=768_000).contains(&rate) {
+                bail!(
+                    "{}: unsupported sample rate {rate} Hz (damaged header?)",
+                    self.name
+                );
             }
             self.info.sample_rate = rate;
             self.info.channels = channels as u16;
@@ -363,8 +367,10 @@ impl Decoder16k {
                 *m += *s;
             }
         }
-        if planes.len() > 1 {
-            self.mono[start..].iter_mut().for_each(|m| *m *= scale);
+        // Float files can hold NaN or infinities (damage, bad encoders): they would poison
+        // the resampler's FFT and the models, so they become silence.
+        for m in &mut self.mono[start..] {
+            *m = if m.is_finite() { *m * scale } else { 0.0 };
         }
         self.frames_in += frames as u64;
         Ok(())
