@@ -6,6 +6,8 @@
 //! recording). Everything streams: memory stays flat whatever the recording's length.
 //! It must not know what the samples are used for (no VAD, no transcription here).
 
+mod mp4;
+
 use anyhow::{bail, Context};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
@@ -82,6 +84,10 @@ pub struct Decoder16k {
     next_pts: Option<i64>,
     /// The track's time base is 1/sample rate (packet times are frame numbers).
     frame_times: bool,
+    /// Decoded frames still to drop at the start (MP4 edit list: encoder priming).
+    pre_trim: u64,
+    /// Frames the recording has, when the container says (MP4 edit list).
+    limit: Option<u64>,
     ended: bool,
     flushed: bool,
 }
@@ -119,10 +125,18 @@ impl Decoder16k {
                 tracing::debug!("probe of {shown} failed: {e}");
                 anyhow::anyhow!("{shown}: not an audio file or unsupported format")
             })?;
-        Self::from_format(format, shown)
+        // MP4 edit lists (AAC encoder priming) are read here: symphonia does not apply them.
+        let edit = std::fs::File::open(path)
+            .ok()
+            .and_then(|f| mp4::audio_edit(std::io::BufReader::new(f)));
+        Self::from_format(format, shown, edit)
     }
 
-    fn from_format(format: Box<dyn FormatReader>, name: String) -> anyhow::Result<Decoder16k> {
+    fn from_format(
+        format: Box<dyn FormatReader>,
+        name: String,
+        edit: Option<mp4::AudioEdit>,
+    ) -> anyhow::Result<Decoder16k> {
         // The first audio track whose codec we can decode (a video's H.264 track is skipped).
         let audio_tracks: Vec<&Track> = format
             .tracks()
@@ -154,8 +168,21 @@ impl Decoder16k {
             .unwrap_or_else(|| "unknown".into());
         let sample_rate = params.sample_rate.unwrap_or(0);
         let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0) as u16;
-        let duration = match (track.num_frames, sample_rate) {
-            (Some(n), sr) if sr > 0 => Some(n as f64 / sr as f64),
+        // The AAC decoder keeps the encoder's priming; the edit list says how much it is.
+        // Applied only when it counts in frames and looks like priming (under a second).
+        let edit = edit.filter(|e| {
+            codec == "aac" && e.timescale == sample_rate && e.skip < sample_rate as u64
+        });
+        if let Some(e) = edit {
+            tracing::debug!(
+                "{name}: MP4 edit list: skip {} frames, keep {:?}",
+                e.skip,
+                e.length
+            );
+        }
+        let duration = match (edit.and_then(|e| e.length), track.num_frames, sample_rate) {
+            (Some(n), _, sr) if sr > 0 => Some(n as f64 / sr as f64),
+            (_, Some(n), sr) if sr > 0 => Some(n as f64 / sr as f64),
             _ => track
                 .time_base
                 .zip(track.duration)
@@ -195,6 +222,8 @@ impl Decoder16k {
             bad_packets: 0,
             decoded_packets: 0,
             next_pts: None,
+            pre_trim: edit.map_or(0, |e| e.skip),
+            limit: edit.and_then(|e| e.length),
             ended: false,
             flushed: false,
         };
@@ -372,7 +401,23 @@ impl Decoder16k {
         for m in &mut self.mono[start..] {
             *m = if m.is_finite() { *m * scale } else { 0.0 };
         }
-        self.frames_in += frames as u64;
+        let mut frames = frames as u64;
+        if self.pre_trim > 0 {
+            let cut = self.pre_trim.min(frames);
+            self.mono.drain(start..start + cut as usize);
+            self.pre_trim -= cut;
+            frames -= cut;
+        }
+        self.frames_in += frames;
+        if let Some(limit) = self.limit {
+            if self.frames_in >= limit {
+                let extra = (self.frames_in - limit) as usize;
+                self.mono
+                    .truncate(self.mono.len() - extra.min(self.mono.len() - start));
+                self.frames_in = limit;
+                self.ended = true;
+            }
+        }
         Ok(())
     }
 
