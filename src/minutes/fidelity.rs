@@ -193,6 +193,8 @@ pub struct MeetingFidelity {
     pub headings_exact: usize,
     /// Spans ケバ取り removed from the (already edited) published text.
     pub removals: usize,
+    /// Each removal in its context: `…前後[removed]前後…`.
+    pub removed_examples: Vec<String>,
     /// A few of the published lines that were not reproduced, with the draft's line.
     pub examples: Vec<(String, String)>,
 }
@@ -236,6 +238,23 @@ pub fn measure_meeting(
         .take(3)
         .map(|(r, o)| (r.clone(), o.clone()))
         .collect();
+    let mut removed_examples = Vec::new();
+    for item in &m.items {
+        if let super::Item::Speech(sp) = item {
+            for p in &sp.paragraphs {
+                let chars: Vec<char> = p.verbatim.chars().collect();
+                for r in &p.removals {
+                    let a: String = chars[r.removal.start.saturating_sub(8)..r.removal.start]
+                        .iter()
+                        .collect();
+                    let b: String = chars[r.removal.end..(r.removal.end + 8).min(chars.len())]
+                        .iter()
+                        .collect();
+                    removed_examples.push(format!("…{a}[{}]{b}…", r.removal.text));
+                }
+            }
+        }
+    }
     let p_refs: Vec<String> = refs.iter().map(|l| prefix(l)).collect();
     let p_ours: Vec<String> = ours.iter().map(|l| prefix(l)).collect();
     Ok(MeetingFidelity {
@@ -248,6 +267,7 @@ pub fn measure_meeting(
         lines_exact: lcs(&refs, &ours),
         headings_exact: lcs(&p_refs, &p_ours),
         removals: m.removed,
+        removed_examples,
         examples,
     })
 }

@@ -297,11 +297,21 @@ fn japanese_restart(chars: &[char], i: usize) -> Option<usize> {
 // ---------------------------------------------------------------- English
 
 const EN_FILLERS: &[&str] = &[
-    "um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "hm", "eh",
+    "um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "hm", "eh", "yknow", "y'know",
 ];
 
-/// Words that are correctly said twice in a row ("I had had enough", "that that is").
-const EN_LEGIT_DOUBLES: &[&str] = &["had", "that", "is", "do"];
+/// Short function words a speaker stumbles on ("I I I think"): repeated any number of times
+/// they are a disfluency; a content word said three times or more is said on purpose.
+const EN_STUMBLE_WORDS: &[&str] = &[
+    "i", "we", "you", "he", "she", "they", "it", "the", "a", "an", "and", "but", "so", "to", "my",
+    "our", "in", "on", "of", "is", "was",
+];
+
+/// Words that are correctly said twice in a row ("I had had enough", "that that is") or
+/// repeated for emphasis ("very, very long").
+const EN_LEGIT_DOUBLES: &[&str] = &[
+    "had", "that", "is", "do", "very", "really", "more", "much", "many", "far", "no",
+];
 
 struct Token {
     start: usize,
@@ -354,48 +364,92 @@ fn english_tokens(chars: &[char]) -> Vec<Token> {
 fn english_spans(chars: &[char]) -> Vec<(usize, usize, RemovalKind)> {
     let t = english_tokens(chars);
     let mut spans = Vec::new();
-    // A filler set off by commas takes the comma before it too: "we, uh, decided" → "we decided".
+    // A filler set off by commas takes the comma before it too: "we, uh, decided" → "we
+    // decided"; before a full stop it leaves the stop: "the form, uh." → "the form.".
     let span_for = |first: usize, last: usize| -> (usize, usize) {
-        if first > 0 && t[first - 1].trailing_comma && t[last].trailing_comma {
+        let prev_comma = first > 0 && t[first - 1].trailing_comma;
+        if prev_comma && t[last].trailing_comma {
             (t[first - 1].end - 1, t[last].end)
+        } else if prev_comma && t[last].sentence_end {
+            (t[first - 1].end - 1, t[last].end - 1)
         } else {
             (t[first].start, t[last].end_ws)
         }
     };
+    let mut filler = vec![false; t.len()];
     let mut i = 0;
     while i < t.len() {
         let clause_start = i == 0 || t[i - 1].trailing_comma || t[i - 1].sentence_end;
         if EN_FILLERS.contains(&t[i].core.as_str()) {
             let (s, e) = span_for(i, i);
             spans.push((s, e, RemovalKind::Filler));
+            filler[i] = true;
             i += 1;
             continue;
         }
-        // "you know," / "I mean," only as set-off phrases: "do you know" is content.
+        // "you know," / "I mean," only as set-off phrases: "do you know", "I mean it" are content.
         if i + 1 < t.len() && clause_start && t[i + 1].trailing_comma {
             let pair = (t[i].core.as_str(), t[i + 1].core.as_str());
             if matches!(pair, ("you", "know") | ("i", "mean")) {
                 let (s, e) = span_for(i, i + 1);
                 spans.push((s, e, RemovalKind::Filler));
+                filler[i] = true;
+                filler[i + 1] = true;
                 i += 2;
                 continue;
             }
         }
-        if i + 1 < t.len() && !t[i].core.is_empty() && !t[i].sentence_end {
-            let next = &t[i + 1].core;
-            let word_like = t[i].core.chars().all(|c| c.is_alphabetic() || c == '\'');
-            if word_like && *next == t[i].core && !EN_LEGIT_DOUBLES.contains(&next.as_str()) {
-                spans.push((t[i].start, t[i].end_ws, RemovalKind::Repetition));
-                i += 1;
+        i += 1;
+    }
+    // Repeated words and phrases (up to 4 words), fillers between them ignored: "I I think",
+    // "can you, uh, can you send": the first saying is removed, the final wording kept.
+    let nf: Vec<usize> = (0..t.len()).filter(|&k| !filler[k]).collect();
+    let word_like = |k: usize| {
+        !t[k].core.is_empty() && t[k].core.chars().all(|c| c.is_alphabetic() || c == '\'')
+    };
+    // Length of the run of one word starting at nf[k] ("words words words words" = 4).
+    let run_len = |k: usize| {
+        nf[k..]
+            .iter()
+            .take_while(|&&b| word_like(b) && t[b].core == t[nf[k]].core)
+            .count()
+    };
+    let mut k = 0;
+    'words: while k < nf.len() {
+        let run = run_len(k);
+        if run >= 3 && !EN_STUMBLE_WORDS.contains(&t[nf[k]].core.as_str()) {
+            k += run;
+            continue;
+        }
+        for n in (1..=4).rev() {
+            if k + 2 * n > nf.len() {
                 continue;
             }
-            if t[i].dash && word_like && next.starts_with(t[i].core.as_str()) {
-                spans.push((t[i].start, t[i].end_ws, RemovalKind::FalseStart));
-                i += 1;
-                continue;
+            let first = &nf[k..k + n];
+            let second = &nf[k + n..k + 2 * n];
+            let same = first
+                .iter()
+                .zip(second)
+                .all(|(&a, &b)| word_like(a) && t[a].core == t[b].core);
+            let crosses_sentence = first.iter().any(|&a| t[a].sentence_end);
+            let legit = n == 1 && EN_LEGIT_DOUBLES.contains(&t[first[0]].core.as_str());
+            if same && !crosses_sentence && !legit {
+                spans.push((
+                    t[first[0]].start,
+                    t[second[0]].start,
+                    RemovalKind::Repetition,
+                ));
+                k += n;
+                continue 'words;
             }
         }
-        i += 1;
+        if k + 1 < nf.len() {
+            let (a, b) = (nf[k], nf[k + 1]);
+            if t[a].dash && word_like(a) && t[b].core.starts_with(t[a].core.as_str()) {
+                spans.push((t[a].start, t[b].start, RemovalKind::FalseStart));
+            }
+        }
+        k += 1;
     }
     spans
 }

@@ -92,13 +92,11 @@ pub fn write_digits(text: &str, digits: Digits) -> String {
                 } else {
                     to_halfwidth(c)
                 });
+            } else if full {
+                // Minutes keep the separators of full-width numbers as written (５.６３％, ６,０００).
+                out.push(c);
             } else {
-                // Separators inside a number follow the number's width.
-                out.push(if full {
-                    to_fullwidth(to_halfwidth(c))
-                } else {
-                    to_halfwidth(c)
-                });
+                out.push(to_halfwidth(c));
             }
         }
     }
@@ -136,7 +134,15 @@ fn normalise_ja(text: &str, digits: Digits) -> String {
             out.extend(run.nfkc());
             continue;
         }
-        let prev = out.last().copied();
+        // List markers typed in ASCII, (1) and 1), are left as written, digits included.
+        if let Some(end) = ascii_list_marker(&chars, i) {
+            out.push(PROTECT_START);
+            out.extend(&chars[i..end]);
+            out.push(PROTECT_END);
+            i = end;
+            continue;
+        }
+        let prev = out.last().copied().filter(|&p| p != PROTECT_END);
         let next = chars.get(i + 1).copied();
         let jp_near = prev.is_some_and(is_japanese) || next.is_some_and(is_japanese);
         let mapped = match c {
@@ -154,14 +160,18 @@ fn normalise_ja(text: &str, digits: Digits) -> String {
             ',' if !(prev.is_some_and(is_digit_any) && next.is_some_and(is_digit_any)) => {
                 Some('、')
             }
-            '.' if jp_near
-                && !(prev.is_some_and(is_digit_any) && next.is_some_and(is_digit_any)) =>
+            // A full stop after Japanese text; not in numbers or abbreviations (No.１).
+            '.' if !next.is_some_and(is_digit_any)
+                && (prev.is_some_and(is_japanese) || prev.is_none() && jp_near) =>
             {
                 Some('。')
             }
+            // Latin words full-width (ＳＤＧｓ), but not units and abbreviations that official
+            // minutes keep half-width (m2, No.).
             c if c.is_ascii_alphabetic()
                 && digits != Digits::Halfwidth
-                && digits != Digits::Keep =>
+                && digits != Digits::Keep
+                && !latin_kept_halfwidth(&chars, i) =>
             {
                 Some(to_fullwidth(c))
             }
@@ -173,7 +183,57 @@ fn normalise_ja(text: &str, digits: Digits) -> String {
         i += 1;
     }
     let s: String = out.into_iter().collect();
-    write_digits(&s, digits)
+    // Convert digits outside the protected list markers only.
+    let mut result = String::with_capacity(s.len());
+    for (k, part) in s.split(PROTECT_START).enumerate() {
+        match (k, part.split_once(PROTECT_END)) {
+            (0, _) | (_, None) => result.push_str(&write_digits(part, digits)),
+            (_, Some((kept, rest))) => {
+                result.push_str(kept);
+                result.push_str(&write_digits(rest, digits));
+            }
+        }
+    }
+    result
+}
+
+/// Private-use marks around text `write_digits` must leave alone.
+const PROTECT_START: char = '\u{E000}';
+const PROTECT_END: char = '\u{E001}';
+
+/// `(1)` or `1)` typed with ASCII at `i`: returns the end of the marker.
+fn ascii_list_marker(chars: &[char], i: usize) -> Option<usize> {
+    let mut j = i;
+    let open = chars[i] == '(';
+    if open {
+        j += 1;
+    } else if i > 0 && chars[i - 1].is_ascii_digit() {
+        return None; // inside a longer number
+    }
+    let d0 = j;
+    while j < chars.len() && chars[j].is_ascii_digit() {
+        j += 1;
+    }
+    if j == d0 || j - d0 > 2 || chars.get(j) != Some(&')') {
+        return None;
+    }
+    Some(j + 1)
+}
+
+/// Latin letters official minutes keep half-width: a letter run followed by `.` or a digit
+/// (No.１, m2), or a single letter after a digit (３００m).
+fn latin_kept_halfwidth(chars: &[char], i: usize) -> bool {
+    let mut e = i;
+    while e < chars.len() && chars[e].is_ascii_alphabetic() {
+        e += 1;
+    }
+    match chars.get(e) {
+        Some('.') => chars
+            .get(e + 1)
+            .is_some_and(|&c| c.is_ascii_digit() || ('０'..='９').contains(&c)),
+        Some(c) if c.is_ascii_digit() || ('０'..='９').contains(c) => true,
+        _ => false,
+    }
 }
 
 fn normalise_en(text: &str) -> String {
@@ -283,6 +343,10 @@ mod tests {
             "2,036億5,600万円と8.8%"
         );
         assert_eq!(write_digits("6月17日", Digits::Fullwidth), "６月１７日");
+        assert_eq!(
+            write_digits("5.63%と6,000円", Digits::Fullwidth),
+            "５.６３%と６,０００円"
+        );
     }
 
     #[test]
