@@ -117,7 +117,8 @@ pub struct Conventions {
     pub open_word: Option<String>,
     pub close_word: Option<String>,
     pub recess_word: String,
-    pub resume_word: String,
+    /// Default 開議 in plenary sessions, 再開 otherwise.
+    pub resume_word: Option<String>,
     /// A silence at least this long between speeches is a recess (休憩 / 再開 marks).
     pub recess_minutes: f64,
     /// Rule printed around agenda items.
@@ -135,7 +136,7 @@ impl Default for Conventions {
             open_word: None,
             close_word: None,
             recess_word: "休憩".into(),
-            resume_word: "再開".into(),
+            resume_word: None,
             recess_minutes: 5.0,
             rule: "─".repeat(40),
         }
@@ -259,6 +260,16 @@ impl MeetingMeta {
 
     pub fn open_word(&self) -> &str {
         self.conventions.open_word.as_deref().unwrap_or("開会")
+    }
+
+    pub fn resume_word(&self) -> &str {
+        self.conventions
+            .resume_word
+            .as_deref()
+            .unwrap_or(match self.kind {
+                MeetingKind::Plenary => "開議",
+                _ => "再開",
+            })
     }
 
     pub fn close_word(&self) -> &str {

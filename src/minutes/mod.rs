@@ -611,16 +611,11 @@ fn body_items(
         Some(Item::TimeMark { text, at })
     };
     let (open_w, close_w, recess_w, resume_w) = if ja {
-        let resume = if meta.kind == MeetingKind::Plenary && conv.resume_word == "再開" {
-            "開議"
-        } else {
-            conv.resume_word.as_str()
-        };
         (
             meta.open_word().to_string(),
             meta.close_word().to_string(),
             conv.recess_word.clone(),
-            resume.to_string(),
+            meta.resume_word().to_string(),
         )
     } else {
         (
