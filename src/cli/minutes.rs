@@ -119,10 +119,14 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         for p in &written {
             println!("{}", p.display());
         }
-        if m.unidentified > 0 {
+        let unknown = m.items.iter().find_map(|i| match i {
+            minutes::Item::Speech(s) if !s.identified => Some(s.heading.as_str()),
+            _ => None,
+        });
+        if let Some(h) = unknown {
             eprintln!(
-                "{} speech(es) have no identified speaker: marked {} for the clerk",
-                m.unidentified, meta.conventions.unknown_speaker
+                "{} speech(es) have no identified speaker (headed like {h}): left for the clerk",
+                m.unidentified
             );
         }
     }

@@ -35,7 +35,7 @@ static JA_CUES: LazyLock<Vec<Cue>> = LazyLock::new(|| {
         cue(
             "decision",
             1.5,
-            r"(決定|決め|ことにし|ことになり|合意|承認|了承|申請し|手続き|手続を|支給|却下|紹介し|同行し|確認し)",
+            r"(決定|決め|ことにし|ことになり|合意|承認|了承|申請|手続き|手続を|支給|却下|紹介し|同行し|確認し|しましょう|制度)",
         ),
         cue(
             "request",
@@ -113,10 +113,14 @@ pub(super) fn extract(
                 if s.chars().count() < if ja { 8 } else { 15 } {
                     continue;
                 }
+                // Greetings are polite formulas, not requests.
+                let probe = s
+                    .replace("よろしくお願い", "")
+                    .replace("ありがとうございま", "");
                 let mut score = 0.0;
                 let mut reasons = Vec::new();
                 for c in cues {
-                    if c.re.is_match(&s) {
+                    if c.re.is_match(&probe) {
                         score += c.weight;
                         reasons.push(c.reason.to_string());
                     }

@@ -45,6 +45,9 @@ pub struct MinutesOptions {
     /// Without diarization, a silence at least this long starts a new (unattributed) speech,
     /// so the clerk gets a heading to attribute at each likely change of speaker.
     pub unknown_speaker_gap: f64,
+    /// Two diarization turns of one speaker less than this apart (seconds) are one speech:
+    /// minutes repeat a heading only when something came between.
+    pub same_speaker_gap: f64,
 }
 
 impl Default for MinutesOptions {
@@ -54,6 +57,7 @@ impl Default for MinutesOptions {
             max_key_points: 6,
             paragraph_gap: 1.5,
             unknown_speaker_gap: 2.0,
+            same_speaker_gap: 1.0,
         }
     }
 }
@@ -105,7 +109,8 @@ pub struct Speech {
     pub identified: bool,
     pub start: f64,
     pub end: f64,
-    /// Time to print: clock time when the recording's start is known, else `00:03:12`.
+    /// Time to print: clock time `10:03:12` when the recording's start is known, else the
+    /// time into the recording `00:03:12`.
     pub time: String,
     pub paragraphs: Vec<Paragraph>,
 }
@@ -257,7 +262,7 @@ pub fn draft(
     let clock0 = meta.recording_start.as_deref().and_then(style::parse_clock);
     let time_of = |at: f64| -> String {
         match clock0 {
-            Some(c) => style::clock_en(c + at),
+            Some(c) => crate::util::hms(c + at),
             None => crate::util::hms(at),
         }
     };
@@ -273,9 +278,13 @@ pub fn draft(
         .filter(|s| !s.text.trim().is_empty())
     {
         let (speaker, turn) = speaker_of(transcript, seg);
+        let gap = seg.start - prev_end;
         let key = (speaker.clone(), turn);
-        let new_unknown = speaker.is_none() && seg.start - prev_end >= options.unknown_speaker_gap;
-        if prev_key.as_ref() != Some(&key) || new_unknown {
+        let new_unknown = speaker.is_none() && gap >= options.unknown_speaker_gap;
+        let same_speaker_close = prev_key.as_ref().is_some_and(|(s, _)| {
+            *s == speaker && speaker.is_some() && gap < options.same_speaker_gap
+        });
+        if (prev_key.as_ref() != Some(&key) && !same_speaker_close) || new_unknown {
             groups.push((speaker, Vec::new()));
         }
         if let Some(g) = groups.last_mut() {
@@ -732,13 +741,11 @@ fn titles(meta: &MeetingMeta, ja: bool) -> (String, Option<String>) {
         ),
         MeetingKind::Meeting => {
             let word = if ja { "議事録" } else { "Minutes" };
-            if title.is_empty() {
-                (word.into(), (!body.is_empty()).then_some(body))
-            } else {
-                (
-                    format!("{title}{sp}{word}"),
-                    (!body.is_empty()).then_some(body),
-                )
+            let sub = (!body.is_empty()).then_some(body);
+            match (title.is_empty(), ja) {
+                (true, _) => (word.into(), sub),
+                (false, true) => (format!("{title}{word}"), sub),
+                (false, false) => (format!("{word}: {title}"), sub),
             }
         }
     }

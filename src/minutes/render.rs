@@ -96,7 +96,11 @@ pub fn render(minutes: &Minutes, format: Format) -> anyhow::Result<Vec<u8>> {
                 minutes.kind.template_name(),
                 format.extension()
             );
-            Ok(render_template(minutes, &name, src)?.into_bytes())
+            let mut text = render_template(minutes, &name, src)?;
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            Ok(text.into_bytes())
         }
     }
 }
