@@ -228,7 +228,7 @@ impl MeetingMeta {
                 }
             }
         }
-        if !(self.conventions.recess_minutes > 0.0) {
+        if self.conventions.recess_minutes.is_nan() || self.conventions.recess_minutes <= 0.0 {
             anyhow::bail!("conventions.recess_minutes must be positive");
         }
         Ok(())
