@@ -451,8 +451,31 @@ fn consultation_record() {
         "linked to when it was said"
     );
     assert_eq!(amount.speaker, "相談者");
-    // The DOCX renders too.
-    assert_eq!(&minutes::render(&m, Format::Docx).unwrap()[..2], b"PK");
+    // In the DOCX the removed fillers can be kept as tracked deletions the clerk may reject.
+    let plain = docx_rs::read_docx(&minutes::render(&m, Format::Docx).unwrap()).unwrap();
+    let tracked = minutes::docx::render(
+        &m,
+        &minutes::DocxOptions {
+            track_removals: true,
+        },
+    )
+    .unwrap();
+    let tracked = docx_rs::read_docx(&tracked).unwrap();
+    let deletions = |d: &docx_rs::Docx| {
+        d.document
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                docx_rs::DocumentChild::Paragraph(p) => Some(p),
+                _ => None,
+            })
+            .flat_map(|p| &p.children)
+            .filter(|c| matches!(c, docx_rs::ParagraphChild::Delete(_)))
+            .count()
+    };
+    assert_eq!(deletions(&plain), 0);
+    assert_eq!(deletions(&tracked), m.removed);
+    assert_eq!(m.removed, 4, "えー、 あのー、 えっと、 あの、");
 }
 
 #[test]

@@ -28,6 +28,10 @@ pub struct Args {
     /// Keep fillers, repetitions and false starts (no ケバ取り).
     #[arg(long)]
     verbatim: bool,
+    /// DOCX: keep the words ケバ取り removed as tracked deletions, so that the clerk can
+    /// restore one in Word (Review → Reject) or accept them all.
+    #[arg(long)]
+    track_removals: bool,
     /// Own template for a text format, named after it: FILE.md.jinja, FILE.txt.jinja or
     /// FILE.html.jinja (copy one from templates/ to start).
     #[arg(long)]
@@ -100,6 +104,12 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     for f in &formats {
         let bytes = match templates.iter().find(|(tf, _, _)| tf == f) {
             Some((_, name, src)) => minutes::render_template(&m, name, src)?.into_bytes(),
+            None if *f == Format::Docx => minutes::docx::render(
+                &m,
+                &minutes::DocxOptions {
+                    track_removals: a.track_removals,
+                },
+            )?,
             None => minutes::render(&m, *f)?,
         };
         let path = dir.join(format!("{stem}.minutes.{}", f.extension()));

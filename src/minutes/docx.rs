@@ -5,8 +5,17 @@
 
 use super::{Item, MeetingKind, Minutes, Speech};
 use docx_rs::{
-    AlignmentType, Docx, Footer, LineSpacing, PageNum, Paragraph, Run, RunFonts, SpecialIndentType,
+    AlignmentType, Delete, Docx, Footer, LineSpacing, PageNum, Paragraph, Run, RunFonts,
+    SpecialIndentType,
 };
+
+/// Options of the DOCX export.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DocxOptions {
+    /// Print the words ケバ取り removed as tracked deletions (Word: Review → Reject restores
+    /// one; Accept All gives the clean text). Off: the clean text only.
+    pub track_removals: bool,
+}
 
 /// Font size in half-points (docx-rs unit): 10.5 pt body, 16 pt title, 12 pt section titles.
 const BODY: usize = 21;
@@ -34,7 +43,8 @@ fn section(s: &str) -> Paragraph {
         .line_spacing(LineSpacing::new().before(240).after(60))
 }
 
-pub(super) fn render(m: &Minutes) -> anyhow::Result<Vec<u8>> {
+/// Renders the draft as DOCX.
+pub fn render(m: &Minutes, options: &DocxOptions) -> anyhow::Result<Vec<u8>> {
     let ja = m.language == "ja";
     let fonts = if ja {
         RunFonts::new()
@@ -131,7 +141,7 @@ pub(super) fn render(m: &Minutes) -> anyhow::Result<Vec<u8>> {
                 )
                 .add_paragraph(line(title).keep_next(true))
                 .add_paragraph(line(&m.rule)),
-            Item::Speech(sp) => add_speech(doc, sp, council, ja),
+            Item::Speech(sp) => add_speech(doc, sp, council, ja, m, options),
         };
     }
     for s in &m.open_sections {
@@ -155,7 +165,14 @@ pub(super) fn render(m: &Minutes) -> anyhow::Result<Vec<u8>> {
 
 /// A speech: heading and first paragraph on one line (as printed minutes do), later
 /// paragraphs indented by one character; consultations and meetings show the time.
-fn add_speech(mut doc: Docx, sp: &Speech, council: bool, ja: bool) -> Docx {
+fn add_speech(
+    mut doc: Docx,
+    sp: &Speech,
+    council: bool,
+    ja: bool,
+    m: &Minutes,
+    options: &DocxOptions,
+) -> Docx {
     let mut heading = text(&sp.heading).bold();
     if !sp.identified {
         // Left for the clerk: red so it is not missed.
@@ -170,16 +187,61 @@ fn add_speech(mut doc: Docx, sp: &Speech, council: bool, ja: bool) -> Docx {
         .add_run(text(if ja { "　" } else { " " }));
     let mut paras = sp.paragraphs.iter();
     if let Some(p) = paras.next() {
-        first = first.add_run(text(&p.text));
+        first = add_paragraph_text(first, p, m, options);
     }
     doc = doc.add_paragraph(first);
     for p in paras {
-        doc = doc.add_paragraph(line(&p.text).indent(
-            None,
-            Some(SpecialIndentType::FirstLine(CHAR)),
-            None,
-            None,
-        ));
+        let para =
+            Paragraph::new().indent(None, Some(SpecialIndentType::FirstLine(CHAR)), None, None);
+        doc = doc.add_paragraph(add_paragraph_text(para, p, m, options));
     }
     doc
+}
+
+/// The text of a paragraph: clean, or verbatim with the removals as tracked deletions.
+fn add_paragraph_text(
+    mut para: Paragraph,
+    p: &super::Paragraph,
+    m: &Minutes,
+    options: &DocxOptions,
+) -> Paragraph {
+    if !options.track_removals || p.removals.is_empty() {
+        return para.add_run(text(&p.text));
+    }
+    let digits = if m.language == "ja" {
+        m.meta.digits()
+    } else {
+        super::style::Digits::Keep
+    };
+    let chars: Vec<char> = p.verbatim.chars().collect();
+    let mut pos = 0;
+    for r in &p.removals {
+        let (start, end) = (
+            r.removal.start.min(chars.len()),
+            r.removal.end.min(chars.len()),
+        );
+        if start > pos {
+            let kept: String = chars[pos..start].iter().collect();
+            para = para.add_run(text(&super::style::normalise_piece(
+                &kept,
+                &m.language,
+                digits,
+            )));
+        }
+        para = para.add_delete(
+            Delete::new()
+                .author("gijiroku")
+                .add_run(Run::new().add_delete_text(chars[start..end].iter().collect::<String>())),
+        );
+        pos = end.max(pos);
+    }
+    if pos < chars.len() {
+        let kept: String = chars[pos..].iter().collect();
+        para = para.add_run(text(&super::style::normalise_piece(
+            &kept,
+            &m.language,
+            digits,
+        )));
+    }
+    para
 }

@@ -17,7 +17,7 @@
 //! # anyhow::Ok(())
 //! ```
 
-mod docx;
+pub mod docx;
 pub mod fidelity;
 pub mod kebatori;
 mod keypoints;
@@ -25,6 +25,7 @@ pub mod meta;
 mod render;
 pub mod style;
 
+pub use docx::DocxOptions;
 pub use kebatori::{Removal, RemovalKind};
 pub use meta::{AgendaItem, Attendee, ConsultationMeta, Conventions, MeetingKind, MeetingMeta};
 pub use render::{default_template, render, render_template, Format};

@@ -82,7 +82,7 @@ pub fn default_template(kind: MeetingKind, format: Format) -> Option<&'static st
 /// Renders the draft in `format` with the default template.
 pub fn render(minutes: &Minutes, format: Format) -> anyhow::Result<Vec<u8>> {
     match format {
-        Format::Docx => super::docx::render(minutes),
+        Format::Docx => super::docx::render(minutes, &super::docx::DocxOptions::default()),
         Format::Json => {
             let mut v = serde_json::to_vec_pretty(minutes)?;
             v.push(b'\n');

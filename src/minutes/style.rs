@@ -117,6 +117,25 @@ pub fn normalise(text: &str, language: &str, digits: Digits) -> String {
     }
 }
 
+/// Normalises a piece of a paragraph that is printed between removed words (DOCX tracked
+/// deletions): as [`normalise`], but English keeps its edge spaces and its capitals.
+pub fn normalise_piece(text: &str, language: &str, digits: Digits) -> String {
+    match language {
+        "ja" => normalise_ja(text, digits),
+        _ => {
+            let mut out = String::new();
+            if text.starts_with(char::is_whitespace) {
+                out.push(' ');
+            }
+            out.push_str(&text.split_whitespace().collect::<Vec<_>>().join(" "));
+            if text.ends_with(char::is_whitespace) && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            out
+        }
+    }
+}
+
 fn normalise_ja(text: &str, digits: Digits) -> String {
     let chars: Vec<char> = text.trim().chars().collect();
     let mut out: Vec<char> = Vec::with_capacity(chars.len());
