@@ -211,6 +211,13 @@ fn committee_conventions() {
         "short name from the metadata"
     );
     assert!(txt.contains("\n１\n幹部職員紹介\n"), "agenda item at 60 s");
+
+    // Assemblies that print ○委員長（氏名君）: one line of the conventions.
+    meta.conventions.speaker_heading = "○{role}（{full}君）".into();
+    let m = minutes::draft(&t, &meta, &MinutesOptions::default()).unwrap();
+    let txt = text(&m, Format::Text);
+    assert!(txt.contains("\n○委員長（こしば新君）　"), "{txt}");
+    assert!(txt.contains("\n○委員（石田ちひろ君）　"));
 }
 
 #[test]

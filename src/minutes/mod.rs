@@ -457,7 +457,7 @@ fn resolve_speaker(t: &Transcript, meta: &MeetingMeta, id: Option<&str>, ja: boo
         .map(|s| s.label.clone())
         .or_else(|| id.map(str::to_string));
     if name.is_none() && role.is_none() {
-        let heading = if meta.kind == MeetingKind::Consultation {
+        let heading = if matches!(meta.kind, MeetingKind::Consultation | MeetingKind::Meeting) {
             label.clone().unwrap_or_else(|| {
                 if ja {
                     "（話者不明）"
