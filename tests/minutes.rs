@@ -6,7 +6,7 @@
 use gijiroku::minutes::{
     self, fidelity, Format, Item, MeetingKind, MeetingMeta, Minutes, MinutesOptions,
 };
-use gijiroku::transcript::{ModelInfo, Segment, Source, Speaker, Transcript, Turn};
+use gijiroku::transcript::{ModelInfo, Segment, Source, Speaker, Transcript, Turn, Word};
 use std::path::{Path, PathBuf};
 
 const EVAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval");
@@ -311,9 +311,33 @@ fn removed_words_are_recorded_and_verbatim_keeps_them() {
     let said =
         std::fs::read_to_string(Path::new(EVAL).join("asr_en/mfa__acoustic_corpus.txt")).unwrap();
     let said = said.trim();
+    // Words as Whisper gives them (leading space), evenly spread over the 26.7 s clip.
+    let tokens: Vec<&str> = said.split(' ').collect();
+    let step = 26.7 / tokens.len() as f64;
+    let mut s0 = seg(0, 0.0, 26.7, said, Some("S1"));
+    s0.words = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Word {
+            start: i as f64 * step,
+            end: (i + 1) as f64 * step,
+            text: if i == 0 {
+                w.to_string()
+            } else {
+                format!(" {w}")
+            },
+            probability: 0.9,
+            speaker: None,
+        })
+        .collect();
+    let word_starts: Vec<(String, f64)> = s0
+        .words
+        .iter()
+        .map(|w| (w.text.trim().to_string(), w.start))
+        .collect();
     let t = transcript(
         "en",
-        vec![seg(0, 0.0, 26.7, said, Some("S1"))],
+        vec![s0],
         vec![Speaker {
             id: "S1".into(),
             label: "Speaker 1".into(),
@@ -331,7 +355,13 @@ fn removed_words_are_recorded_and_verbatim_keeps_them() {
     let removed: Vec<&str> = p.removals.iter().map(|r| r.removal.text.trim()).collect();
     assert_eq!(removed, ["yknow", "um", "uh", "um"]);
     for r in &p.removals {
-        assert!(r.at > 0.0 && r.at < 26.7);
+        // Timed by the word that was removed.
+        assert!(
+            word_starts
+                .iter()
+                .any(|(w, at)| w == r.removal.text.trim() && (at - r.at).abs() < 1e-9),
+            "{r:?}"
+        );
     }
     assert!(!p.text.contains(" um ") && p.text.contains("words words words words"));
     // The JSON export carries both, so an editor can restore any removal.
@@ -354,6 +384,52 @@ fn removed_words_are_recorded_and_verbatim_keeps_them() {
     let vp = &speeches(&v)[0].paragraphs[0];
     assert!(vp.removals.is_empty() && vp.text.contains(" um "));
     assert_eq!(v.removed, 0);
+}
+
+#[test]
+fn a_segment_across_a_change_of_speaker_is_split_by_its_words() {
+    // Two real turns of the STM conversation recognised as one segment; diarization gave
+    // each word its speaker.
+    let mut t = stm_transcript();
+    let (a, b) = (t.segments[3].clone(), t.segments[4].clone());
+    assert_eq!(
+        (a.text.as_str(), b.text.as_str()),
+        ("I didn't know you were there.", "Neither did I.")
+    );
+    let mut words = Vec::new();
+    for s in [&a, &b] {
+        let toks: Vec<&str> = s.text.split(' ').collect();
+        let step = (s.end - s.start) / toks.len() as f64;
+        for (i, w) in toks.iter().enumerate() {
+            words.push(Word {
+                start: s.start + i as f64 * step,
+                end: s.start + (i + 1) as f64 * step,
+                text: if words.is_empty() {
+                    w.to_string()
+                } else {
+                    format!(" {w}")
+                },
+                probability: 0.9,
+                speaker: s.speaker.clone(),
+            });
+        }
+    }
+    let mut merged = seg(3, a.start, b.end, &format!("{} {}", a.text, b.text), None);
+    merged.words = words;
+    t.segments.splice(3..5, [merged]);
+    let m = minutes::draft(&t, &example("meeting-en.toml"), &MinutesOptions::default()).unwrap();
+    let sp = speeches(&m);
+    let texts: Vec<(&str, &str)> = sp
+        .iter()
+        .map(|s| (s.heading.as_str(), s.paragraphs[0].text.as_str()))
+        .collect();
+    assert_eq!(texts[1], ("Sheila", "Hello?"));
+    assert_eq!(
+        texts[2],
+        ("Diane (Chair)", "Oh, hello. I didn't know you were there.")
+    );
+    assert_eq!(texts[3], ("Sheila", "Neither did I."));
+    assert!((sp[3].start - b.start).abs() < 1e-9);
 }
 
 fn consultation_transcript() -> Transcript {

@@ -273,11 +273,8 @@ pub fn draft(
     let mut prev_key: Option<(Option<String>, Option<usize>)> = None;
     let mut prev_end = 0.0;
     let mut groups: Vec<(Option<String>, Vec<&Segment>)> = Vec::new();
-    for seg in transcript
-        .segments
-        .iter()
-        .filter(|s| !s.text.trim().is_empty())
-    {
+    let pieces = split_at_speaker_changes(&transcript.segments);
+    for seg in pieces.iter().filter(|s| !s.text.trim().is_empty()) {
         let (speaker, turn) = speaker_of(transcript, seg);
         let gap = seg.start - prev_end;
         let key = (speaker.clone(), turn);
@@ -591,15 +588,78 @@ fn paragraphs_of(
 }
 
 /// Time of a char offset: linear within the segment that holds it.
+/// Time of a char offset: the start of the word that holds it when the segment's words spell
+/// its text, else linear within the segment.
 fn time_at(offsets: &[(usize, &&Segment)], char_pos: usize) -> f64 {
     let k = offsets
         .iter()
         .rposition(|(o, _)| *o <= char_pos)
         .unwrap_or(0);
     let (o, s) = offsets[k];
+    let within = char_pos.saturating_sub(o);
+    let joined: String = s.words.iter().map(|w| w.text.as_str()).collect();
+    if !s.words.is_empty() && joined.trim() == s.text.trim() {
+        let lead = joined.chars().count() - joined.trim_start().chars().count();
+        let mut c = 0;
+        for w in &s.words {
+            c += w.text.chars().count();
+            if within + lead < c {
+                return w.start;
+            }
+        }
+        return s.end;
+    }
     let len = s.text.trim().chars().count().max(1) as f64;
-    let frac = ((char_pos - o) as f64 / len).clamp(0.0, 1.0);
+    let frac = (within as f64 / len).clamp(0.0, 1.0);
     s.start + frac * (s.end - s.start)
+}
+
+/// Splits segments whose words diarization gave to more than one speaker (a Whisper segment
+/// can run across a change of speaker), so that each speech gets its own words. Segments
+/// whose words do not spell their text are kept whole.
+fn split_at_speaker_changes(segments: &[Segment]) -> Vec<Segment> {
+    let mut out = Vec::with_capacity(segments.len());
+    for s in segments {
+        let changes = s.words.windows(2).any(|w| {
+            w[0].speaker.is_some() && w[1].speaker.is_some() && w[0].speaker != w[1].speaker
+        });
+        let joined: String = s.words.iter().map(|w| w.text.as_str()).collect();
+        if !changes || joined.trim() != s.text.trim() {
+            out.push(s.clone());
+            continue;
+        }
+        let mut group: Vec<crate::transcript::Word> = Vec::new();
+        let mut speaker: Option<String> = None;
+        let flush = |group: &mut Vec<crate::transcript::Word>,
+                     speaker: &Option<String>,
+                     out: &mut Vec<Segment>| {
+            let text: String = group.iter().map(|w| w.text.as_str()).collect();
+            if let (Some(first), Some(last)) = (group.first(), group.last()) {
+                if !text.trim().is_empty() {
+                    out.push(Segment {
+                        start: first.start,
+                        end: last.end.max(first.start),
+                        text: text.trim().to_string(),
+                        words: std::mem::take(group),
+                        speaker: speaker.clone(),
+                        ..s.clone()
+                    });
+                }
+            }
+            group.clear();
+        };
+        for w in &s.words {
+            // Words without a speaker stay with the words before them.
+            let sp = w.speaker.clone().or_else(|| speaker.clone());
+            if !group.is_empty() && sp != speaker {
+                flush(&mut group, &speaker, &mut out);
+            }
+            speaker = sp;
+            group.push(w.clone());
+        }
+        flush(&mut group, &speaker, &mut out);
+    }
+    out
 }
 
 /// Interleaves time marks and timed agenda items with the speeches.
