@@ -147,6 +147,16 @@ fn council_minutes_read_as_minutes() {
             .any(|w| w == [rule, "日程第１", "会期の決定について", rule]),
         "agenda marker"
     );
+    // 一般質問 has no time in the metadata: placed before the speech that takes it up.
+    let i = lines
+        .windows(4)
+        .position(|w| w == [rule, "日程第２", "一般質問", rule])
+        .expect("agenda item found in the text");
+    let next = lines[i + 4..].iter().find(|l| l.starts_with('○')).unwrap();
+    assert!(
+        next.starts_with("○渡辺議長　以上で、令和６年施政方針について"),
+        "{next}"
+    );
     assert_eq!(
         &lines[lines.len() - 3..],
         &[

@@ -94,7 +94,8 @@ pub struct AgendaItem {
     pub number: Option<String>,
     pub title: String,
     /// When the item was taken up: seconds into the recording (`at = 1520`) or clock time
-    /// (`at = "13:25"`). Items with a time are printed where they fall among the speeches.
+    /// (`at = "13:25"`). Items with a time are printed where they fall among the speeches;
+    /// items without one before the first speech that names their title.
     #[serde(default)]
     pub at: Option<toml::Value>,
 }

@@ -662,6 +662,17 @@ fn split_at_speaker_changes(segments: &[Segment]) -> Vec<Segment> {
     out
 }
 
+/// Text folded for matching: full-width ASCII to half-width, no spaces.
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '！'..='～' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
+            c => c,
+        })
+        .collect()
+}
+
 /// Interleaves time marks and timed agenda items with the speeches.
 fn body_items(
     speeches: &[Speech],
@@ -695,22 +706,35 @@ fn body_items(
             "Resumed".to_string(),
         )
     };
-    let mut agenda: Vec<(f64, String, String)> = meta
-        .agenda
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| {
-            let at = match meta::agenda_at(a.at.as_ref()?)? {
-                meta::AgendaAt::Offset(s) => s,
-                meta::AgendaAt::Clock(c) => c - clock0?,
-            };
-            Some((
-                at,
-                agenda_number(a, i, ja, meta.kind, digits),
-                a.title.clone(),
-            ))
-        })
-        .collect();
+    // Items with a time go where the metadata says; the others where a speech first names
+    // them (the chair: 日程第１、会期の決定についてを議題に供します), in agenda order.
+    let mut agenda: Vec<(f64, String, String)> = Vec::new();
+    let mut search_from = 0;
+    for (i, a) in meta.agenda.iter().enumerate() {
+        let number = agenda_number(a, i, ja, meta.kind, digits);
+        let given =
+            a.at.as_ref()
+                .and_then(meta::agenda_at)
+                .and_then(|at| match at {
+                    meta::AgendaAt::Offset(s) => Some(s),
+                    meta::AgendaAt::Clock(c) => Some(c - clock0?),
+                });
+        let at = given.or_else(|| {
+            let title = fold(&a.title);
+            if title.chars().count() < 2 {
+                return None;
+            }
+            let k = speeches[search_from..]
+                .iter()
+                .position(|sp| sp.paragraphs.iter().any(|p| fold(&p.text).contains(&title)))?
+                + search_from;
+            search_from = k + 1;
+            Some(speeches[k].start)
+        });
+        if let Some(at) = at {
+            agenda.push((at, number, a.title.clone()));
+        }
+    }
     agenda.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut agenda = agenda.into_iter().peekable();
 
