@@ -118,8 +118,9 @@ fn japanese_fillers() {
         "content removed: {:#?}",
         s.content_removed
     );
-    // Measured: precision 1.000, recall 0.962, 48/50 exact; the two misses are a kana
-    // fragment restarted in kanji (きょ、今日) and a sentence-initial ですね、.
+    // Measured: precision 1.000, recall 0.985, 52/53 exact; the miss is a kana fragment
+    // restarted in kanji (きょ、今日), which needs readings a rule set does not have. On the
+    // 2.7 MB of published (edited) minutes the same rules remove 3 spans (minutes_fidelity).
     assert!(s.precision >= 0.98, "precision {}", s.precision);
     assert!(s.recall >= 0.90, "recall {}", s.recall);
     assert!(s.exact >= 0.85, "exact {}", s.exact);

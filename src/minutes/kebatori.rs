@@ -203,6 +203,23 @@ fn japanese_spans(chars: &[char]) -> Vec<(usize, usize, RemovalKind)> {
                 }
             }
         }
+        // ですね、 after a particle or at a clause start is a filler (予算がですね、 → 予算が);
+        // after a noun it is the predicate (リサイクルですね、) and stays.
+        if starts_with(chars, i, &['で', 'す', 'ね'])
+            && chars.get(i + 3).is_some_and(|&c| is_pause(c))
+            && (boundary
+                || i > 0
+                    && matches!(
+                        chars[i - 1],
+                        'が' | 'は' | 'を' | 'に' | 'で' | 'も' | 'と' | 'へ'
+                    ))
+        {
+            let end = pause_run(i + 3);
+            spans.push((i, end, RemovalKind::Filler));
+            i = end;
+            boundary = true;
+            continue 'scan;
+        }
         if boundary {
             for w in &clause {
                 if starts_with(chars, i, w) {
@@ -466,7 +483,7 @@ mod tests {
     fn japanese_basics() {
         assert_eq!(
             c("えー、本日はですね、あのー、予算について", "ja"),
-            "本日はですね、予算について"
+            "本日は予算について"
         );
         assert_eq!(
             c("この、この件につきましては", "ja"),
