@@ -442,6 +442,46 @@ fn a_segment_across_a_change_of_speaker_is_split_by_its_words() {
     assert!((sp[3].start - b.start).abs() < 1e-9);
 }
 
+#[test]
+fn japanese_segments_without_punctuation_get_their_full_stops() {
+    // Whisper often leaves 。 out; the sentences of a published turn, recognised that way.
+    let segs = vec![
+        seg(
+            0,
+            0.0,
+            3.0,
+            "えーただいまから総務委員会を開会いたします",
+            Some("S1"),
+        ),
+        seg(
+            1,
+            3.2,
+            6.0,
+            "本日はお手元に配付してございます審査調査予定表のとおり",
+            Some("S1"),
+        ),
+        seg(2, 6.1, 8.0, "幹部職員紹介を予定しております", Some("S1")),
+        seg(3, 8.2, 9.0, "よろしくお願いいたします。", Some("S1")),
+    ];
+    let t = transcript("ja", segs, Vec::new());
+    let m = minutes::draft(
+        &t,
+        &example("meeting-committee.toml"),
+        &MinutesOptions::default(),
+    )
+    .unwrap();
+    let p = &speeches(&m)[0].paragraphs[0];
+    assert_eq!(
+        p.text,
+        "ただいまから総務委員会を開会いたします。本日はお手元に配付してございます審査調査予定表のとおり幹部職員紹介を予定しております。よろしくお願いいたします。"
+    );
+    assert_eq!(
+        p.verbatim.chars().filter(|&c| c == '。').count(),
+        1,
+        "verbatim untouched"
+    );
+}
+
 fn consultation_transcript() -> Transcript {
     // A made-up counter consultation (no real one may leave an office).
     let lines = [

@@ -556,7 +556,7 @@ fn paragraphs_of(
         } else {
             kebatori::clean(&verbatim, lang)
         };
-        let removals = cleaned
+        let removals: Vec<TimedRemoval> = cleaned
             .removals
             .into_iter()
             .map(|r| {
@@ -564,8 +564,16 @@ fn paragraphs_of(
                 TimedRemoval { removal: r, at }
             })
             .collect();
+        let mut text = cleaned.text;
+        if lang == "ja" && !options.verbatim {
+            let ends: Vec<usize> = offsets
+                .iter()
+                .map(|(o, s)| o + s.text.trim().chars().count())
+                .collect();
+            text = close_sentences(&text, &ends, &removals);
+        }
         out.push(Paragraph {
-            text: style::normalise(&cleaned.text, lang, digits),
+            text: style::normalise(&text, lang, digits),
             verbatim,
             removals,
             start: current[0].start,
@@ -588,6 +596,58 @@ fn paragraphs_of(
 }
 
 /// Time of a char offset: linear within the segment that holds it.
+/// Sentence endings a Japanese segment may stop on without its 。 (Whisper often leaves it
+/// out): 〜ます / 〜です / 〜ました / 〜ません / 〜ください / 〜でしょう / 〜ですか...
+const JA_SENTENCE_ENDS: &[&str] = &[
+    "ます",
+    "です",
+    "ました",
+    "でした",
+    "ません",
+    "ください",
+    "でしょう",
+    "ましょう",
+    "ですか",
+    "ますか",
+    "せんか",
+    "ょうか",
+    "である",
+    "だった",
+];
+
+/// Light 整文: puts 。 where a segment ended on a sentence ending with no punctuation.
+/// `ends` are the segments' end offsets in the verbatim text; the removals map them into
+/// `clean`. Only adds 。; never removes or reorders anything.
+fn close_sentences(clean: &str, ends: &[usize], removals: &[TimedRemoval]) -> String {
+    let mut chars: Vec<char> = clean.chars().collect();
+    let mut at: Vec<usize> = ends
+        .iter()
+        .filter_map(|&e| {
+            let mut removed = 0;
+            for r in removals {
+                if r.removal.end <= e {
+                    removed += r.removal.end - r.removal.start;
+                } else if r.removal.start < e {
+                    return None; // the end falls inside a removed span
+                }
+            }
+            Some(e - removed)
+        })
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    for &p in at.iter().rev() {
+        if p == 0 || p > chars.len() {
+            continue;
+        }
+        let before: String = chars[p.saturating_sub(5)..p].iter().collect();
+        if JA_SENTENCE_ENDS.iter().any(|e| before.ends_with(e)) {
+            chars.insert(p, '。');
+        }
+    }
+    chars.into_iter().collect()
+}
+
 /// Time of a char offset: the start of the word that holds it when the segment's words spell
 /// its text, else linear within the segment.
 fn time_at(offsets: &[(usize, &&Segment)], char_pos: usize) -> f64 {
