@@ -273,7 +273,8 @@ pub fn draft(
     let mut prev_key: Option<(Option<String>, Option<usize>)> = None;
     let mut prev_end = 0.0;
     let mut groups: Vec<(Option<String>, Vec<&Segment>)> = Vec::new();
-    let pieces = split_at_speaker_changes(&transcript.segments);
+    let mut pieces = split_at_speaker_changes(&transcript.segments);
+    pieces.sort_by(|a, b| a.start.total_cmp(&b.start));
     for seg in pieces.iter().filter(|s| !s.text.trim().is_empty()) {
         let (speaker, turn) = speaker_of(transcript, seg);
         let gap = seg.start - prev_end;
