@@ -44,6 +44,10 @@ pub struct Args {
     /// Write each hypothesis as `<name>.rttm` into this folder (e.g. to score it elsewhere).
     #[arg(long)]
     write_rttm: Option<PathBuf>,
+    /// Write each file's window embeddings as `<name>.windows.json` into this folder (for
+    /// studying clustering offline).
+    #[arg(long, hide = true)]
+    dump_windows: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -114,6 +118,17 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             SpeechSource::Oracle => oracle_speech(&reference),
         };
         let d = diarize::diarize(&encoder, &samples, &speech, &opts)?;
+        if let Some(dir) = &a.dump_windows {
+            std::fs::create_dir_all(dir)?;
+            let w = diarize::embed_regions(&encoder, &samples, 0.0, &speech, &opts.windows)?;
+            let rows: Vec<_> = w
+                .iter()
+                .map(|w| serde_json::json!({"start": w.start, "end": w.end, "e": w.embedding}))
+                .collect();
+            let speech: Vec<_> = speech.iter().map(|s| [s.start, s.end]).collect();
+            let j = serde_json::json!({"windows": rows, "speech": speech});
+            std::fs::write(dir.join(format!("{name}.windows.json")), j.to_string())?;
+        }
         let took = t0.elapsed().as_secs_f64();
         let hyp: Vec<(String, f64, f64)> = d
             .turns

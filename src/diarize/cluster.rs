@@ -71,8 +71,42 @@ pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
         x
     };
     let point_labels = dense(&(0..m).map(root).collect::<Vec<_>>());
-    let labels: Vec<usize> = member.iter().map(|&p| point_labels[p]).collect();
+    let mut labels: Vec<usize> = member.iter().map(|&p| point_labels[p]).collect();
+    let forced = opts.num_speakers.is_some() || opts.min_speakers.is_some_and(|lo| lo >= k);
+    if !forced {
+        labels = absorb_small(emb, labels, MIN_CLUSTER);
+    }
     refine(emb, labels, 2)
+}
+
+/// Clusters with fewer windows than this are outliers (a cough, a window across a change
+/// of speaker), not people: their windows join the nearest larger cluster.
+const MIN_CLUSTER: usize = 2;
+
+fn absorb_small(emb: &[Vec<f32>], labels: Vec<usize>, min: usize) -> Vec<usize> {
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; k];
+    for &l in &labels {
+        sizes[l] += 1;
+    }
+    let large: Vec<usize> = (0..k).filter(|&c| sizes[c] >= min).collect();
+    if large.is_empty() || large.len() == k {
+        return labels;
+    }
+    let cents = centroids(emb, &labels);
+    let large_cents: Vec<Vec<f32>> = large.iter().map(|&c| cents[c].clone()).collect();
+    let out: Vec<usize> = labels
+        .iter()
+        .zip(emb)
+        .map(|(&l, e)| {
+            if sizes[l] >= min {
+                l
+            } else {
+                large[nearest(e, &large_cents).0]
+            }
+        })
+        .collect();
+    dense(&out)
 }
 
 /// Re-assigns each embedding to the nearest centroid (`iters` rounds); empty clusters vanish.

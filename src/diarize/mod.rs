@@ -40,8 +40,8 @@ pub struct WindowOptions {
 impl Default for WindowOptions {
     fn default() -> Self {
         WindowOptions {
-            window: 1.5,
-            hop: 0.75,
+            window: 2.0,
+            hop: 1.0,
             min_window: 0.5,
         }
     }
@@ -67,7 +67,7 @@ impl Default for DiarizeOptions {
         DiarizeOptions {
             windows: WindowOptions::default(),
             cluster: cluster::ClusterOptions {
-                threshold: 0.25,
+                threshold: 0.40,
                 num_speakers: None,
                 min_speakers: None,
                 max_speakers: None,
