@@ -97,7 +97,10 @@ fn enrolled_reader_is_named_and_others_are_not() {
         }
     }
     // Measured: the named speaker covers ≈90 % of the reader's 17.6 s and nothing else.
-    assert!(hit / reader_total > 0.75, "reader recognised over {hit:.1}/{reader_total:.1} s");
+    assert!(
+        hit / reader_total > 0.75,
+        "reader recognised over {hit:.1}/{reader_total:.1} s"
+    );
     assert!(wrong < 2.0, "name given to {wrong:.1} s of other speakers");
 }
 

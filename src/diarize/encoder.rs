@@ -64,12 +64,15 @@ pub fn import_speaker_encoder(src: &Path, dst: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Shape and row-major values of one tensor.
+type RawTensor = (Vec<usize>, Vec<f32>);
+
 /// Reads the f32 tensors of `model_state` from a torch legacy (non-zip) checkpoint.
 ///
 /// Hand-written because candle's `pickle::read_all` only reads the zip format: the legacy
 /// layout is five pickles (magic, protocol, sys info, object, storage keys) followed by each
 /// storage as a little-endian u64 element count and its raw bytes.
-fn read_legacy_pt(path: &Path) -> anyhow::Result<HashMap<String, (Vec<usize>, Vec<f32>)>> {
+fn read_legacy_pt(path: &Path) -> anyhow::Result<HashMap<String, RawTensor>> {
     use candle_core::pickle::{Object, Stack};
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     // Pickle of the long 0x1950a86a20f9469cfc6c (torch's legacy magic number), written by hand
