@@ -92,6 +92,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     if let Some(m) = a.merge_gap {
         opts.merge_gap = m;
     }
+    opts.validate()?;
     if let Some(d) = &a.write_rttm {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }

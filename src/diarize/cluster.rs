@@ -30,7 +30,7 @@ pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
     }
     // Reduce long recordings to centroids first; labels map back through `member`.
     let (points, member): (Vec<Vec<f32>>, Vec<usize>) = if n > MAX_AHC {
-        kmeans(emb, MAX_AHC, 6)
+        kmeans(emb, MAX_AHC / 2, 5)
     } else {
         (emb.to_vec(), (0..n).collect())
     };
@@ -196,4 +196,70 @@ fn kmeans(emb: &[Vec<f32>], k: usize, iters: usize) -> (Vec<Vec<f32>>, Vec<usize
         }
     }
     (out, used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-random unit vectors around `k` well-separated directions.
+    fn synthetic(n: usize, k: usize) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let mut state = 12345u64;
+        let mut rnd = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        let mut emb = Vec::new();
+        let mut truth = Vec::new();
+        for i in 0..n {
+            let c = (i / 7) % k; // speakers take turns of 7 windows
+            let mut v: Vec<f32> = (0..DIM).map(|_| 0.15 * rnd()).collect();
+            v[c * 10] += 1.0;
+            emb.push(l2_normalized(&v));
+            truth.push(c);
+        }
+        (emb, truth)
+    }
+
+    fn opts() -> ClusterOptions {
+        ClusterOptions {
+            threshold: 0.4,
+            num_speakers: None,
+            min_speakers: None,
+            max_speakers: None,
+        }
+    }
+
+    #[test]
+    fn finds_the_speakers_and_honours_overrides() {
+        let (emb, truth) = synthetic(200, 4);
+        let labels = cluster(&emb, &opts());
+        assert_eq!(labels, dense(&truth));
+        let two = cluster(
+            &emb,
+            &ClusterOptions {
+                num_speakers: Some(2),
+                ..opts()
+            },
+        );
+        assert_eq!(two.iter().max(), Some(&1));
+        let capped = cluster(
+            &emb,
+            &ClusterOptions {
+                max_speakers: Some(3),
+                ..opts()
+            },
+        );
+        assert_eq!(capped.iter().max(), Some(&2));
+    }
+
+    #[test]
+    fn long_recordings_go_through_kmeans_first() {
+        // More windows than MAX_AHC: reduced by k-means, same answer.
+        let (emb, truth) = synthetic(MAX_AHC + 500, 3);
+        let labels = cluster(&emb, &opts());
+        assert_eq!(labels, dense(&truth));
+    }
 }

@@ -41,7 +41,7 @@ impl Default for WindowOptions {
     fn default() -> Self {
         WindowOptions {
             window: 2.0,
-            hop: 1.0,
+            hop: 2.0,
             min_window: 0.5,
         }
     }
@@ -77,6 +77,46 @@ impl Default for DiarizeOptions {
             voiceprints: Vec::new(),
             match_threshold: 0.80,
         }
+    }
+}
+
+impl DiarizeOptions {
+    /// Options for transcription: speaker count hints as `transcribe --speakers N
+    /// --min-speakers A --max-speakers B` give them, and every voiceprint enrolled in the data
+    /// folder (none if the folder has no voiceprint file yet).
+    pub fn for_meeting(
+        num_speakers: Option<usize>,
+        min_speakers: Option<usize>,
+        max_speakers: Option<usize>,
+        data: &std::path::Path,
+    ) -> anyhow::Result<DiarizeOptions> {
+        let mut o = DiarizeOptions::default();
+        o.cluster.num_speakers = num_speakers;
+        o.cluster.min_speakers = min_speakers;
+        o.cluster.max_speakers = max_speakers;
+        o.voiceprints = VoiceprintStore::open(data)?.speakers;
+        o.validate()?;
+        Ok(o)
+    }
+
+    /// Rejects contradictory speaker counts with a message naming the options.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let c = &self.cluster;
+        if c.num_speakers == Some(0) || c.max_speakers == Some(0) {
+            anyhow::bail!("--speakers/--max-speakers must be at least 1");
+        }
+        if let (Some(lo), Some(hi)) = (c.min_speakers, c.max_speakers) {
+            if lo > hi {
+                anyhow::bail!("--min-speakers {lo} is more than --max-speakers {hi}");
+            }
+        }
+        if c.num_speakers.is_some() && (c.min_speakers.is_some() || c.max_speakers.is_some()) {
+            anyhow::bail!("give either --speakers or --min-speakers/--max-speakers, not both");
+        }
+        if !(self.windows.window >= 0.5 && self.windows.hop > 0.0) {
+            anyhow::bail!("embedding window must be at least 0.5 s and the hop positive");
+        }
+        Ok(())
     }
 }
 
