@@ -41,6 +41,9 @@ pub struct Args {
     min_turn: Option<f64>,
     #[arg(long)]
     merge_gap: Option<f64>,
+    /// Cosine margin for splitting a window at its middle (negative: never split).
+    #[arg(long, allow_hyphen_values = true)]
+    split_margin: Option<f32>,
     /// Write each hypothesis as `<name>.rttm` into this folder (e.g. to score it elsewhere).
     #[arg(long)]
     write_rttm: Option<PathBuf>,
@@ -91,6 +94,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     if let Some(m) = a.merge_gap {
         opts.merge_gap = m;
+    }
+    if let Some(m) = a.split_margin {
+        opts.split_margin = (m >= 0.0).then_some(m);
     }
     opts.validate()?;
     if let Some(d) = &a.write_rttm {

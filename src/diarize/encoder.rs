@@ -340,6 +340,21 @@ impl SpeakerEncoder {
     /// Embeds a batch of mel windows (each `len × N_MELS`, row-major, lengths may differ):
     /// one L2-normalised `DIM`-vector per window, as resemblyzer's `VoiceEncoder.forward`.
     pub fn embed_batch(&self, windows: &[&[f32]]) -> anyhow::Result<Vec<Vec<f32>>> {
+        Ok(self
+            .embed_prefixes(windows, None)?
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect())
+    }
+
+    /// As [`SpeakerEncoder::embed_batch`], plus for windows longer than `prefix` frames the
+    /// embedding of their first `prefix` frames, read from the same LSTM pass at no extra
+    /// cost (the network's state after `prefix` steps is exactly that prefix's embedding).
+    pub fn embed_prefixes(
+        &self,
+        windows: &[&[f32]],
+        prefix: Option<usize>,
+    ) -> anyhow::Result<Vec<(Vec<f32>, Option<Vec<f32>>)>> {
         let b = windows.len();
         if b == 0 {
             return Ok(Vec::new());
@@ -355,6 +370,7 @@ impl SpeakerEncoder {
         }
         let mut input = Tensor::from_vec(x, (b * t_max, N_MELS), &Device::Cpu)?;
         let mut last = vec![0f32; b * HIDDEN];
+        let mut early = vec![0f32; b * HIDDEN];
         let g4 = 4 * HIDDEN;
         for layer in &self.layers {
             // Input projections of all steps at once: one big matmul.
@@ -390,17 +406,34 @@ impl SpeakerEncoder {
                         last[i * HIDDEN..(i + 1) * HIDDEN]
                             .copy_from_slice(&h[i * HIDDEN..(i + 1) * HIDDEN]);
                     }
+                    if Some(t + 1) == prefix {
+                        early[i * HIDDEN..(i + 1) * HIDDEN]
+                            .copy_from_slice(&h[i * HIDDEN..(i + 1) * HIDDEN]);
+                    }
                 }
             }
             input = Tensor::from_vec(out, (b * t_max, HIDDEN), &Device::Cpu)?;
         }
-        let e: Vec<f32> = Tensor::from_vec(last, (b, HIDDEN), &Device::Cpu)?
-            .matmul(&self.linear_w_t)?
-            .broadcast_add(&self.linear_b)?
-            .relu()?
-            .flatten_all()?
-            .to_vec1()?;
-        Ok(e.chunks(DIM).map(l2_normalized).collect())
+        let project = |h: Vec<f32>| -> anyhow::Result<Vec<Vec<f32>>> {
+            let e: Vec<f32> = Tensor::from_vec(h, (b, HIDDEN), &Device::Cpu)?
+                .matmul(&self.linear_w_t)?
+                .broadcast_add(&self.linear_b)?
+                .relu()?
+                .flatten_all()?
+                .to_vec1()?;
+            Ok(e.chunks(DIM).map(l2_normalized).collect())
+        };
+        let full = project(last)?;
+        let early = match prefix {
+            Some(_) => project(early)?.into_iter().map(Some).collect(),
+            None => vec![None; b],
+        };
+        Ok(full
+            .into_iter()
+            .zip(early)
+            .zip(&lens)
+            .map(|((f, e), &len)| (f, e.filter(|_| prefix.is_some_and(|p| p < len))))
+            .collect())
     }
 
     /// Embedding of a whole utterance as resemblyzer's `embed_utterance`: 1.6 s partial

@@ -56,6 +56,9 @@ pub struct DiarizeOptions {
     pub min_turn: f64,
     /// Same-speaker turns separated by less silence than this (seconds) are joined.
     pub merge_gap: f64,
+    /// Split a window in two when its first half is closer to another speaker by more than
+    /// this cosine margin (`None`: one label per window).
+    pub split_margin: Option<f32>,
     /// Enrolled people to recognise.
     pub voiceprints: Vec<Voiceprint>,
     /// Cosine similarity a cluster's centroid needs to take an enrolled person's name.
@@ -73,7 +76,8 @@ impl Default for DiarizeOptions {
                 max_speakers: None,
             },
             min_turn: 0.5,
-            merge_gap: 0.5,
+            merge_gap: 0.25,
+            split_margin: Some(0.05),
             voiceprints: Vec::new(),
             match_threshold: 0.80,
         }
@@ -126,6 +130,8 @@ pub struct WindowEmbedding {
     pub start: f64,
     pub end: f64,
     pub embedding: Vec<f32>,
+    /// Embedding of the window's first half (from the same LSTM pass), when it has one.
+    pub first_half: Option<Vec<f32>>,
 }
 
 /// A speaker found by diarization.
@@ -155,15 +161,18 @@ struct Batcher<'a> {
     mels: Vec<Vec<f32>>,
     spans: Vec<(f64, f64)>,
     out: Vec<WindowEmbedding>,
+    /// Frames in half a window.
+    half_frames: usize,
 }
 
 impl<'a> Batcher<'a> {
-    fn new(encoder: &'a SpeakerEncoder) -> Self {
+    fn new(encoder: &'a SpeakerEncoder, w: &WindowOptions) -> Self {
         Batcher {
             encoder,
             mels: Vec::new(),
             spans: Vec::new(),
             out: Vec::new(),
+            half_frames: ((w.window * 100.0 / 2.0).round() as usize).max(1),
         }
     }
 
@@ -201,12 +210,13 @@ impl<'a> Batcher<'a> {
             return Ok(());
         }
         let refs: Vec<&[f32]> = self.mels.iter().map(|m| m.as_slice()).collect();
-        let embs = self.encoder.embed_batch(&refs)?;
-        for (e, (s, t)) in embs.into_iter().zip(self.spans.drain(..)) {
+        let embs = self.encoder.embed_prefixes(&refs, Some(self.half_frames))?;
+        for ((e, half), (s, t)) in embs.into_iter().zip(self.spans.drain(..)) {
             self.out.push(WindowEmbedding {
                 start: s,
                 end: t,
                 embedding: e,
+                first_half: half,
             });
         }
         self.mels.clear();
@@ -222,7 +232,7 @@ pub fn embed_regions(
     speech: &[Span],
     w: &WindowOptions,
 ) -> anyhow::Result<Vec<WindowEmbedding>> {
-    let mut b = Batcher::new(encoder);
+    let mut b = Batcher::new(encoder, w);
     for sp in speech {
         let (a, z) = sample_range(sp, offset, samples.len());
         if z > a {
@@ -255,7 +265,7 @@ pub struct Diarizer<'a> {
 impl<'a> Diarizer<'a> {
     pub fn new(encoder: &'a SpeakerEncoder, opts: DiarizeOptions) -> Self {
         Diarizer {
-            batcher: Batcher::new(encoder),
+            batcher: Batcher::new(encoder, &opts.windows),
             opts,
             buf: Vec::new(),
             buf_start: 0,
@@ -344,7 +354,8 @@ pub fn finish_diarization(
     }
     let embs: Vec<Vec<f32>> = windows.iter().map(|w| w.embedding.clone()).collect();
     let labels = cluster::cluster(&embs, &opts.cluster);
-    let mut pieces = label_speech(windows, &labels, speech);
+    let anchors = anchors(windows, &labels, opts.split_margin);
+    let mut pieces = label_speech(&anchors, speech);
     smooth(&mut pieces, opts.min_turn, opts.merge_gap);
     // Number speakers in order of first speech after smoothing (some may have vanished).
     let order = cluster::dense(&pieces.iter().map(|p| p.2).collect::<Vec<_>>());
@@ -388,33 +399,71 @@ pub fn finish_diarization(
     Diarization { speakers, turns }
 }
 
-/// Gives every part of every speech region the label of the window whose centre is nearest.
-fn label_speech(
-    windows: &[WindowEmbedding],
-    labels: &[usize],
-    speech: &[Span],
-) -> Vec<(f64, f64, usize)> {
-    let centres: Vec<f64> = windows.iter().map(|w| (w.start + w.end) / 2.0).collect();
+/// A labelled point in time: a window, or one half of a window whose halves disagree.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    /// The window's bounds (which speech region it belongs to).
+    start: f64,
+    end: f64,
+    centre: f64,
+    label: usize,
+}
+
+/// One anchor per window at its centre; two (at the quarter points) when the embedding of
+/// the window's first half sits closer to another speaker's centroid by more than `margin`,
+/// which locates a change of speaker inside the window at half-window resolution.
+fn anchors(windows: &[WindowEmbedding], labels: &[usize], margin: Option<f32>) -> Vec<Anchor> {
+    let embs: Vec<Vec<f32>> = windows.iter().map(|w| w.embedding.clone()).collect();
+    let cents = cluster::centroids(&embs, labels);
+    let mut out = Vec::with_capacity(windows.len());
+    for (w, &l) in windows.iter().zip(labels) {
+        let a = |centre: f64, label: usize| Anchor {
+            start: w.start,
+            end: w.end,
+            centre,
+            label,
+        };
+        let first = match (margin, &w.first_half) {
+            (Some(m), Some(h)) => {
+                let (l1, s1) = cluster::nearest(h, &cents);
+                (l1 != l && s1 - encoder::cosine(h, &cents[l]) > m).then_some(l1)
+            }
+            _ => None,
+        };
+        match first {
+            Some(l1) => {
+                let q = (w.end - w.start) / 4.0;
+                out.push(a(w.start + q, l1));
+                out.push(a(w.end - q, l));
+            }
+            None => out.push(a((w.start + w.end) / 2.0, l)),
+        }
+    }
+    out.sort_by(|x, y| x.centre.total_cmp(&y.centre));
+    out
+}
+
+/// Gives every part of every speech region the label of the anchor whose centre is nearest.
+fn label_speech(anchors: &[Anchor], speech: &[Span]) -> Vec<(f64, f64, usize)> {
+    let centres: Vec<f64> = anchors.iter().map(|a| a.centre).collect();
     let mut out: Vec<(f64, f64, usize)> = Vec::new();
-    let mut j: usize = 0; // first window whose centre may be nearest (windows are in time order)
     for sp in speech {
         if sp.end <= sp.start {
             continue;
         }
-        // Windows inside this region.
-        let inside: Vec<usize> = (0..windows.len())
-            .skip(j.saturating_sub(1))
-            .take_while(|&i| windows[i].start < sp.end)
-            .filter(|&i| windows[i].start >= sp.start - 1e-6 && windows[i].end <= sp.end + 1e-6)
+        // Anchors of the windows inside this region (their centres lie inside it too).
+        let lo = centres.partition_point(|&c| c < sp.start);
+        let hi = centres.partition_point(|&c| c <= sp.end);
+        let inside: Vec<usize> = (lo..hi)
+            .filter(|&i| anchors[i].start >= sp.start - 1e-6 && anchors[i].end <= sp.end + 1e-6)
             .collect();
         if inside.is_empty() {
-            // Too short for its own window: nearest window in time.
+            // Too short for its own window: nearest anchor in time.
             let mid = (sp.start + sp.end) / 2.0;
             let i = nearest_centre(&centres, mid);
-            out.push((sp.start, sp.end, labels[i]));
+            out.push((sp.start, sp.end, anchors[i].label));
             continue;
         }
-        j = inside[inside.len() - 1];
         let mut t = sp.start;
         for (n, &i) in inside.iter().enumerate() {
             let end = match inside.get(n + 1) {
@@ -422,7 +471,7 @@ fn label_speech(
                 None => sp.end,
             };
             if end > t {
-                out.push((t, end, labels[i]));
+                out.push((t, end, anchors[i].label));
             }
             t = end;
         }
