@@ -64,6 +64,9 @@ pub fn import_speaker_encoder(src: &Path, dst: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A window's embedding and, when asked for, its prefix's.
+pub type WindowEmbeddings = (Vec<f32>, Option<Vec<f32>>);
+
 /// Shape and row-major values of one tensor.
 type RawTensor = (Vec<usize>, Vec<f32>);
 
@@ -354,7 +357,7 @@ impl SpeakerEncoder {
         &self,
         windows: &[&[f32]],
         prefix: Option<usize>,
-    ) -> anyhow::Result<Vec<(Vec<f32>, Option<Vec<f32>>)>> {
+    ) -> anyhow::Result<Vec<WindowEmbeddings>> {
         let b = windows.len();
         if b == 0 {
             return Ok(Vec::new());
