@@ -125,6 +125,10 @@ fn streaming_matches_whole_clip() {
     let streamed = d.finish().expect("finish");
     assert_eq!(streamed.turns, whole.turns);
     assert_eq!(streamed.speakers, whole.speakers);
+    // Regions out of order are refused, not silently mis-cut.
+    let mut d = Diarizer::new(&enc, opts);
+    d.push_speech(Span::new(5.0, 6.0)).expect("first region");
+    assert!(d.push_speech(Span::new(1.0, 2.0)).is_err());
 }
 
 #[test]

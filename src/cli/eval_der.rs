@@ -28,6 +28,11 @@ pub struct Args {
     /// Exact number of speakers (default: estimated).
     #[arg(long)]
     speakers: Option<usize>,
+    /// Bounds on the estimated number of speakers.
+    #[arg(long)]
+    min_speakers: Option<usize>,
+    #[arg(long)]
+    max_speakers: Option<usize>,
     /// Clustering threshold (cosine distance); default as in transcription.
     #[arg(long)]
     threshold: Option<f32>,
@@ -80,6 +85,8 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let encoder = SpeakerEncoder::from_models_dir(&g.models_dir)?;
     let mut opts = DiarizeOptions::default();
     opts.cluster.num_speakers = a.speakers;
+    opts.cluster.min_speakers = a.min_speakers;
+    opts.cluster.max_speakers = a.max_speakers;
     if let Some(t) = a.threshold {
         opts.cluster.threshold = t;
     }

@@ -292,6 +292,18 @@ impl<'a> Diarizer<'a> {
 
     /// A finished speech region (seconds); regions must come in time order.
     pub fn push_speech(&mut self, span: Span) -> anyhow::Result<()> {
+        let last_end = self
+            .pending
+            .back()
+            .or(self.speech.last())
+            .map_or(f64::MIN, |s| s.end);
+        if span.start < last_end - 1e-6 {
+            anyhow::bail!(
+                "speech regions must come in time order ({:.2} s starts before {:.2} s)",
+                span.start,
+                last_end
+            );
+        }
         if span.end > span.start {
             self.pending.push_back(span);
         }
