@@ -118,6 +118,10 @@ fn streaming_matches_whole_clip() {
             d.push_speech(speech[next_region]).expect("push speech");
             next_region += 1;
         }
+        // Only audio after the last reported region is kept (at most the 3 s block plus the
+        // unfinished region), never the whole recording.
+        let since = speech[..next_region].last().map_or(0.0, |s| s.end);
+        assert!(d.buffered_seconds() <= end - since + 1e-3);
     }
     for sp in &speech[next_region..] {
         d.push_speech(*sp).expect("push speech");

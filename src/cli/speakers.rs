@@ -71,6 +71,9 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                     if replaced { "re-enrolled" } else { "enrolled" },
                     VoiceprintStore::path_in(&g.data).display()
                 );
+                if cons < 0.75 {
+                    println!("note: the voice varies a lot across these clips; make sure they hold {n} alone");
+                }
                 if secs < 5.0 {
                     println!(
                         "note: under 5 s of speech; recognition is more reliable with 10 s or more"
@@ -142,4 +145,10 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pads to a column width in terminal cells (kanji and kana take two).
+fn pad(s: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
