@@ -99,14 +99,17 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 println!(
-                    "{:<20} {:<10} {:>7} {:>6}  ENROLLED",
-                    "NAME", "ROLE", "SPEECH", "CONS"
+                    "{} {} {:>7} {:>6}  ENROLLED",
+                    pad("NAME", 20),
+                    pad("ROLE", 10),
+                    "SPEECH",
+                    "CONS"
                 );
                 for v in &store.speakers {
                     println!(
-                        "{:<20} {:<10} {:>6.1}s {:>6.2}  {}",
-                        v.name,
-                        v.role.as_deref().unwrap_or("-"),
+                        "{} {} {:>6.1}s {:>6.2}  {}",
+                        pad(&v.name, 20),
+                        pad(v.role.as_deref().unwrap_or("-"), 10),
                         v.seconds,
                         v.consistency,
                         v.enrolled_at.get(..10).unwrap_or(&v.enrolled_at)
