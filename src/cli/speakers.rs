@@ -42,7 +42,7 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             let mut clips = Vec::new();
             let mut seconds = 0.0;
             for p in &audio {
-                let (s, _) = gijiroku::audio::load_16k(p)
+                let s = read_start(p, ENROLL_MAX_SECONDS)
                     .with_context(|| format!("cannot read {}", p.display()))?;
                 if s.is_empty() {
                     bail!("{} holds no audio", p.display());
@@ -154,4 +154,27 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
 fn pad(s: &str, width: usize) -> String {
     let w = unicode_width::UnicodeWidthStr::width(s);
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// A voiceprint settles within a minute of speech; longer recordings are read only this far
+/// (streamed, so a whole meeting given by mistake costs neither minutes nor gigabytes).
+const ENROLL_MAX_SECONDS: f64 = 600.0;
+
+/// The first `max_seconds` of a recording as 16 kHz mono.
+fn read_start(path: &std::path::Path, max_seconds: f64) -> anyhow::Result<Vec<f32>> {
+    let mut d = gijiroku::audio::Decoder16k::open(path)?;
+    let max = (max_seconds * 16_000.0) as usize;
+    let mut out = Vec::new();
+    while let Some(b) = d.next_block()? {
+        let room = max - out.len();
+        out.extend_from_slice(&b[..b.len().min(room)]);
+        if out.len() >= max {
+            tracing::info!(
+                "{}: enrolling from its first {max_seconds:.0} s",
+                path.display()
+            );
+            break;
+        }
+    }
+    Ok(out)
 }
