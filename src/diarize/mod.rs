@@ -76,6 +76,9 @@ pub struct DiarizeOptions {
     /// Enrolled people to recognise.
     pub voiceprints: Vec<Voiceprint>,
     /// Cosine similarity a cluster's centroid needs to take an enrolled person's name.
+    /// Measured with GE2E: the enrolled LibriVox reader's cluster 0.93; clusters of 9
+    /// unrelated recordings against 5 unrelated voiceprints at most 0.72; same-speaker
+    /// clip pairs 0.67–0.90, different-speaker clip pairs at most 0.75. Default 0.80.
     pub match_threshold: f32,
 }
 
