@@ -3,8 +3,21 @@ use anyhow::Context;
 use gijiroku::archive::{
     meta, Archive, Classification, MeetingKind, MeetingMeta, MinutesImport, Viewer,
 };
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Prints a line; a closed pipe (`| head`) ends the command quietly instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {
+        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e.into());
+        }
+    };
+}
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -73,9 +86,9 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             let m = MeetingMeta::load(&meta, None)?;
             let id = a.add_transcript(&transcript, &m, audio.as_deref())?;
             if g.json {
-                println!("{}", serde_json::json!({ "id": id }));
+                out!("{}", serde_json::json!({ "id": id }));
             } else {
-                println!("archived as meeting {id}: {} ({})", m.title, m.date);
+                out!("archived as meeting {id}: {} ({})", m.title, m.date);
             }
         }
         Command::ImportMinutes {
@@ -103,33 +116,40 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             for f in &files {
                 let id = a.import_minutes(f, &opts)?;
                 let s = a.summary(&viewer, id)?;
-                bar.suspend(|| {
-                    if !g.json && !g.quiet {
-                        println!(
-                            "{id:>5}  {}  {}  {} turns, {} speakers",
-                            s.date, s.title, s.turns, s.speakers
-                        )
-                    }
-                });
+                if !g.json && !g.quiet {
+                    out!(
+                        "{id:>5}  {}  {}  {} turns, {} speakers",
+                        s.date,
+                        s.title,
+                        s.turns,
+                        s.speakers
+                    );
+                }
                 ids.push(id);
                 bar.inc(1);
             }
             bar.finish_and_clear();
             if g.json {
-                println!("{}", serde_json::json!({ "ids": ids }));
+                out!("{}", serde_json::json!({ "ids": ids }));
             }
         }
         Command::List => {
             let list = a.list(&viewer)?;
             if g.json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                out!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
-                println!("the archive in {} is empty", g.data.display());
+                out!("the archive in {} is empty", g.data.display());
             } else {
                 for m in list {
-                    println!(
+                    out!(
                         "{:>5}  {}  {:<12} {:<12} {}  ({} turns, {} speakers)",
-                        m.id, m.date, m.kind, m.classification, m.title, m.turns, m.speakers
+                        m.id,
+                        m.date,
+                        m.kind,
+                        m.classification,
+                        m.title,
+                        m.turns,
+                        m.speakers
                     );
                 }
             }
@@ -146,19 +166,19 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                 if turns {
                     v["turns"] = serde_json::to_value(&rows)?;
                 }
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                out!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(ExitCode::SUCCESS);
             }
             let s = &d.summary;
-            println!("meeting {}: {}", s.id, s.title);
-            println!("  kind {}, body {}, date {}", s.kind, s.body, s.date);
+            out!("meeting {}: {}", s.id, s.title);
+            out!("  kind {}, body {}, date {}", s.kind, s.body, s.date);
             if let Some(p) = &d.place {
-                println!("  place {p}");
+                out!("  place {p}");
             }
             if let Some(t) = &d.start_time {
-                println!("  start {t}");
+                out!("  start {t}");
             }
-            println!(
+            out!(
                 "  classification {}, department {}",
                 s.classification,
                 if s.department.is_empty() {
@@ -167,9 +187,9 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                     &s.department
                 }
             );
-            println!("  folder {}", d.folder);
+            out!("  folder {}", d.folder);
             for r in &d.recordings {
-                println!(
+                out!(
                     "  recording {} ({}, {}, sha256 {}){}",
                     r.original_path,
                     gijiroku::util::hms(r.duration),
@@ -182,29 +202,32 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                 );
             }
             for t in &d.transcripts {
-                println!(
+                out!(
                     "  transcript v{} ({}) {} {}",
-                    t.version, t.origin, t.file, t.created_at
+                    t.version,
+                    t.origin,
+                    t.file,
+                    t.created_at
                 );
             }
             for m in &d.minutes {
-                println!("  minutes {m}");
+                out!("  minutes {m}");
             }
-            println!("  {} turns, {} speakers:", s.turns, d.speakers.len());
+            out!("  {} turns, {} speakers:", s.turns, d.speakers.len());
             for sp in &d.speakers {
-                println!("    {} ({} turns)", sp.name, sp.turns);
+                out!("    {} ({} turns)", sp.name, sp.turns);
             }
             for t in rows {
                 let at = t.start.map(gijiroku::util::hms).unwrap_or_default();
-                println!("\n[{}] {at} ○{}\n{}", t.seq, t.speaker, t.text);
+                out!("\n[{}] {at} ○{}\n{}", t.seq, t.speaker, t.text);
             }
         }
         Command::Remove { id } => {
             let r = a.remove(&viewer, id)?;
             if g.json {
-                println!("{}", serde_json::to_string(&r)?);
+                out!("{}", serde_json::to_string(&r)?);
             } else {
-                println!(
+                out!(
                     "removed meeting {}: {} ({} turns, {} files; catalog rows and index entries deleted)",
                     r.id, r.title, r.turns, r.files
                 );
@@ -212,17 +235,17 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         Command::Revise { id, transcript } => {
             let v = a.add_revision(&viewer, id, &transcript)?;
-            println!("meeting {id}: transcript version {v} added and indexed");
+            out!("meeting {id}: transcript version {v} added and indexed");
         }
         Command::AttachMinutes { id, file } => {
             a.attach_minutes(&viewer, id, &file)
                 .with_context(|| format!("cannot attach {} to meeting {id}", file.display()))?;
-            println!("meeting {id}: minutes {} attached", file.display());
+            out!("meeting {id}: minutes {} attached", file.display());
         }
         Command::Reindex => {
             let t = std::time::Instant::now();
             let n = a.reindex()?;
-            println!("reindexed {n} turns in {:.1} s", t.elapsed().as_secs_f64());
+            out!("reindexed {n} turns in {:.1} s", t.elapsed().as_secs_f64());
         }
     }
     Ok(ExitCode::SUCCESS)

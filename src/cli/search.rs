@@ -2,7 +2,20 @@ use super::Globals;
 use gijiroku::archive::{meta, Archive, SearchRequest, Viewer};
 use gijiroku::search::Filters;
 use std::io::IsTerminal;
+use std::io::Write;
 use std::process::ExitCode;
+
+/// Prints a line; a closed pipe (`| head`) ends the command quietly instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {
+        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e.into());
+        }
+    };
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -94,7 +107,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             })
             .collect();
         let out = serde_json::json!({ "query": req.query, "total": res.total, "hits": hits });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        out!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
     let (open, close) = if std::io::stdout().is_terminal() {
@@ -108,7 +121,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             .start
             .map(|s| format!(" {}", gijiroku::util::hms(s)))
             .unwrap_or_default();
-        println!(
+        out!(
             "{:>3}. {} {} [meeting {}, turn {}]{at} ○{}",
             i + 1,
             h.turn.date,
@@ -117,7 +130,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             h.turn.seq,
             h.turn.speaker
         );
-        println!("     {}", h.marked(open, close).replace('\n', " "));
+        out!("     {}", h.marked(open, close).replace('\n', " "));
     }
     if !g.quiet {
         let how = match res.hits.first().map(|h| h.matched_by) {

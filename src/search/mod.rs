@@ -7,6 +7,7 @@
 //! (`crate::archive`) passes the allowed classifications/departments in [`Filters`], and every
 //! read of the index goes through `Archive::search`.
 
+pub mod bench;
 pub mod japanese;
 
 use anyhow::{bail, Context};
@@ -24,7 +25,7 @@ use tantivy::schema::{
     TextOptions, Value, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{LowerCaser, Stemmer, TextAnalyzer};
+use tantivy::tokenizer::{Stemmer, TextAnalyzer};
 use tantivy::{
     DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
@@ -214,6 +215,7 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     f: Fields,
+    ja: JapaneseTokenizer,
 }
 
 impl SearchIndex {
@@ -242,8 +244,9 @@ impl SearchIndex {
             index
         };
         let dictionary = japanese::load_or_build_dictionary(dict_dir)?;
-        let ja = TextAnalyzer::builder(JapaneseTokenizer::new(dictionary))
-            .filter(LowerCaser)
+        let ja_tokenizer = JapaneseTokenizer::new(dictionary);
+        // The tokenizer already folds width and case; English words are then stemmed.
+        let ja = TextAnalyzer::builder(ja_tokenizer.clone())
             .filter(Stemmer::new(tantivy::tokenizer::Language::English))
             .build();
         index.tokenizers().register(JA_TOKENIZER, ja);
@@ -255,7 +258,12 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .context("cannot read the search index")?;
-        Ok(SearchIndex { index, reader, f })
+        Ok(SearchIndex {
+            index,
+            reader,
+            f,
+            ja: ja_tokenizer,
+        })
     }
 
     /// A writer with `threads` indexing threads and `heap` bytes of buffer in total.
@@ -323,6 +331,25 @@ impl SearchIndex {
             IndexRecordOption::Basic,
         );
         Ok(self.reader.searcher().search(&q, &Count)?)
+    }
+
+    /// The dictionary words of a text, as the morphological field indexes them.
+    pub fn japanese_words(&self) -> impl Fn(&str) -> Vec<String> + '_ {
+        |text| self.ja.words(text)
+    }
+
+    /// True when a segment still holds deleted turns on disk (removal rewrites them away).
+    pub fn has_deleted_documents(&self) -> bool {
+        self.reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .any(|r| r.num_deleted_docs() > 0)
+    }
+
+    /// Number of segments the index is made of.
+    pub fn num_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
     }
 
     /// Number of turns in the index.
