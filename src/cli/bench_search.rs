@@ -58,6 +58,13 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         "throughput         {:.0} turns/s, {:.2} MB/s",
         r.turns_per_second, r.megabytes_per_second
     );
+    if let Some(cpu) = r.index_cpu_seconds {
+        println!(
+            "CPU time           {:.1} s ({:.0} turns per CPU-second)",
+            cpu,
+            r.turns as f64 / cpu.max(1e-9)
+        );
+    }
     println!(
         "index size         {:.0} MB in {} segment(s)",
         r.index_bytes as f64 / 1e6,

@@ -32,6 +32,9 @@ pub struct BenchReport {
     pub text_bytes: u64,
     pub index_seconds: f64,
     pub turns_per_second: f64,
+    /// CPU time (all threads) spent indexing, when the OS reports it: the machine may be
+    /// shared, so turns per CPU-second is the figure that carries over.
+    pub index_cpu_seconds: Option<f64>,
     pub megabytes_per_second: f64,
     pub index_bytes: u64,
     pub segments: usize,
@@ -126,6 +129,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let mut w = index.writer(opts.threads, opts.heap)?;
     let bar = crate::progress::bar(opts.turns as u64, "indexing turns");
     let t0 = Instant::now();
+    let cpu0 = cpu_seconds();
     let mut n = 0usize;
     let mut bytes = 0u64;
     let mut replica = 0u64;
@@ -174,6 +178,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     w.commit().context("cannot commit the benchmark index")?;
     w.wait_merging_threads().ok();
     let index_seconds = t0.elapsed().as_secs_f64();
+    let index_cpu_seconds = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a);
     bar.finish_and_clear();
     // Reopen: the writer is gone, so the reader sees the merged segments.
     let index = SearchIndex::open(&opts.index_dir, &opts.dict_dir)?;
@@ -264,6 +269,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         text_bytes: bytes,
         index_seconds,
         turns_per_second: n as f64 / index_seconds,
+        index_cpu_seconds,
         megabytes_per_second: bytes as f64 / 1e6 / index_seconds,
         index_bytes,
         segments,
@@ -291,4 +297,16 @@ fn dir_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// User + system CPU seconds of this process (all threads), from /proc on Linux.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    // /proc reports clock ticks of USER_HZ, which Linux fixes at 100 for user space.
+    Some((utime + stime) / 100.0)
 }

@@ -131,6 +131,14 @@ impl JapaneseTokenizer {
         }
     }
 
+    /// Byte offsets where the dictionary words of `text` start.
+    pub fn word_starts(&self, text: &str) -> Vec<usize> {
+        match self.segmenter.segment(std::borrow::Cow::Borrowed(text)) {
+            Ok(words) => words.iter().map(|w| w.byte_start).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// The tokens' folded texts, for tests and diagnostics.
     pub fn words(&self, text: &str) -> Vec<String> {
         let mut t = self.clone();
@@ -229,8 +237,8 @@ impl Tokenizer for BigramTokenizer {
                 if i - start == 1 {
                     push(&mut tokens, text, chars[start].0, end_of(start + 1));
                 } else {
-                    for j in start..i - 1 {
-                        push(&mut tokens, text, chars[j].0, end_of(j + 2));
+                    for (j, &(from, _)) in chars.iter().enumerate().take(i - 1).skip(start) {
+                        push(&mut tokens, text, from, end_of(j + 2));
                     }
                 }
             } else if fold_char(c).is_alphanumeric() {

@@ -388,52 +388,94 @@ impl SearchIndex {
             }
             return Ok(SearchResult { total, hits });
         }
-        for (field, matched_by) in [
-            (self.f.text, MatchedBy::Words),
-            (self.f.text_bigram, MatchedBy::Bigrams),
-        ] {
+        let parse = |field: Field| -> anyhow::Result<Box<dyn Query>> {
             let mut parser = QueryParser::for_index(&self.index, vec![field]);
             parser.set_conjunction_by_default();
-            let text_q = parser
+            parser
                 .parse_query(query)
-                .map_err(|e| anyhow::anyhow!("cannot understand the query {query:?}: {e}"))?;
-            let q: Box<dyn Query> = match &filter {
-                Some(fq) => Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, text_q.box_clone()),
-                    (Occur::Must, fq.box_clone()),
-                ])),
-                None => text_q.box_clone(),
-            };
-            let (docs, total) =
-                searcher.search(&q, &(TopDocs::with_limit(limit).order_by_score(), Count))?;
-            if total == 0 {
+                .map_err(|e| anyhow::anyhow!("cannot understand the query {query:?}: {e}"))
+        };
+        let with_filter = |q: &dyn Query, not: Option<&dyn Query>| -> Box<dyn Query> {
+            let mut clauses = vec![(Occur::Must, q.box_clone())];
+            if let Some(fq) = &filter {
+                clauses.push((Occur::Must, fq.box_clone()));
+            }
+            if let Some(n) = not {
+                clauses.push((Occur::MustNot, n.box_clone()));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let words_q = parse(self.f.text)?;
+        let (docs, words_total) = searcher.search(
+            &with_filter(&*words_q, None),
+            &(TopDocs::with_limit(limit).order_by_score(), Count),
+        )?;
+        let mut hits = Vec::with_capacity(limit);
+        let gen = self.snippets(&searcher, &*words_q, self.f.text)?;
+        for (score, addr) in docs {
+            let turn = self.turn_doc(&searcher.doc(addr)?);
+            hits.push(hit(score, turn, &gen, MatchedBy::Words));
+        }
+        let mut total = words_total;
+        if hits.len() < limit {
+            // Bigrams add the turns where the query starts a longer dictionary word
+            // (保育 in 保育園), never those where it sits inside one (京都 in 東京都).
+            let literals = positive_literals(query);
+            let bigram_q = parse(self.f.text_bigram)?;
+            let gen = self.snippets(&searcher, &*bigram_q, self.f.text_bigram)?;
+            let want = limit - hits.len();
+            let candidates = searcher.search(
+                &with_filter(&*bigram_q, Some(&*words_q)),
+                &TopDocs::with_limit(want * 4 + 40).order_by_score(),
+            )?;
+            for (score, addr) in candidates {
+                let turn = self.turn_doc(&searcher.doc(addr)?);
+                if !literals.iter().any(|l| self.starts_a_word(&turn.text, l)) {
+                    continue;
+                }
+                total += 1;
+                if hits.len() < limit {
+                    hits.push(hit(score, turn, &gen, MatchedBy::Bigrams));
+                }
+            }
+        }
+        Ok(SearchResult { total, hits })
+    }
+
+    fn snippets(
+        &self,
+        searcher: &tantivy::Searcher,
+        q: &dyn Query,
+        field: Field,
+    ) -> anyhow::Result<SnippetGenerator> {
+        let mut gen = SnippetGenerator::create(searcher, q, field)?;
+        gen.set_max_num_chars(240);
+        Ok(gen)
+    }
+
+    /// Does `literal` occur in `text` where a dictionary word starts? Only a window around
+    /// each occurrence is segmented: a few characters of context fix the word boundaries.
+    fn starts_a_word(&self, text: &str, literal: &str) -> bool {
+        let lit: Vec<char> = literal.chars().map(japanese::fold_char).collect();
+        if lit.is_empty() {
+            return false;
+        }
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        for i in 0..chars.len().saturating_sub(lit.len() - 1) {
+            if !(0..lit.len()).all(|k| japanese::fold_char(chars[i + k].1) == lit[k]) {
                 continue;
             }
-            let mut gen = SnippetGenerator::create(&searcher, &*text_q, field)?;
-            gen.set_max_num_chars(240);
-            let mut hits = Vec::with_capacity(docs.len());
-            for (score, addr) in docs {
-                let turn = self.turn_doc(&searcher.doc(addr)?);
-                let snip = gen.snippet(&turn.text);
-                let (fragment, highlights) = if snip.is_empty() {
-                    (turn.text.chars().take(100).collect(), Vec::new())
-                } else {
-                    (snip.fragment().to_string(), snip.highlighted().to_vec())
-                };
-                hits.push(Hit {
-                    score,
-                    turn,
-                    fragment,
-                    highlights,
-                    matched_by,
-                });
+            let from = chars[i.saturating_sub(12)].0;
+            let to = chars
+                .get(i + lit.len() + 12)
+                .map(|c| c.0)
+                .unwrap_or(text.len());
+            let at = chars[i].0 - from;
+            if self.ja.word_starts(&text[from..to]).contains(&at) {
+                return true;
             }
-            return Ok(SearchResult { total, hits });
         }
-        Ok(SearchResult {
-            total: 0,
-            hits: Vec::new(),
-        })
+        false
     }
 
     fn filter_query(&self, fl: &Filters) -> anyhow::Result<Option<Box<dyn Query>>> {
@@ -557,4 +599,65 @@ impl SearchIndex {
             department: s(f.department),
         }
     }
+}
+
+fn hit(score: f32, turn: TurnDoc, gen: &SnippetGenerator, matched_by: MatchedBy) -> Hit {
+    let snip = gen.snippet(&turn.text);
+    let (fragment, highlights) = if snip.is_empty() {
+        (turn.text.chars().take(100).collect(), Vec::new())
+    } else {
+        (snip.fragment().to_string(), snip.highlighted().to_vec())
+    };
+    Hit {
+        score,
+        turn,
+        fragment,
+        highlights,
+        matched_by,
+    }
+}
+
+/// The words and phrases a query asks for (not those after NOT or `-`), as typed.
+pub fn positive_literals(query: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut negate = false;
+    let mut rest = query.trim();
+    while !rest.is_empty() {
+        let (item, quoted, next) = if let Some(r) = rest.strip_prefix('"') {
+            match r.split_once('"') {
+                Some((p, n)) => (p, true, n),
+                None => (r, true, ""),
+            }
+        } else if let Some(r) = rest.strip_prefix("-\"") {
+            negate = true;
+            rest = r;
+            continue;
+        } else {
+            match rest.split_once(char::is_whitespace) {
+                Some((w, n)) => (w, false, n),
+                None => (rest, false, ""),
+            }
+        };
+        rest = next.trim_start();
+        if !quoted && matches!(item, "AND" | "OR" | "&&" | "||") {
+            continue;
+        }
+        if !quoted && item == "NOT" {
+            negate = true;
+            continue;
+        }
+        let mut w = item.trim_matches(|c| c == '(' || c == ')');
+        if !quoted {
+            if let Some(x) = w.strip_prefix('-') {
+                negate = true;
+                w = x;
+            }
+            w = w.trim_start_matches('+');
+        }
+        if !negate && !w.is_empty() && !w.contains(':') {
+            out.push(w.to_string());
+        }
+        negate = false;
+    }
+    out
 }
