@@ -23,6 +23,9 @@ pub struct Args {
     /// Index folder (deleted and rebuilt; default: <data>/bench-index).
     #[arg(long)]
     index: Option<PathBuf>,
+    /// Only time queries, on the index left by a previous run.
+    #[arg(long)]
+    reuse: bool,
 }
 
 pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -40,6 +43,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         queries: a.queries,
         threads: a.threads,
         heap: a.heap_mb << 20,
+        reuse: a.reuse,
     };
     let r = bench(&opts)?;
     if g.json {
@@ -47,17 +51,21 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("index folder       {}", opts.index_dir.display());
-    println!(
-        "indexed            {} turns ({:.0} MB of text) in {:.1} s ({} thread(s))",
-        r.turns,
-        r.text_bytes as f64 / 1e6,
-        r.index_seconds,
-        opts.threads
-    );
-    println!(
-        "throughput         {:.0} turns/s, {:.2} MB/s",
-        r.turns_per_second, r.megabytes_per_second
-    );
+    if opts.reuse && r.index_seconds == 0.0 {
+        println!("reused index       {} turns", r.turns);
+    } else {
+        println!(
+            "indexed            {} turns ({:.0} MB of text) in {:.1} s ({} thread(s))",
+            r.turns,
+            r.text_bytes as f64 / 1e6,
+            r.index_seconds,
+            opts.threads
+        );
+        println!(
+            "throughput         {:.0} turns/s, {:.2} MB/s",
+            r.turns_per_second, r.megabytes_per_second
+        );
+    }
     if let Some(cpu) = r.index_cpu_seconds {
         println!(
             "CPU time           {:.1} s ({:.0} turns per CPU-second)",

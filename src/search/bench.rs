@@ -24,6 +24,8 @@ pub struct BenchOptions {
     pub threads: usize,
     /// Indexing buffer in bytes, shared by the threads.
     pub heap: usize,
+    /// Time queries on the index already in `index_dir` instead of rebuilding it.
+    pub reuse: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,68 +123,75 @@ fn is_word(w: &str) -> bool {
 pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let base = load_minutes(&opts.minutes)?;
     let base_turns: usize = base.iter().map(|m| m.turns.len()).sum();
-    if opts.index_dir.exists() {
-        std::fs::remove_dir_all(&opts.index_dir)
-            .with_context(|| format!("cannot clear {}", opts.index_dir.display()))?;
-    }
-    let index = SearchIndex::open(&opts.index_dir, &opts.dict_dir)?;
-    let mut w = index.writer(opts.threads, opts.heap)?;
-    let bar = crate::progress::bar(opts.turns as u64, "indexing turns");
-    let t0 = Instant::now();
-    let cpu0 = cpu_seconds();
-    let mut n = 0usize;
-    let mut bytes = 0u64;
-    let mut replica = 0u64;
-    'outer: loop {
-        for (mi, m) in base.iter().enumerate() {
-            // Each replica is another year of meetings: same words, other dates and ids.
-            let meeting_id = (replica as i64) * base.len() as i64 + mi as i64 + 1;
-            let date = m
-                .date
-                .checked_sub_days(Days::new(replica * 7))
-                .unwrap_or(m.date)
-                .format("%Y-%m-%d")
-                .to_string();
-            let docs: Vec<TurnDoc> = m
-                .turns
-                .iter()
-                .enumerate()
-                .map(|(i, t)| TurnDoc {
-                    meeting_id,
-                    seq: i as u32 + 1,
-                    kind: m.kind.clone(),
-                    title: m.title.clone(),
-                    body: m.body.clone(),
-                    date: date.clone(),
-                    speaker: t.speaker.clone(),
-                    role: t.role.clone(),
-                    text: t.text.clone(),
-                    start: None,
-                    end: None,
-                    classification: "public".into(),
-                    department: String::new(),
-                })
-                .collect();
-            for d in docs.iter().take(opts.turns - n) {
-                bytes += d.text.len() as u64;
-                index.add_turns(&w, std::slice::from_ref(d))?;
-                n += 1;
-            }
-            bar.set_position(n as u64);
-            if n >= opts.turns {
-                break 'outer;
-            }
+    let reuse = opts.reuse && opts.index_dir.join("meta.json").is_file();
+    let (n, bytes, index_seconds, index_cpu_seconds) = if reuse {
+        (0, 0, 0.0, None)
+    } else {
+        if opts.index_dir.exists() {
+            std::fs::remove_dir_all(&opts.index_dir)
+                .with_context(|| format!("cannot clear {}", opts.index_dir.display()))?;
         }
-        replica += 1;
-    }
-    w.commit().context("cannot commit the benchmark index")?;
-    w.wait_merging_threads().ok();
-    let index_seconds = t0.elapsed().as_secs_f64();
-    let index_cpu_seconds = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a);
-    bar.finish_and_clear();
+        let index = SearchIndex::open(&opts.index_dir, &opts.dict_dir)?;
+        let mut w = index.writer(opts.threads, opts.heap)?;
+        let bar = crate::progress::bar(opts.turns as u64, "indexing turns");
+        let t0 = Instant::now();
+        let cpu0 = cpu_seconds();
+        let mut n = 0usize;
+        let mut bytes = 0u64;
+        let mut replica = 0u64;
+        'outer: loop {
+            for (mi, m) in base.iter().enumerate() {
+                // Each replica is another year of meetings: same words, other dates and ids.
+                let meeting_id = (replica as i64) * base.len() as i64 + mi as i64 + 1;
+                let date = m
+                    .date
+                    .checked_sub_days(Days::new(replica * 7))
+                    .unwrap_or(m.date)
+                    .format("%Y-%m-%d")
+                    .to_string();
+                let docs: Vec<TurnDoc> = m
+                    .turns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| TurnDoc {
+                        meeting_id,
+                        seq: i as u32 + 1,
+                        kind: m.kind.clone(),
+                        title: m.title.clone(),
+                        body: m.body.clone(),
+                        date: date.clone(),
+                        speaker: t.speaker.clone(),
+                        role: t.role.clone(),
+                        text: t.text.clone(),
+                        start: None,
+                        end: None,
+                        classification: "public".into(),
+                        department: String::new(),
+                    })
+                    .collect();
+                for d in docs.iter().take(opts.turns - n) {
+                    bytes += d.text.len() as u64;
+                    index.add_turns(&w, std::slice::from_ref(d))?;
+                    n += 1;
+                }
+                bar.set_position(n as u64);
+                if n >= opts.turns {
+                    break 'outer;
+                }
+            }
+            replica += 1;
+        }
+        w.commit().context("cannot commit the benchmark index")?;
+        w.wait_merging_threads().ok();
+        let index_seconds = t0.elapsed().as_secs_f64();
+        let index_cpu_seconds = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a);
+        bar.finish_and_clear();
+        (n, bytes, index_seconds, index_cpu_seconds)
+    };
     // Reopen: the writer is gone, so the reader sees the merged segments.
     let index = SearchIndex::open(&opts.index_dir, &opts.dict_dir)?;
     let segments = index.num_segments();
+    let n = if reuse { index.num_turns() as usize } else { n };
     let index_bytes = dir_size(&opts.index_dir);
 
     // Queries from the minutes' own words (dictionary tokens of kanji/katakana).
