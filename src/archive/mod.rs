@@ -201,6 +201,18 @@ pub struct Archive {
     dir: PathBuf,
     db: Connection,
     index: OnceLock<SearchIndex>,
+    /// `<data>/.lock`: held by whoever writes, so recovery never mistakes another process's
+    /// import in progress for the leftovers of a crash.
+    lock: std::fs::File,
+}
+
+/// Holds the archive's write lock until dropped.
+struct WriteLock(std::fs::File);
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
 }
 
 /// Speaker turns longer than this are split so a hit can jump near the words, not to the
@@ -232,13 +244,42 @@ impl Archive {
         db.execute_batch(SCHEMA)
             .with_context(|| format!("cannot set up the catalog {}", path.display()))?;
         db.execute_batch(&format!("PRAGMA user_version = {CATALOG_VERSION}"))?;
+        let lock_path = dir.join(".lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open {}", lock_path.display()))?;
         let mut a = Archive {
             dir: dir.to_path_buf(),
             db,
             index: OnceLock::new(),
+            lock,
         };
-        a.recover()?;
+        // Recover only when nobody is writing: a busy lock means another gijiroku is
+        // in the middle of its own (recoverable) work.
+        match a.lock.try_lock() {
+            Ok(()) => {
+                let r = a.recover();
+                let _ = a.lock.unlock();
+                r?;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::debug!("another gijiroku is writing to {}", dir.display())
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+            }
+        }
         Ok(a)
+    }
+
+    /// Waits for, then holds, the right to write to the archive.
+    fn write_lock(&self) -> anyhow::Result<WriteLock> {
+        let f = self.lock.try_clone()?;
+        f.lock().context("cannot lock the archive for writing")?;
+        Ok(WriteLock(f))
     }
 
     pub fn dir(&self) -> &Path {
@@ -311,6 +352,7 @@ impl Archive {
         meta: &MeetingMeta,
         audio: Option<&Path>,
     ) -> anyhow::Result<i64> {
+        let _lock = self.write_lock()?;
         let bytes = std::fs::read(transcript_path)
             .with_context(|| format!("cannot read {}", transcript_path.display()))?;
         let t = Transcript::load(transcript_path)?;
@@ -386,6 +428,7 @@ impl Archive {
         transcript_path: &Path,
     ) -> anyhow::Result<i64> {
         self.summary(viewer, id)?;
+        let _lock = self.write_lock()?;
         let bytes = std::fs::read(transcript_path)
             .with_context(|| format!("cannot read {}", transcript_path.display()))?;
         let t = Transcript::load(transcript_path)?;
@@ -421,6 +464,7 @@ impl Archive {
 
     /// Imports past minutes written as text (`○渡辺議長　…` headings), one turn per heading.
     pub fn import_minutes(&mut self, path: &Path, opts: &MinutesImport) -> anyhow::Result<i64> {
+        let _lock = self.write_lock()?;
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let text = std::str::from_utf8(&bytes)
@@ -765,6 +809,7 @@ impl Archive {
 
     /// Attaches a minutes draft (any file) to a meeting.
     pub fn attach_minutes(&mut self, viewer: &Viewer, id: i64, file: &Path) -> anyhow::Result<()> {
+        let _lock = self.write_lock()?;
         self.summary(viewer, id)?;
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -794,6 +839,7 @@ impl Archive {
     /// Removes a meeting: catalog rows, files and index entries, with the index segments that
     /// held its turns rewritten so its text is gone from disk, not only marked deleted.
     pub fn remove(&mut self, viewer: &Viewer, id: i64) -> anyhow::Result<Removed> {
+        let _lock = self.write_lock()?;
         let s = self.summary(viewer, id)?;
         self.db
             .execute("UPDATE meetings SET state = 'removing' WHERE id = ?1", [id])?;
@@ -830,6 +876,7 @@ impl Archive {
 
     /// Rebuilds the search index from the catalog (after an upgrade, or if it was lost).
     pub fn reindex(&mut self) -> anyhow::Result<usize> {
+        let _lock = self.write_lock()?;
         self.db.execute(
             "UPDATE meetings SET state = 'pending' WHERE state = 'indexed'",
             [],
