@@ -196,6 +196,14 @@ pub struct Removed {
     pub files: usize,
 }
 
+/// The file was imported before (same bytes); importing it again is refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{} is already in the archive as meeting {id}", path.display())]
+pub struct AlreadyArchived {
+    pub path: PathBuf,
+    pub id: i64,
+}
+
 /// An open archive (one data folder).
 pub struct Archive {
     dir: PathBuf,
@@ -569,10 +577,11 @@ impl Archive {
             )
             .optional()?;
         if let Some(id) = existing {
-            bail!(
-                "{} is already in the archive as meeting {id}",
-                path.display()
-            );
+            return Err(AlreadyArchived {
+                path: path.to_path_buf(),
+                id,
+            }
+            .into());
         }
         Ok(())
     }

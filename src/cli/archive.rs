@@ -1,7 +1,7 @@
 use super::Globals;
 use anyhow::Context;
 use gijiroku::archive::{
-    meta, Archive, Classification, MeetingKind, MeetingMeta, MinutesImport, Viewer,
+    meta, AlreadyArchived, Archive, Classification, MeetingKind, MeetingMeta, MinutesImport, Viewer,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -114,7 +114,20 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             let mut ids = Vec::new();
             let bar = gijiroku::progress::bar(files.len() as u64, "importing minutes");
             for f in &files {
-                let id = a.import_minutes(f, &opts)?;
+                let id = match a.import_minutes(f, &opts) {
+                    Ok(id) => id,
+                    // Re-running an import over a folder skips what is already there.
+                    Err(e) => match e.downcast_ref::<AlreadyArchived>() {
+                        Some(dup) => {
+                            if !g.quiet {
+                                bar.suspend(|| eprintln!("skipped: {dup}"));
+                            }
+                            bar.inc(1);
+                            continue;
+                        }
+                        None => return Err(e),
+                    },
+                };
                 let s = a.summary(&viewer, id)?;
                 if !g.json && !g.quiet {
                     out!(
