@@ -1,1 +1,663 @@
-//! (placeholder: this module is being built; see its issue)
+//! The full-text index of speaker turns (tantivy): one document per turn, a morphological
+//! field (IPADIC via lindera) searched first and a CJK-bigram field as the fallback for
+//! recall, filters on speaker, role, date, kind, body and classification, snippets with the
+//! matched words highlighted.
+//!
+//! This module owns the index folder only. It never decides who may read what: the archive
+//! (`crate::archive`) passes the allowed classifications/departments in [`Filters`], and every
+//! read of the index goes through `Archive::search`.
+
+pub mod bench;
+pub mod japanese;
+
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::ops::{Bound, Range};
+use std::path::Path;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, RegexQuery,
+    TermQuery, TermSetQuery,
+};
+use tantivy::schema::{
+    Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
+    TextOptions, Value, STORED, STRING,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{Stemmer, TextAnalyzer};
+use tantivy::{
+    DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+use japanese::{BigramTokenizer, JapaneseTokenizer, BIGRAM_TOKENIZER, JA_TOKENIZER};
+
+/// Bumped when the schema changes; an index of another version is rebuilt by `archive reindex`.
+pub const INDEX_VERSION: u32 = 1;
+
+/// One speaker turn as the index stores it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TurnDoc {
+    pub meeting_id: i64,
+    /// Position of the turn in its meeting, from 1.
+    pub seq: u32,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub speaker: String,
+    pub role: Option<String>,
+    pub text: String,
+    /// Seconds into the recording, when there is one.
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub classification: String,
+    pub department: String,
+}
+
+/// A unique key for a turn across the archive (`meeting_id << 20 | seq`).
+pub fn turn_key(meeting_id: i64, seq: u32) -> u64 {
+    ((meeting_id as u64) << 20) | (seq as u64 & 0xF_FFFF)
+}
+
+/// Restrictions on a search. Empty fields do not restrict.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Part of the speaker's name as written (`渡辺` finds `渡辺議長`).
+    pub speaker: Option<String>,
+    /// End of the speaker's role (`委員` finds 委員 but not 委員長; `課長` finds all 課長).
+    pub role: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub kind: Option<String>,
+    pub body: Option<String>,
+    /// Set by the archive's access check: `Some(ds)` returns only public turns and those of
+    /// departments `ds` (`Some(vec![])` = public only); `None` does not restrict.
+    pub readable_departments: Option<Vec<String>>,
+    /// Only these turns (see [`turn_key`]): used for `--answers-to`.
+    pub turns: Option<Vec<u64>>,
+}
+
+/// How a hit was found.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchedBy {
+    /// Dictionary words (the morphological field).
+    Words,
+    /// CJK bigrams, used only when no dictionary word matched.
+    Bigrams,
+    /// No text query: filters only.
+    Filters,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub score: f32,
+    pub turn: TurnDoc,
+    /// Excerpt of the turn around the matched words.
+    pub fragment: String,
+    /// Byte ranges of the matched words in `fragment`.
+    pub highlights: Vec<Range<usize>>,
+    pub matched_by: MatchedBy,
+}
+
+impl Hit {
+    /// The fragment with the matched words wrapped in `open`/`close`.
+    pub fn marked(&self, open: &str, close: &str) -> String {
+        let mut out = String::new();
+        let mut at = 0;
+        for r in &self.highlights {
+            if r.start < at || r.end > self.fragment.len() {
+                continue;
+            }
+            out.push_str(&self.fragment[at..r.start]);
+            out.push_str(open);
+            out.push_str(&self.fragment[r.clone()]);
+            out.push_str(close);
+            at = r.end;
+        }
+        out.push_str(&self.fragment[at..]);
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchResult {
+    /// Number of turns that matched (all of them, not only those returned).
+    pub total: usize,
+    pub hits: Vec<Hit>,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    meeting: Field,
+    turn: Field,
+    seq: Field,
+    kind: Field,
+    title: Field,
+    body: Field,
+    body_facet: Field,
+    date: Field,
+    speaker: Field,
+    speaker_facet: Field,
+    role: Field,
+    text: Field,
+    text_bigram: Field,
+    start: Field,
+    end: Field,
+    classification: Field,
+    department: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let num = NumericOptions::default()
+        .set_indexed()
+        .set_fast()
+        .set_stored();
+    let text_opts = |tokenizer: &str, stored: bool| {
+        let o = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored {
+            o.set_stored()
+        } else {
+            o
+        }
+    };
+    let f = Fields {
+        meeting: b.add_u64_field("meeting", num.clone()),
+        turn: b.add_u64_field("turn", num.clone()),
+        seq: b.add_u64_field("seq", NumericOptions::default().set_stored()),
+        kind: b.add_text_field("kind", STRING | STORED | tantivy::schema::FAST),
+        title: b.add_text_field("title", STORED),
+        body: b.add_text_field("body", STRING | STORED),
+        body_facet: b.add_facet_field("body_facet", FacetOptions::default()),
+        date: b.add_date_field(
+            "date",
+            tantivy::schema::DateOptions::default()
+                .set_indexed()
+                .set_fast()
+                .set_stored(),
+        ),
+        speaker: b.add_text_field("speaker", STRING | STORED),
+        speaker_facet: b.add_facet_field("speaker_facet", FacetOptions::default()),
+        role: b.add_text_field("role", STRING | STORED),
+        text: b.add_text_field("text", text_opts(JA_TOKENIZER, true)),
+        text_bigram: b.add_text_field("text_bigram", text_opts(BIGRAM_TOKENIZER, false)),
+        start: b.add_f64_field("start", STORED),
+        end: b.add_f64_field("end", STORED),
+        classification: b.add_text_field("classification", STRING | STORED | tantivy::schema::FAST),
+        department: b.add_text_field("department", STRING | STORED),
+    };
+    (b.build(), f)
+}
+
+fn date_value(date: &str) -> anyhow::Result<DateTime> {
+    let d = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .with_context(|| format!("bad date {date:?} (expected YYYY-MM-DD)"))?;
+    Ok(day_start(d))
+}
+
+fn day_start(d: NaiveDate) -> DateTime {
+    let secs = d
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or(0);
+    DateTime::from_timestamp_secs(secs)
+}
+
+/// The search index of one archive.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    f: Fields,
+    ja: JapaneseTokenizer,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it when absent. `dict_dir` holds (or will hold) the
+    /// Japanese dictionary.
+    pub fn open(dir: &Path, dict_dir: &Path) -> anyhow::Result<SearchIndex> {
+        let (schema, f) = schema();
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the search index folder {}", dir.display()))?;
+        let version_file = dir.join("gijiroku-index-version");
+        let index = if dir.join("meta.json").is_file() {
+            let found = std::fs::read_to_string(&version_file).unwrap_or_default();
+            if found.trim() != INDEX_VERSION.to_string() {
+                bail!(
+                    "the search index in {} was made by another gijiroku version: run \
+                     `gijiroku archive reindex`",
+                    dir.display()
+                );
+            }
+            Index::open_in_dir(dir)
+                .with_context(|| format!("cannot open the search index in {}", dir.display()))?
+        } else {
+            let index = Index::create_in_dir(dir, schema)
+                .with_context(|| format!("cannot create the search index in {}", dir.display()))?;
+            crate::util::write_atomic(&version_file, INDEX_VERSION.to_string().as_bytes())?;
+            index
+        };
+        let dictionary = japanese::load_or_build_dictionary(dict_dir)?;
+        let ja_tokenizer = JapaneseTokenizer::new(dictionary);
+        // The tokenizer already folds width and case; English words are then stemmed.
+        let ja = TextAnalyzer::builder(ja_tokenizer.clone())
+            .filter(Stemmer::new(tantivy::tokenizer::Language::English))
+            .build();
+        index.tokenizers().register(JA_TOKENIZER, ja);
+        index
+            .tokenizers()
+            .register(BIGRAM_TOKENIZER, TextAnalyzer::from(BigramTokenizer));
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .context("cannot read the search index")?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            f,
+            ja: ja_tokenizer,
+        })
+    }
+
+    /// A writer with `threads` indexing threads and `heap` bytes of buffer in total.
+    pub fn writer(&self, threads: usize, heap: usize) -> anyhow::Result<IndexWriter> {
+        self.index
+            .writer_with_num_threads(threads.max(1), heap)
+            .context(
+                "cannot write to the search index (is another gijiroku writing to this archive?)",
+            )
+    }
+
+    /// Queues the turns for indexing (visible after `commit` and [`Self::reload`]).
+    pub fn add_turns(&self, w: &IndexWriter, turns: &[TurnDoc]) -> anyhow::Result<()> {
+        for t in turns {
+            w.add_document(self.document(t)?)?;
+        }
+        Ok(())
+    }
+
+    fn document(&self, t: &TurnDoc) -> anyhow::Result<TantivyDocument> {
+        let f = &self.f;
+        let mut d = TantivyDocument::new();
+        d.add_u64(f.meeting, t.meeting_id as u64);
+        d.add_u64(f.turn, turn_key(t.meeting_id, t.seq));
+        d.add_u64(f.seq, t.seq as u64);
+        d.add_text(f.kind, &t.kind);
+        d.add_text(f.title, &t.title);
+        d.add_text(f.body, &t.body);
+        d.add_facet(f.body_facet, Facet::from_path([t.body.as_str()]));
+        d.add_date(f.date, date_value(&t.date)?);
+        d.add_text(f.speaker, &t.speaker);
+        d.add_facet(f.speaker_facet, Facet::from_path([t.speaker.as_str()]));
+        if let Some(r) = &t.role {
+            d.add_text(f.role, r);
+        }
+        d.add_text(f.text, &t.text);
+        d.add_text(f.text_bigram, &t.text);
+        if let Some(s) = t.start {
+            d.add_f64(f.start, s);
+        }
+        if let Some(e) = t.end {
+            d.add_f64(f.end, e);
+        }
+        d.add_text(f.classification, &t.classification);
+        d.add_text(f.department, &t.department);
+        Ok(d)
+    }
+
+    /// Queues the removal of every turn of a meeting.
+    pub fn delete_meeting(&self, w: &IndexWriter, meeting_id: i64) {
+        w.delete_term(Term::from_field_u64(self.f.meeting, meeting_id as u64));
+    }
+
+    /// Makes the last commit visible to searches.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        self.reader
+            .reload()
+            .context("cannot reload the search index")
+    }
+
+    /// Number of indexed turns of a meeting (0 once it is removed).
+    pub fn count_meeting(&self, meeting_id: i64) -> anyhow::Result<usize> {
+        let q = TermQuery::new(
+            Term::from_field_u64(self.f.meeting, meeting_id as u64),
+            IndexRecordOption::Basic,
+        );
+        Ok(self.reader.searcher().search(&q, &Count)?)
+    }
+
+    /// The dictionary words of a text, as the morphological field indexes them.
+    pub fn japanese_words(&self) -> impl Fn(&str) -> Vec<String> + '_ {
+        |text| self.ja.words(text)
+    }
+
+    /// True when a segment still holds deleted turns on disk (removal rewrites them away).
+    pub fn has_deleted_documents(&self) -> bool {
+        self.reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .any(|r| r.num_deleted_docs() > 0)
+    }
+
+    /// Number of segments the index is made of.
+    pub fn num_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
+    /// Number of turns in the index.
+    pub fn num_turns(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Searches `query` (AND/OR/NOT, "phrases", words ANDed by default) under `filters`.
+    /// Dictionary words are tried first; CJK bigrams only when no dictionary word matched,
+    /// so `京都` does not find `東京都` when 京都 itself is in the archive.
+    pub fn search(
+        &self,
+        query: &str,
+        filters: &Filters,
+        limit: usize,
+    ) -> anyhow::Result<SearchResult> {
+        let limit = limit.max(1);
+        let filter = self.filter_query(filters)?;
+        let searcher = self.reader.searcher();
+        if query.trim().is_empty() {
+            let q = filter.unwrap_or_else(|| Box::new(AllQuery));
+            let top =
+                TopDocs::with_limit(limit).order_by_fast_field::<DateTime>("date", Order::Desc);
+            let (docs, total) = searcher.search(&q, &(top, Count))?;
+            let mut hits = Vec::with_capacity(docs.len());
+            for (_, addr) in docs {
+                let turn = self.turn_doc(&searcher.doc(addr)?);
+                let fragment: String = turn.text.chars().take(100).collect();
+                hits.push(Hit {
+                    score: 0.0,
+                    turn,
+                    fragment,
+                    highlights: Vec::new(),
+                    matched_by: MatchedBy::Filters,
+                });
+            }
+            return Ok(SearchResult { total, hits });
+        }
+        let parse = |field: Field| -> anyhow::Result<Box<dyn Query>> {
+            let mut parser = QueryParser::for_index(&self.index, vec![field]);
+            parser.set_conjunction_by_default();
+            parser
+                .parse_query(query)
+                .map_err(|e| anyhow::anyhow!("cannot understand the query {query:?}: {e}"))
+        };
+        let with_filter = |q: &dyn Query, not: Option<&dyn Query>| -> Box<dyn Query> {
+            let mut clauses = vec![(Occur::Must, q.box_clone())];
+            if let Some(fq) = &filter {
+                clauses.push((Occur::Must, fq.box_clone()));
+            }
+            if let Some(n) = not {
+                clauses.push((Occur::MustNot, n.box_clone()));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let words_q = parse(self.f.text)?;
+        let (docs, words_total) = searcher.search(
+            &with_filter(&*words_q, None),
+            &(TopDocs::with_limit(limit).order_by_score(), Count),
+        )?;
+        let mut hits = Vec::with_capacity(limit);
+        let gen = self.snippets(&searcher, &*words_q, self.f.text)?;
+        for (score, addr) in docs {
+            let turn = self.turn_doc(&searcher.doc(addr)?);
+            hits.push(hit(score, turn, &gen, MatchedBy::Words));
+        }
+        let mut total = words_total;
+        if hits.len() < limit {
+            // Bigrams add the turns where the query starts a longer dictionary word
+            // (保育 in 保育園), never those where it sits inside one (京都 in 東京都).
+            let literals = positive_literals(query);
+            let bigram_q = parse(self.f.text_bigram)?;
+            let gen = self.snippets(&searcher, &*bigram_q, self.f.text_bigram)?;
+            let want = limit - hits.len();
+            let candidates = searcher.search(
+                &with_filter(&*bigram_q, Some(&*words_q)),
+                &TopDocs::with_limit(want * 4 + 40).order_by_score(),
+            )?;
+            for (score, addr) in candidates {
+                let turn = self.turn_doc(&searcher.doc(addr)?);
+                if !literals.iter().any(|l| self.starts_a_word(&turn.text, l)) {
+                    continue;
+                }
+                total += 1;
+                if hits.len() < limit {
+                    hits.push(hit(score, turn, &gen, MatchedBy::Bigrams));
+                }
+            }
+        }
+        Ok(SearchResult { total, hits })
+    }
+
+    fn snippets(
+        &self,
+        searcher: &tantivy::Searcher,
+        q: &dyn Query,
+        field: Field,
+    ) -> anyhow::Result<SnippetGenerator> {
+        let mut gen = SnippetGenerator::create(searcher, q, field)?;
+        gen.set_max_num_chars(240);
+        Ok(gen)
+    }
+
+    /// Does `literal` occur in `text` where a dictionary word starts? Only a window around
+    /// each occurrence is segmented: a few characters of context fix the word boundaries.
+    fn starts_a_word(&self, text: &str, literal: &str) -> bool {
+        let lit: Vec<char> = literal.chars().map(japanese::fold_char).collect();
+        if lit.is_empty() {
+            return false;
+        }
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        for i in 0..chars.len().saturating_sub(lit.len() - 1) {
+            if !(0..lit.len()).all(|k| japanese::fold_char(chars[i + k].1) == lit[k]) {
+                continue;
+            }
+            let from = chars[i.saturating_sub(12)].0;
+            let to = chars
+                .get(i + lit.len() + 12)
+                .map(|c| c.0)
+                .unwrap_or(text.len());
+            let at = chars[i].0 - from;
+            if self.ja.word_starts(&text[from..to]).contains(&at) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn filter_query(&self, fl: &Filters) -> anyhow::Result<Option<Box<dyn Query>>> {
+        let f = &self.f;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let term = |field: Field, v: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, v),
+                IndexRecordOption::Basic,
+            ))
+        };
+        if let Some(s) = fl.speaker.as_deref().filter(|s| !s.is_empty()) {
+            // Speakers are few (hundreds), so a regex over their names is cheap.
+            let pat = format!(".*{}.*", regex::escape(s));
+            must.push((
+                Occur::Must,
+                Box::new(RegexQuery::from_pattern(&pat, f.speaker)?),
+            ));
+        }
+        if let Some(r) = fl.role.as_deref().filter(|s| !s.is_empty()) {
+            let pat = format!(".*{}", regex::escape(r));
+            must.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (
+                        Occur::Should,
+                        Box::new(RegexQuery::from_pattern(&pat, f.role)?) as Box<dyn Query>,
+                    ),
+                    (
+                        Occur::Should,
+                        Box::new(RegexQuery::from_pattern(&pat, f.speaker)?),
+                    ),
+                ])),
+            ));
+        }
+        if fl.from.is_some() || fl.to.is_some() {
+            let lo = match fl.from {
+                Some(d) => Bound::Included(Term::from_field_date(f.date, day_start(d))),
+                None => Bound::Unbounded,
+            };
+            let hi = match fl.to {
+                Some(d) => Bound::Included(Term::from_field_date(f.date, day_start(d))),
+                None => Bound::Unbounded,
+            };
+            must.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        if let Some(k) = fl.kind.as_deref().filter(|s| !s.is_empty()) {
+            must.push((Occur::Must, term(f.kind, k)));
+        }
+        if let Some(b) = fl.body.as_deref().filter(|s| !s.is_empty()) {
+            must.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_facet(f.body_facet, &Facet::from_path([b])),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        if let Some(ds) = &fl.readable_departments {
+            must.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, term(f.classification, "public")),
+                    (
+                        Occur::Should,
+                        Box::new(TermSetQuery::new(
+                            ds.iter().map(|d| Term::from_field_text(f.department, d)),
+                        )),
+                    ),
+                ])),
+            ));
+        }
+        if let Some(ts) = &fl.turns {
+            must.push((
+                Occur::Must,
+                Box::new(TermSetQuery::new(
+                    ts.iter().map(|t| Term::from_field_u64(f.turn, *t)),
+                )),
+            ));
+        }
+        if must.is_empty() {
+            return Ok(None);
+        }
+        // Filters restrict but must not change the ranking.
+        Ok(Some(Box::new(ConstScoreQuery::new(
+            Box::new(BooleanQuery::new(must)),
+            0.0,
+        ))))
+    }
+
+    fn turn_doc(&self, d: &TantivyDocument) -> TurnDoc {
+        let f = &self.f;
+        let s = |field: Field| {
+            d.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let u = |field: Field| d.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0);
+        let fl = |field: Field| d.get_first(field).and_then(|v| v.as_f64());
+        let date = d
+            .get_first(f.date)
+            .and_then(|v| v.as_datetime())
+            .and_then(|dt| chrono::DateTime::from_timestamp(dt.into_timestamp_secs(), 0))
+            .map(|dt| dt.date_naive().format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let role = s(f.role);
+        TurnDoc {
+            meeting_id: u(f.meeting) as i64,
+            seq: u(f.seq) as u32,
+            kind: s(f.kind),
+            title: s(f.title),
+            body: s(f.body),
+            date,
+            speaker: s(f.speaker),
+            role: (!role.is_empty()).then_some(role),
+            text: s(f.text),
+            start: fl(f.start),
+            end: fl(f.end),
+            classification: s(f.classification),
+            department: s(f.department),
+        }
+    }
+}
+
+fn hit(score: f32, turn: TurnDoc, gen: &SnippetGenerator, matched_by: MatchedBy) -> Hit {
+    let snip = gen.snippet(&turn.text);
+    let (fragment, highlights) = if snip.is_empty() {
+        (turn.text.chars().take(100).collect(), Vec::new())
+    } else {
+        (snip.fragment().to_string(), snip.highlighted().to_vec())
+    };
+    Hit {
+        score,
+        turn,
+        fragment,
+        highlights,
+        matched_by,
+    }
+}
+
+/// The words and phrases a query asks for (not those after NOT or `-`), as typed.
+pub fn positive_literals(query: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut negate = false;
+    let mut rest = query.trim();
+    while !rest.is_empty() {
+        let (item, quoted, next) = if let Some(r) = rest.strip_prefix('"') {
+            match r.split_once('"') {
+                Some((p, n)) => (p, true, n),
+                None => (r, true, ""),
+            }
+        } else if let Some(r) = rest.strip_prefix("-\"") {
+            negate = true;
+            rest = r;
+            continue;
+        } else {
+            match rest.split_once(char::is_whitespace) {
+                Some((w, n)) => (w, false, n),
+                None => (rest, false, ""),
+            }
+        };
+        rest = next.trim_start();
+        if !quoted && matches!(item, "AND" | "OR" | "&&" | "||") {
+            continue;
+        }
+        if !quoted && item == "NOT" {
+            negate = true;
+            continue;
+        }
+        let mut w = item.trim_matches(|c| c == '(' || c == ')');
+        if !quoted {
+            if let Some(x) = w.strip_prefix('-') {
+                negate = true;
+                w = x;
+            }
+            w = w.trim_start_matches('+');
+        }
+        if !negate && !w.is_empty() && !w.contains(':') {
+            out.push(w.to_string());
+        }
+        negate = false;
+    }
+    out
+}

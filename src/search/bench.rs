@@ -1,0 +1,321 @@
+//! `gijiroku bench search`: builds a large index from real minutes replicated with shifted
+//! dates and ids, then times queries drawn from the minutes' own words.
+//!
+//! Works on its own index folder; never touches an archive's catalog or index.
+
+use super::{Filters, SearchIndex, TurnDoc};
+use crate::archive::minutes_text;
+use anyhow::{bail, Context};
+use chrono::{Days, NaiveDate};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Folder of minutes text files (`○名前　…`).
+    pub minutes: PathBuf,
+    /// Index folder to (re)create.
+    pub index_dir: PathBuf,
+    /// Folder of the Japanese dictionary (built there if missing).
+    pub dict_dir: PathBuf,
+    pub turns: usize,
+    pub queries: usize,
+    pub threads: usize,
+    /// Indexing buffer in bytes, shared by the threads.
+    pub heap: usize,
+    /// Time queries on the index already in `index_dir` instead of rebuilding it.
+    pub reuse: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub turns: usize,
+    pub text_bytes: u64,
+    pub index_seconds: f64,
+    pub turns_per_second: f64,
+    /// CPU time (all threads) spent indexing, when the OS reports it: the machine may be
+    /// shared, so turns per CPU-second is the figure that carries over.
+    pub index_cpu_seconds: Option<f64>,
+    pub megabytes_per_second: f64,
+    pub index_bytes: u64,
+    pub segments: usize,
+    pub queries: usize,
+    pub first_query_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_hits: f64,
+    /// A few of the queries with their totals, to show what was asked.
+    pub examples: Vec<(String, usize)>,
+}
+
+struct BaseMeeting {
+    title: String,
+    date: NaiveDate,
+    kind: String,
+    body: String,
+    turns: Vec<minutes_text::MinutesTurn>,
+}
+
+fn load_minutes(dir: &Path) -> anyhow::Result<Vec<BaseMeeting>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the minutes folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        let m = minutes_text::parse(&text);
+        if m.turns.is_empty() {
+            continue;
+        }
+        let date = m
+            .date
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .unwrap_or_else(|| NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default());
+        let title = m.title.unwrap_or_default();
+        let committee = title.contains("委員会");
+        out.push(BaseMeeting {
+            body: if committee {
+                title.split(' ').next_back().unwrap_or("").to_string()
+            } else {
+                "本会議".into()
+            },
+            kind: if committee { "committee" } else { "council" }.into(),
+            title,
+            date,
+            turns: m.turns,
+        });
+    }
+    if out.is_empty() {
+        bail!("no minutes with speaker headings in {}", dir.display());
+    }
+    Ok(out)
+}
+
+/// Deterministic pseudo-random numbers (xorshift64*): a benchmark must ask the same queries
+/// every run, and one small function beats a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn is_word(w: &str) -> bool {
+    w.chars().count() >= 2
+        && w.chars()
+            .all(|c| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{30A0}'..='\u{30FF}' | '\u{3005}'))
+}
+
+pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
+    let base = load_minutes(&opts.minutes)?;
+    let base_turns: usize = base.iter().map(|m| m.turns.len()).sum();
+    let reuse = opts.reuse && opts.index_dir.join("meta.json").is_file();
+    let (n, bytes, index_seconds, index_cpu_seconds) = if reuse {
+        (0, 0, 0.0, None)
+    } else {
+        if opts.index_dir.exists() {
+            std::fs::remove_dir_all(&opts.index_dir)
+                .with_context(|| format!("cannot clear {}", opts.index_dir.display()))?;
+        }
+        let index = SearchIndex::open(&opts.index_dir, &opts.dict_dir)?;
+        let mut w = index.writer(opts.threads, opts.heap)?;
+        let bar = crate::progress::bar(opts.turns as u64, "indexing turns");
+        let t0 = Instant::now();
+        let cpu0 = cpu_seconds();
+        let mut n = 0usize;
+        let mut bytes = 0u64;
+        let mut replica = 0u64;
+        'outer: loop {
+            for (mi, m) in base.iter().enumerate() {
+                // Each replica is another year of meetings: same words, other dates and ids.
+                let meeting_id = (replica as i64) * base.len() as i64 + mi as i64 + 1;
+                let date = m
+                    .date
+                    .checked_sub_days(Days::new(replica * 7))
+                    .unwrap_or(m.date)
+                    .format("%Y-%m-%d")
+                    .to_string();
+                let docs: Vec<TurnDoc> = m
+                    .turns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| TurnDoc {
+                        meeting_id,
+                        seq: i as u32 + 1,
+                        kind: m.kind.clone(),
+                        title: m.title.clone(),
+                        body: m.body.clone(),
+                        date: date.clone(),
+                        speaker: t.speaker.clone(),
+                        role: t.role.clone(),
+                        text: t.text.clone(),
+                        start: None,
+                        end: None,
+                        classification: "public".into(),
+                        department: String::new(),
+                    })
+                    .collect();
+                for d in docs.iter().take(opts.turns - n) {
+                    bytes += d.text.len() as u64;
+                    index.add_turns(&w, std::slice::from_ref(d))?;
+                    n += 1;
+                }
+                bar.set_position(n as u64);
+                if n >= opts.turns {
+                    break 'outer;
+                }
+            }
+            replica += 1;
+        }
+        w.commit().context("cannot commit the benchmark index")?;
+        w.wait_merging_threads().ok();
+        let index_seconds = t0.elapsed().as_secs_f64();
+        let index_cpu_seconds = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a);
+        bar.finish_and_clear();
+        (n, bytes, index_seconds, index_cpu_seconds)
+    };
+    // Reopen: the writer is gone, so the reader sees the merged segments.
+    let index = SearchIndex::open(&opts.index_dir, &opts.dict_dir)?;
+    let segments = index.num_segments();
+    let n = if reuse { index.num_turns() as usize } else { n };
+    let index_bytes = dir_size(&opts.index_dir);
+
+    // Queries from the minutes' own words (dictionary tokens of kanji/katakana).
+    let ja = index.japanese_words();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let all: Vec<(&BaseMeeting, &minutes_text::MinutesTurn)> = base
+        .iter()
+        .flat_map(|m| m.turns.iter().map(move |t| (m, t)))
+        .collect();
+    let mut queries: Vec<(String, Filters)> = Vec::new();
+    while queries.len() < opts.queries {
+        let (m, t) = all[rng.below(all.len())];
+        let words: Vec<String> = ja(&t.text);
+        let cands: Vec<usize> = (0..words.len()).filter(|&i| is_word(&words[i])).collect();
+        if cands.is_empty() {
+            continue;
+        }
+        let i = cands[rng.below(cands.len())];
+        let w1 = words[i].clone();
+        let kind = queries.len() % 10;
+        let q = match kind {
+            0..=4 => (w1, Filters::default()),
+            5 | 6 => {
+                let j = cands[rng.below(cands.len())];
+                (format!("{w1} {}", words[j]), Filters::default())
+            }
+            7 if i + 1 < words.len() && is_word(&words[i + 1]) => {
+                (format!("\"{w1}{}\"", words[i + 1]), Filters::default())
+            }
+            8 => {
+                let name: String = t.speaker.chars().take(2).collect();
+                (
+                    w1,
+                    Filters {
+                        speaker: Some(name),
+                        ..Default::default()
+                    },
+                )
+            }
+            _ => (
+                w1,
+                Filters {
+                    from: m.date.checked_sub_days(Days::new(365)),
+                    to: Some(m.date),
+                    kind: Some(m.kind.clone()),
+                    ..Default::default()
+                },
+            ),
+        };
+        queries.push(q);
+    }
+    let mut times = Vec::with_capacity(queries.len());
+    let mut hits_total = 0usize;
+    let mut examples = Vec::new();
+    let mut first_query_ms = 0.0;
+    for (k, (q, f)) in queries.iter().enumerate() {
+        let t = Instant::now();
+        let r = index.search(q, f, 10)?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if k == 0 {
+            first_query_ms = ms;
+        }
+        times.push(ms);
+        hits_total += r.total;
+        if k < 12 {
+            let mut label = q.clone();
+            if let Some(s) = &f.speaker {
+                label.push_str(&format!(" --speaker {s}"));
+            }
+            if f.from.is_some() {
+                label.push_str(" --from/--to/--kind");
+            }
+            examples.push((label, r.total));
+        }
+    }
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted.get(i).copied().unwrap_or(0.0)
+    };
+    Ok(BenchReport {
+        turns: n,
+        text_bytes: bytes,
+        index_seconds,
+        turns_per_second: n as f64 / index_seconds,
+        index_cpu_seconds,
+        megabytes_per_second: bytes as f64 / 1e6 / index_seconds,
+        index_bytes,
+        segments,
+        queries: queries.len(),
+        first_query_ms,
+        p50_ms: pct(0.50),
+        p95_ms: pct(0.95),
+        p99_ms: pct(0.99),
+        max_ms: sorted.last().copied().unwrap_or(0.0),
+        mean_hits: hits_total as f64 / queries.len().max(1) as f64,
+        examples,
+    })
+    .inspect(|_| tracing::info!("base: {} meetings, {base_turns} turns", base.len()))
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// User + system CPU seconds of this process (all threads), from /proc on Linux.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    // /proc reports clock ticks of USER_HZ, which Linux fixes at 100 for user space.
+    Some((utime + stime) / 100.0)
+}
