@@ -442,6 +442,186 @@ pub fn totals(files: &[FileScore]) -> Vec<Total> {
         .collect()
 }
 
+// ---- Benchmark support (`gijiroku bench asr`) ----
+
+/// One measured transcription, by gijiroku's measuring child process or by
+/// `benches/faster_whisper_bench.py` (both print this as one JSON line).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct BenchRun {
+    /// "gijiroku" or "faster-whisper".
+    pub engine: String,
+    pub audio_seconds: f64,
+    /// Model loading alone, where the engine can tell it apart.
+    #[serde(default)]
+    pub load_seconds: Option<f64>,
+    /// Model load + decode + transcription.
+    pub wall_seconds: f64,
+    pub user_seconds: f64,
+    pub sys_seconds: f64,
+    /// Peak resident memory of the whole measuring process.
+    pub peak_rss_bytes: u64,
+    pub language: String,
+    pub segments: usize,
+    /// Timed words in the transcript (tells whether word timestamps were made).
+    #[serde(default)]
+    pub words: usize,
+    pub text: String,
+}
+
+impl BenchRun {
+    /// Real-time factor: seconds of work per second of audio (below 1 is faster than real time).
+    pub fn rtf(&self) -> Option<f64> {
+        (self.audio_seconds > 0.0).then(|| self.wall_seconds / self.audio_seconds)
+    }
+}
+
+/// CPU time and peak memory of the calling process so far.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessUsage {
+    pub user_seconds: f64,
+    pub sys_seconds: f64,
+    pub peak_rss_bytes: u64,
+}
+
+/// Reads `getrusage(RUSAGE_SELF)`.
+pub fn process_usage() -> anyhow::Result<ProcessUsage> {
+    // SAFETY: getrusage only writes into the struct we pass; all-zero is a valid rusage.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    if rc != 0 {
+        bail!("getrusage failed: {}", std::io::Error::last_os_error());
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(ProcessUsage {
+        user_seconds: secs(ru.ru_utime),
+        sys_seconds: secs(ru.ru_stime),
+        // Linux reports ru_maxrss in KiB.
+        peak_rss_bytes: (ru.ru_maxrss.max(0) as u64) * 1024,
+    })
+}
+
+/// Transcribes `audio` in this process and measures it (the body of the measuring child).
+pub fn bench_in_process(audio: &Path, opts: &TranscribeOptions) -> anyhow::Result<BenchRun> {
+    let t0 = std::time::Instant::now();
+    let t = transcribe_file(audio, opts)
+        .with_context(|| format!("cannot transcribe {}", audio.display()))?;
+    let wall_seconds = t0.elapsed().as_secs_f64();
+    let u = process_usage()?;
+    Ok(BenchRun {
+        engine: "gijiroku".into(),
+        audio_seconds: t.source.duration,
+        load_seconds: None,
+        wall_seconds,
+        user_seconds: u.user_seconds,
+        sys_seconds: u.sys_seconds,
+        peak_rss_bytes: u.peak_rss_bytes,
+        language: t.language.clone(),
+        segments: t.segments.len(),
+        words: t.segments.iter().map(|s| s.words.len()).sum(),
+        text: t.text(),
+    })
+}
+
+/// The CTranslate2 folder an imported ggml model was converted from (from the card beside it,
+/// `ggml-NAME.json`), ready for faster-whisper: a whole `model.bin` is used where it lies; a
+/// split `model.bin.part1` + `.part2` is joined into `scratch` with its config and tokenizer.
+/// The joined bytes are checked against the card's sha256, so both engines run the SAME weights.
+pub fn ct2_source_dir(model: &Path, models_dir: &Path, scratch: &Path) -> anyhow::Result<PathBuf> {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Write};
+    let card = crate::models::read_card(model).with_context(|| {
+        format!(
+            "{} has no import card (.json beside it) naming its CTranslate2 source: give --ct2 DIR",
+            model.display()
+        )
+    })?;
+    let parts: Vec<PathBuf> = card
+        .source
+        .split(" + ")
+        .map(|s| locate_source(Path::new(s.trim()), models_dir))
+        .collect::<anyhow::Result<_>>()?;
+    let first = parts.first().context("model card names no source")?;
+    let src_dir = first.parent().unwrap_or(Path::new("."));
+    if parts.len() == 1 && first.file_name().is_some_and(|n| n == "model.bin") {
+        return Ok(src_dir.to_path_buf());
+    }
+    std::fs::create_dir_all(scratch)
+        .with_context(|| format!("cannot create {}", scratch.display()))?;
+    let joined = scratch.join("model.bin");
+    let mut out = std::fs::File::create(&joined)
+        .with_context(|| format!("cannot create {}", joined.display()))?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for p in &parts {
+        let mut f =
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+        loop {
+            let n = f
+                .read(&mut buf)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            out.write_all(&buf[..n])
+                .with_context(|| format!("cannot write {}", joined.display()))?;
+        }
+    }
+    let got = hex::encode(hash.finalize());
+    if !card.source_sha256.is_empty() && got != card.source_sha256 {
+        bail!(
+            "the CTranslate2 parts of {} do not match the imported model (sha256 {got}, card says {})",
+            model.display(),
+            card.source_sha256
+        );
+    }
+    // The parts' folders hold config.json, tokenizer.json and vocabulary.txt (in one of them).
+    for name in [
+        "config.json",
+        "tokenizer.json",
+        "vocabulary.txt",
+        "vocabulary.json",
+        "preprocessor_config.json",
+    ] {
+        if let Some(src) = parts
+            .iter()
+            .filter_map(|p| p.parent())
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+        {
+            std::fs::copy(&src, scratch.join(name))
+                .with_context(|| format!("cannot copy {}", src.display()))?;
+        }
+    }
+    Ok(scratch.to_path_buf())
+}
+
+/// A source path from a model card: as written (absolute, or relative to the working folder),
+/// else relative to the models folder's parent (cards say `models/sources/...`), else inside
+/// the models folder.
+fn locate_source(p: &Path, models_dir: &Path) -> anyhow::Result<PathBuf> {
+    let mut candidates = vec![p.to_path_buf()];
+    if p.is_relative() {
+        if let Some(parent) = models_dir.parent() {
+            candidates.push(parent.join(p));
+        }
+        if let Ok(rest) = p.strip_prefix("models") {
+            candidates.push(models_dir.join(rest));
+        }
+        candidates.push(models_dir.join(p));
+    }
+    candidates
+        .into_iter()
+        .find(|c| c.is_file())
+        .with_context(|| {
+            format!(
+                "CTranslate2 source {} not found (looked beside {}): give --ct2 DIR",
+                p.display(),
+                models_dir.display()
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,6 +712,14 @@ mod tests {
         assert!(is_kana_only("きょーわいいてんきだ"));
         assert!(!is_kana_only("今日はいい天気だ"));
         assert!(!is_kana_only(""));
+    }
+
+    #[test]
+    fn usage_of_this_process() {
+        let u = process_usage().unwrap();
+        // A test binary holds at least a few MB and has spent some CPU time by now.
+        assert!(u.peak_rss_bytes > 1 << 20, "{u:?}");
+        assert!(u.user_seconds + u.sys_seconds > 0.0, "{u:?}");
     }
 
     #[test]
