@@ -91,34 +91,49 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         .context("cannot create a temporary folder")?;
 
     // faster-whisper's side is prepared first, so a problem there is said before the long runs.
-    let fw_dir: Result<PathBuf, String> = if a.no_faster_whisper {
-        Err("skipped (--no-faster-whisper)".into())
+    let mut fw_note: Option<String> = None;
+    let fw = if a.no_faster_whisper {
+        fw_note = Some("skipped (--no-faster-whisper)".into());
+        None
     } else {
-        match &a.ct2 {
-            Some(d) if d.join("model.bin").is_file() => Ok(d.clone()),
-            Some(d) => Err(format!("{} holds no model.bin", d.display())),
-            None => asr::ct2_source_dir(&model, &g.models_dir, &scratch.path().join("ct2"))
-                .map_err(|e| format!("{e:#}")),
+        match FasterWhisper::prepare(
+            &a.python,
+            a.ct2.as_deref(),
+            &model,
+            &g.models_dir,
+            scratch.path(),
+            threads,
+            a.beam as usize,
+            &a.compute_type,
+            vad,
+        ) {
+            Ok(fw) => Some(fw),
+            Err(e) => {
+                fw_note = Some(format!("skipped: {e:#}"));
+                None
+            }
         }
     };
-    let script = scratch.path().join("faster_whisper_bench.py");
-    std::fs::write(&script, FASTER_WHISPER_SCRIPT)
-        .with_context(|| format!("cannot write {}", script.display()))?;
 
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
-    let mut fw_note: Option<String> = fw_dir.as_ref().err().cloned();
     let spinner = gijiroku::progress::spinner("benchmarking");
     for k in 1..=a.runs {
         spinner.set_message(format!("gijiroku run {k}/{}", a.runs));
         ours.push(run_child(&a, g, &model, threads)?);
-        if let (Ok(dir), None) = (&fw_dir, &fw_note) {
+        if let (Some(fw), None) = (&fw, &fw_note) {
             spinner.set_message(format!("faster-whisper run {k}/{}", a.runs));
-            // gijiroku always makes word timestamps; ask faster-whisper for them too if so.
-            let words = ours.last().is_some_and(|r| r.words > 0);
-            match run_faster_whisper(&a, &script, dir, threads, vad, words) {
+            let fw = FasterWhisper {
+                // Word timestamps only if gijiroku made them: same work on both sides.
+                words: ours.last().is_some_and(|r| r.words > 0),
+                ..fw.clone()
+            };
+            match fw.run(&a.file, a.language.as_deref()) {
                 Ok(r) => theirs.push(r),
-                Err(e) => fw_note = Some(e),
+                Err(FwError::NotInstalled(m)) => {
+                    fw_note = Some(format!("{m}: gijiroku's figures only"))
+                }
+                Err(e) => fw_note = Some(e.to_string()),
             }
         }
     }
@@ -188,54 +203,106 @@ fn run_child(a: &Args, g: &Globals, model: &Path, threads: usize) -> anyhow::Res
     serde_json::from_slice(&out.stdout).context("the measuring child printed no measurements")
 }
 
-/// One faster-whisper transcription; `Err` is a one-line reason to print instead of figures.
-fn run_faster_whisper(
-    a: &Args,
-    script: &Path,
-    model_dir: &Path,
-    threads: usize,
-    vad: bool,
-    words: bool,
-) -> Result<BenchRun, String> {
-    let mut cmd = Command::new(&a.python);
-    cmd.arg(script)
-        .arg("--model-dir")
-        .arg(model_dir)
-        .arg("--audio")
-        .arg(&a.file)
-        .args(["--threads", &threads.to_string()])
-        .args(["--beam", &a.beam.to_string()])
-        .args(["--compute-type", &a.compute_type])
-        .env("HF_HUB_OFFLINE", "1");
-    if let Some(l) = &a.language {
-        cmd.args(["--language", l]);
+/// faster-whisper through `benches/faster_whisper_bench.py`, on a CTranslate2 folder.
+#[derive(Debug, Clone)]
+pub(super) struct FasterWhisper {
+    pub python: String,
+    pub script: PathBuf,
+    pub model_dir: PathBuf,
+    pub threads: usize,
+    pub beam: usize,
+    pub compute_type: String,
+    pub vad: bool,
+    /// Word timestamps (gijiroku always makes them, so ask for them too when comparing).
+    pub words: bool,
+}
+
+impl FasterWhisper {
+    /// Finds the CTranslate2 weights (`ct2`, else the source in the model's card, joined into
+    /// `scratch` if split) and writes the script there.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare(
+        python: &str,
+        ct2: Option<&Path>,
+        model: &Path,
+        models_dir: &Path,
+        scratch: &Path,
+        threads: usize,
+        beam: usize,
+        compute_type: &str,
+        vad: bool,
+    ) -> anyhow::Result<FasterWhisper> {
+        let model_dir = match ct2 {
+            Some(d) if d.join("model.bin").is_file() => d.to_path_buf(),
+            Some(d) => bail!("{} holds no model.bin", d.display()),
+            None => asr::ct2_source_dir(model, models_dir, &scratch.join("ct2"))?,
+        };
+        let script = scratch.join("faster_whisper_bench.py");
+        std::fs::write(&script, FASTER_WHISPER_SCRIPT)
+            .with_context(|| format!("cannot write {}", script.display()))?;
+        Ok(FasterWhisper {
+            python: python.to_string(),
+            script,
+            model_dir,
+            threads,
+            beam,
+            compute_type: compute_type.to_string(),
+            vad,
+            words: true,
+        })
     }
-    if vad {
-        cmd.arg("--vad");
+
+    /// One transcription in a fresh Python process. `Err(NotInstalled)` when the interpreter
+    /// has no faster-whisper.
+    pub fn run(&self, audio: &Path, language: Option<&str>) -> Result<BenchRun, FwError> {
+        let mut cmd = Command::new(&self.python);
+        cmd.arg(&self.script)
+            .arg("--model-dir")
+            .arg(&self.model_dir)
+            .arg("--audio")
+            .arg(audio)
+            .args(["--threads", &self.threads.to_string()])
+            .args(["--beam", &self.beam.to_string()])
+            .args(["--compute-type", &self.compute_type])
+            .env("HF_HUB_OFFLINE", "1");
+        if let Some(l) = language {
+            cmd.args(["--language", l]);
+        }
+        if self.vad {
+            cmd.arg("--vad");
+        }
+        if self.words {
+            cmd.arg("--words");
+        }
+        let out = cmd
+            .output()
+            .map_err(|e| FwError::Failed(format!("cannot run {}: {e}", self.python)))?;
+        if out.status.code() == Some(3) {
+            return Err(FwError::NotInstalled(format!(
+                "faster-whisper is not installed for {} (pip install faster-whisper)",
+                self.python
+            )));
+        }
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            return Err(FwError::Failed(format!("faster-whisper failed: {last}")));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map_err(|e| FwError::Failed(format!("faster-whisper printed no measurements: {e}")))
     }
-    if words {
-        cmd.arg("--words");
-    }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", a.python))?;
-    if out.status.code() == Some(3) {
-        return Err(format!(
-            "faster-whisper is not installed for {} (pip install faster-whisper): gijiroku's figures only",
-            a.python
-        ));
-    }
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(format!("faster-whisper failed: {last}"));
-    }
-    serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("faster-whisper printed no measurements: {e}"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FwError {
+    #[error("{0}")]
+    NotInstalled(String),
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Median figures of one engine's runs.

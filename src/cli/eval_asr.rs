@@ -1,6 +1,8 @@
 //! `gijiroku eval asr <dir>`: WER/CER over a folder of recordings with `.txt` references.
 
+use super::bench_asr::FasterWhisper;
 use super::Globals;
+use anyhow::Context;
 use gijiroku::eval::asr::{self, AsrReport, EvalOptions};
 use gijiroku::pipeline::TranscribeOptions;
 use std::path::PathBuf;
@@ -29,6 +31,25 @@ pub struct Args {
     /// Also print each reference and transcript (normalised as scored).
     #[arg(long)]
     show_text: bool,
+    /// Engine to score: gijiroku, or faster-whisper on the CTranslate2 weights the model was
+    /// imported from (same normalisation, for a fair comparison; needs `pip install faster-whisper`).
+    #[arg(long, value_enum, default_value = "gijiroku")]
+    engine: Engine,
+    /// CTranslate2 folder for faster-whisper (default: the source named in the model's card).
+    #[arg(long)]
+    ct2: Option<PathBuf>,
+    /// CTranslate2 compute type for faster-whisper (int8, float32, ...).
+    #[arg(long, default_value = "int8")]
+    compute_type: String,
+    /// Python interpreter that has faster-whisper.
+    #[arg(long, env = "GIJIROKU_PYTHON", default_value = "python3")]
+    python: String,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    Gijiroku,
+    FasterWhisper,
 }
 
 pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -56,10 +77,46 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let (cases, _) = asr::find_cases(&a.dir)?;
     let bar = gijiroku::progress::bar(cases.len() as u64, "transcribing");
-    let report = asr::evaluate(&a.dir, &opts, &eval, |f, _, _| {
+    let on_file = |f: &asr::FileScore, _, _| {
         bar.set_message(f.file.clone());
         bar.inc(1);
-    })?;
+    };
+    let report = match a.engine {
+        Engine::Gijiroku => asr::evaluate(&a.dir, &opts, &eval, on_file)?,
+        Engine::FasterWhisper => {
+            let scratch = tempfile::Builder::new()
+                .prefix("gijiroku-eval-")
+                .tempdir()
+                .context("cannot create a temporary folder")?;
+            let fw = FasterWhisper::prepare(
+                &a.python,
+                a.ct2.as_deref(),
+                &opts.model,
+                &g.models_dir,
+                scratch.path(),
+                opts.threads,
+                opts.beam,
+                &a.compute_type,
+                opts.vad_model.is_some(),
+            )?;
+            let info = asr::EngineInfo {
+                engine: format!("faster-whisper ({})", a.compute_type),
+                model: fw.model_dir.display().to_string(),
+                beam: opts.beam,
+                threads: opts.threads,
+                vad: fw.vad,
+            };
+            let transcribe = |audio: &std::path::Path, language: Option<&str>| {
+                let r = fw.run(audio, language)?;
+                Ok(asr::Heard {
+                    text: r.text,
+                    language: r.language,
+                    audio_seconds: r.audio_seconds,
+                })
+            };
+            asr::evaluate_with(&a.dir, &eval, info, transcribe, on_file)?
+        }
+    };
     bar.finish_and_clear();
     if g.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -82,12 +139,14 @@ fn print_table(r: &AsrReport, show_text: bool) {
         .max()
         .unwrap_or(4)
         .max(5);
+    let e = &r.engine;
     println!(
-        "model {}  beam {}  threads {}  vad {}",
-        r.model,
-        r.beam,
-        r.threads,
-        if r.vad { "on" } else { "off" }
+        "{}  model {}  beam {}  threads {}  vad {}",
+        e.engine,
+        e.model,
+        e.beam,
+        e.threads,
+        if e.vad { "on" } else { "off" }
     );
     println!(
         "{:<width$}  {:<4} {:<6} {:>5} {:>5} {:>4} {:>4} {:>4} {:>6} {:>8}",

@@ -330,10 +330,8 @@ pub struct Total {
 #[derive(Debug, Clone, Serialize)]
 pub struct AsrReport {
     pub folder: String,
-    pub model: String,
-    pub beam: usize,
-    pub threads: usize,
-    pub vad: bool,
+    #[serde(flatten)]
+    pub engine: EngineInfo,
     pub files: Vec<FileScore>,
     /// One total per metric present (WER and CER are never summed together).
     pub totals: Vec<Total>,
@@ -348,13 +346,62 @@ pub struct EvalOptions {
     pub language: Option<String>,
 }
 
-/// Transcribes every case in `dir` with `opts` and scores it. `on_file` is called after each
-/// file (for a progress bar). The language is the flag's, else the folder name's, else the one
-/// Whisper detects per file; it is passed to Whisper too, so a known language is not guessed.
+/// What an engine heard in one recording.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    pub text: String,
+    /// Language the engine used (given or detected).
+    pub language: String,
+    pub audio_seconds: f64,
+}
+
+/// The engine and settings a report was made with (printed with the figures).
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineInfo {
+    /// "gijiroku" or "faster-whisper".
+    pub engine: String,
+    pub model: String,
+    pub beam: usize,
+    pub threads: usize,
+    pub vad: bool,
+}
+
+/// Transcribes every case in `dir` with gijiroku's pipeline and `opts`, and scores it. The
+/// language is the flag's, else the folder name's, else the one Whisper detects per file; it
+/// is passed to Whisper too, so a known language is not guessed. `on_file` is called after
+/// each file (for a progress bar).
 pub fn evaluate(
     dir: &Path,
     opts: &TranscribeOptions,
     eval: &EvalOptions,
+    on_file: impl FnMut(&FileScore, usize, usize),
+) -> anyhow::Result<AsrReport> {
+    let info = EngineInfo {
+        engine: "gijiroku".into(),
+        model: opts.model.display().to_string(),
+        beam: opts.beam,
+        threads: opts.threads,
+        vad: opts.vad_model.is_some(),
+    };
+    let transcribe = |audio: &Path, language: Option<&str>| {
+        let mut o = opts.clone();
+        o.language = language.map(str::to_string);
+        let t = transcribe_file(audio, &o)?;
+        Ok(Heard {
+            text: t.text(),
+            language: t.language.clone(),
+            audio_seconds: t.source.duration,
+        })
+    };
+    evaluate_with(dir, eval, info, transcribe, on_file)
+}
+
+/// Like [`evaluate`], with any engine: `transcribe(audio, language)` returns what it heard.
+pub fn evaluate_with(
+    dir: &Path,
+    eval: &EvalOptions,
+    info: EngineInfo,
+    mut transcribe: impl FnMut(&Path, Option<&str>) -> anyhow::Result<Heard>,
     mut on_file: impl FnMut(&FileScore, usize, usize),
 ) -> anyhow::Result<AsrReport> {
     let (cases, without) = find_cases(dir)?;
@@ -366,20 +413,15 @@ pub fn evaluate(
             None => (None, LanguageSource::Detected),
         },
     };
-    let mut opts = opts.clone();
-    opts.language = language.clone();
     let mut files = Vec::with_capacity(cases.len());
     for (k, case) in cases.iter().enumerate() {
         let t0 = std::time::Instant::now();
-        let transcript = transcribe_file(&case.audio, &opts)
+        let heard = transcribe(&case.audio, language.as_deref())
             .with_context(|| format!("cannot transcribe {}", case.audio.display()))?;
         let transcribe_seconds = t0.elapsed().as_secs_f64();
-        let lang = language
-            .clone()
-            .unwrap_or_else(|| transcript.language.clone());
+        let lang = language.clone().unwrap_or_else(|| heard.language.clone());
         let metric = Metric::for_language(&lang);
-        let hypothesis = transcript.text();
-        let counts = score(&case.reference, &hypothesis, metric);
+        let counts = score(&case.reference, &heard.text, metric);
         let note = (metric == Metric::Cer && is_kana_only(&case.reference)).then(|| {
             "reference is a kana reading only: kanji in the transcript count as errors".to_string()
         });
@@ -395,10 +437,10 @@ pub fn evaluate(
             counts,
             errors: counts.errors(),
             rate: counts.rate(),
-            audio_seconds: transcript.source.duration,
+            audio_seconds: heard.audio_seconds,
             transcribe_seconds,
             reference: case.reference.clone(),
-            hypothesis,
+            hypothesis: heard.text,
             note,
         };
         on_file(&fs, k + 1, cases.len());
@@ -406,10 +448,7 @@ pub fn evaluate(
     }
     Ok(AsrReport {
         folder: dir.display().to_string(),
-        model: opts.model.display().to_string(),
-        beam: opts.beam,
-        threads: opts.threads,
-        vad: opts.vad_model.is_some(),
+        engine: info,
         totals: totals(&files),
         files,
         skipped: without.iter().map(|p| p.display().to_string()).collect(),
