@@ -762,6 +762,43 @@ mod tests {
     }
 
     #[test]
+    fn split_ct2_sources_are_joined_and_checked() {
+        use sha2::{Digest, Sha256};
+        let t = tempfile::tempdir().unwrap();
+        let models = t.path().join("models");
+        for (dir, file, bytes) in [
+            ("sources/a", "model.bin.part1", &b"first half,"[..]),
+            ("sources/a", "config.json", b"{}"),
+            ("sources/b", "model.bin.part2", b" second half"),
+        ] {
+            std::fs::create_dir_all(models.join(dir)).unwrap();
+            std::fs::write(models.join(dir).join(file), bytes).unwrap();
+        }
+        let model = models.join("ggml-x.bin");
+        std::fs::write(&model, b"ggml").unwrap();
+        let card = |sha: &str| {
+            format!(
+                r#"{{"name":"x","kind":"k","multilingual":true,"n_vocab":1,"n_audio_layer":1,
+                "n_text_layer":1,"n_state":1,"n_mels":80,
+                "source":"models/sources/a/model.bin.part1 + models/sources/b/model.bin.part2",
+                "source_sha256":"{sha}"}}"#
+            )
+        };
+        let sha = hex::encode(Sha256::digest(b"first half, second half"));
+        std::fs::write(models.join("ggml-x.json"), card(&sha)).unwrap();
+        let dir = ct2_source_dir(&model, &models, &t.path().join("scratch")).unwrap();
+        assert_eq!(
+            std::fs::read(dir.join("model.bin")).unwrap(),
+            b"first half, second half"
+        );
+        assert!(dir.join("config.json").is_file());
+        // Different weights than the imported model: refused.
+        std::fs::write(models.join("ggml-x.json"), card(&"0".repeat(64))).unwrap();
+        let err = ct2_source_dir(&model, &models, &t.path().join("s2")).unwrap_err();
+        assert!(format!("{err:#}").contains("do not match"), "{err:#}");
+    }
+
+    #[test]
     fn folder_languages() {
         let t = tempfile::tempdir().unwrap();
         for (name, want) in [
