@@ -1,17 +1,253 @@
+//! `gijiroku record` and `gijiroku devices`: printing and Ctrl-C around `gijiroku::record`.
+
 use super::Globals;
+use anyhow::{bail, Context};
+use gijiroku::record::{self, RecordOptions, Recorder};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// (being built: issue 6)
+    /// Input device: its id or part of its name (see `gijiroku devices`). Default: the
+    /// system's default input.
+    #[arg(long, short = 'd')]
+    device: Option<String>,
+    /// WAV file to write. Default: recording-YYYYMMDD-HHMMSS.wav here. An existing file is
+    /// never overwritten: the new recording gets -2, -3, ... added to its name.
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+    /// Title of the meeting, for the transcript.
     #[arg(long)]
-    out: Option<std::path::PathBuf>,
+    title: Option<String>,
+    /// Capture rate in Hz. Default: the device's. 16000 is enough for transcription and
+    /// takes a third of the space of 48000.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(8000..=384000))]
+    rate: Option<u32>,
+    /// Channels to capture. Default: the device's.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=32))]
+    channels: Option<u16>,
+    /// Stop by itself after this many seconds of audio.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Only record: no live transcript and no transcription at the end.
+    #[arg(long)]
+    no_transcribe: bool,
 }
 
-pub fn run(_a: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("recording is not built yet (issue 6)")
+/// Ctrl-C presses so far: the first stops the recording.
+static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
+
+fn install_ctrl_c() -> anyhow::Result<()> {
+    ctrlc::set_handler(|| {
+        INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+    })
+    .context("cannot install the Ctrl-C handler")
 }
 
-pub fn devices(_g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("recording is not built yet (issue 6)")
+fn default_out() -> PathBuf {
+    PathBuf::from(
+        chrono::Local::now()
+            .format("recording-%Y%m%d-%H%M%S.wav")
+            .to_string(),
+    )
+}
+
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// A text level meter: 20 cells from −60 dBFS to 0 dBFS.
+fn meter(dbfs: f32) -> String {
+    let cells = ((dbfs + 60.0) / 3.0).clamp(0.0, 20.0) as usize;
+    format!("{}{}", "█".repeat(cells), "·".repeat(20 - cells))
+}
+
+/// Repairs recordings a crash left unfinished in the folder of `out`, and picks a free name.
+fn prepare_out(out: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut repairs = record::repair_unfinished_in(&dir)?;
+    // Also a file at the very name asked for, whose marker is gone.
+    if out.exists()
+        && record::wav_layout(out).is_ok_and(|l| l.is_unfinished())
+        && !repairs.iter().any(|r| r.path == out)
+    {
+        repairs.extend(record::repair_wav(out)?);
+    }
+    for r in &repairs {
+        if !quiet {
+            eprintln!(
+                "gijiroku: repaired the unfinished recording {} ({} kept; its header said {})",
+                r.path.display(),
+                clock(r.seconds),
+                clock(r.seconds_before)
+            );
+        }
+    }
+    Ok(record::free_path(out))
+}
+
+pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
+    if let Some(d) = a.duration {
+        if !(d.is_finite() && d > 0.0) {
+            bail!("--duration must be a positive number of seconds, not {d}");
+        }
+    }
+    let asked = a.out.clone().unwrap_or_else(default_out);
+    if asked
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("wav"))
+    {
+        bail!("--out must name a .wav file, not {}", asked.display());
+    }
+    let out = prepare_out(&asked, g.quiet)?;
+    if out != asked && !g.quiet {
+        eprintln!(
+            "gijiroku: {} exists; recording into {}",
+            asked.display(),
+            out.display()
+        );
+    }
+    let opts = RecordOptions {
+        device: a.device.clone(),
+        out: out.clone(),
+        rate: a.rate,
+        channels: a.channels,
+        max_seconds: a.duration,
+    };
+    install_ctrl_c()?;
+    let recorder = Recorder::start(&opts, None)?;
+    let f = recorder.format();
+    if !g.quiet {
+        eprintln!(
+            "gijiroku: recording {} from {} ({} Hz, {} ch){}. Ctrl-C stops.",
+            out.display(),
+            recorder.device(),
+            f.rate,
+            f.channels,
+            a.title
+                .as_deref()
+                .map(|t| format!(", “{t}”"))
+                .unwrap_or_default()
+        );
+    }
+    let status = watch(&recorder, g.quiet);
+    let recording = recorder.stop()?;
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&recording)?);
+    } else if !g.quiet {
+        eprintln!(
+            "gijiroku: saved {} ({}, {} Hz, {} ch)",
+            recording.path.display(),
+            clock(recording.seconds),
+            recording.format.rate,
+            recording.format.channels
+        );
+    }
+    if let Some(e) = status.device_error {
+        bail!(
+            "the input device failed after {}: {e}; the recording up to then is saved in {}",
+            clock(recording.seconds),
+            recording.path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shows elapsed time and level until Ctrl-C or until the recorder stops by itself.
+fn watch(recorder: &Recorder, quiet: bool) -> record::Status {
+    let bar = gijiroku::progress::spinner("");
+    let plain_log = !quiet && !std::io::stderr().is_terminal();
+    let mut last_log = Instant::now();
+    let mut level = -90.0f32;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let s = recorder.status();
+        // Falls by 1.5 dB per tick so that short peaks stay visible.
+        level = s.peak_dbfs.max(level - 1.5).max(-90.0);
+        bar.set_message(format!(
+            "● REC {}  {} {:>4.0} dBFS",
+            clock(s.seconds),
+            meter(level),
+            level
+        ));
+        if plain_log && last_log.elapsed() >= Duration::from_secs(60) {
+            tracing::info!("recorded {}", clock(s.seconds));
+            last_log = Instant::now();
+        }
+        if s.finished || INTERRUPTS.load(Ordering::SeqCst) > 0 {
+            bar.finish_and_clear();
+            return s;
+        }
+    }
+}
+
+pub fn devices(g: &Globals) -> anyhow::Result<ExitCode> {
+    let list = record::list_input_devices()?;
+    if list.is_empty() {
+        return Err(record::RecordError::NoInput.into());
+    }
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for d in &list {
+        let mark = if d.is_default { "*" } else { " " };
+        let default = d
+            .default_format
+            .map(|f| {
+                format!(
+                    "  [default {} Hz, {} ch, {}]",
+                    f.rate, f.channels, f.sample_format
+                )
+            })
+            .unwrap_or_default();
+        println!("{mark} {}  {}{default}", d.id, d.name);
+        for line in compact_formats(&d.formats) {
+            println!("      {line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per sample format and rate range, channel counts joined ("1–64 ch"): virtual
+/// devices offer every combination.
+fn compact_formats(formats: &[record::FormatRange]) -> Vec<String> {
+    let mut groups: Vec<((String, u32, u32), Vec<u16>)> = Vec::new();
+    for f in formats {
+        let key = (f.sample_format.clone(), f.min_rate, f.max_rate);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, ch)) => ch.push(f.channels),
+            None => groups.push((key, vec![f.channels])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((fmt, lo, hi), mut ch)| {
+            ch.sort_unstable();
+            ch.dedup();
+            let contiguous = ch.windows(2).all(|w| w[1] == w[0] + 1);
+            let channels = match (ch.first(), ch.last()) {
+                (Some(a), Some(b)) if a != b && contiguous => format!("{a}–{b}"),
+                _ => ch
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let rates = if lo == hi {
+                format!("{lo} Hz")
+            } else {
+                format!("{lo}–{hi} Hz")
+            };
+            format!("{fmt}: {channels} ch, {rates}")
+        })
+        .collect()
 }
