@@ -79,17 +79,22 @@ fn prepare_out(out: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
         && record::wav_layout(out).is_ok_and(|l| l.is_unfinished())
         && !repairs.iter().any(|r| r.path == out)
     {
-        repairs.extend(record::repair_wav(out)?);
+        repairs.push(record::repair_wav(out)?);
     }
     for r in &repairs {
-        if !quiet {
-            eprintln!(
-                "gijiroku: repaired the unfinished recording {} ({} kept; its header said {})",
-                r.path.display(),
-                clock(r.seconds),
-                clock(r.seconds_before)
-            );
+        if quiet {
+            continue;
         }
+        let fix = if r.header_fixed {
+            format!("; header repaired, it said {}", clock(r.seconds_before))
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "gijiroku: recovered the recording {} that was cut off ({} kept{fix})",
+            r.path.display(),
+            clock(r.seconds),
+        );
     }
     Ok(record::free_path(out))
 }

@@ -273,15 +273,23 @@ pub struct Repair {
     pub seconds_before: f64,
     /// Length after the repair: everything that reached the disk.
     pub seconds: f64,
+    /// False when the header was already right (the crash came just after a flush).
+    pub header_fixed: bool,
 }
 
 /// Fixes the header sizes of a WAV that was being written when its writer died, so that it
-/// holds every whole frame that reached the disk (a trailing partial frame is cut). Returns
-/// `None` when the file was already complete.
-pub fn repair_wav(path: &Path) -> Result<Option<Repair>, RecordError> {
+/// holds every whole frame that reached the disk (a trailing partial frame is cut). A file
+/// whose header is already right is left untouched.
+pub fn repair_wav(path: &Path) -> Result<Repair, RecordError> {
     let layout = wav_layout(path)?;
     if !layout.is_unfinished() {
-        return Ok(None);
+        let seconds = layout.seconds(layout.data_len_in_header as u64);
+        return Ok(Repair {
+            path: path.to_path_buf(),
+            seconds_before: seconds,
+            seconds,
+            header_fixed: false,
+        });
     }
     let data_len = layout.data_len_on_disk();
     let mut f = OpenOptions::new()
@@ -299,14 +307,15 @@ pub fn repair_wav(path: &Path) -> Result<Option<Repair>, RecordError> {
     f.set_len(layout.data_offset + data_len)
         .map_err(io_err(path, "cannot repair"))?;
     f.sync_all().map_err(io_err(path, "cannot repair"))?;
-    Ok(Some(Repair {
+    Ok(Repair {
         path: path.to_path_buf(),
         seconds_before: layout.seconds(layout.data_len_in_header as u64),
         seconds: layout.seconds(data_len),
-    }))
+        header_fixed: true,
+    })
 }
 
-/// Repairs every recording in `dir` whose recorder died (its marker is no longer locked), and
+/// Finds and repairs every recording in `dir` whose recorder died (its marker is no longer locked), and
 /// removes their markers. Recordings still running in another process are left alone.
 pub fn repair_unfinished_in(dir: &Path) -> Result<Vec<Repair>, RecordError> {
     let mut repaired = Vec::new();
@@ -333,8 +342,7 @@ pub fn repair_unfinished_in(dir: &Path) -> Result<Vec<Repair>, RecordError> {
         let wav = marker.with_file_name(wav_name);
         if wav.exists() {
             match repair_wav(&wav) {
-                Ok(Some(r)) => repaired.push(r),
-                Ok(None) => {}
+                Ok(r) => repaired.push(r),
                 Err(RecordError::NotWav(..)) => {
                     // The crash came before the header reached the disk: no audio to keep.
                     tracing::warn!("{} holds no audio; left as it is", wav.display());
@@ -365,4 +373,83 @@ pub fn free_path(path: &Path) -> PathBuf {
         .map(|n| path.with_file_name(format!("{stem}-{n}.{ext}")))
         .find(|p| !p.exists() && !marker_path(p).exists())
         .expect("an unbounded range always finds a free name")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval");
+
+    fn speech() -> Vec<i16> {
+        let path = format!("{EVAL}/asr_en/whisper__jfk.wav");
+        let mut r = hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        r.samples::<i16>().map(|s| s.unwrap()).collect()
+    }
+
+    /// A writer that dies between flushes: hound's buffer had already spilled data to disk
+    /// beyond what the header counts. The repair keeps every whole frame on disk.
+    #[test]
+    fn a_writer_killed_between_flushes_is_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.wav");
+        let speech = speech();
+        let mut w = RecordingWav::create(&path, 16_000, 1).unwrap();
+        // 0.7 s in 0.1 s blocks: the flush at 0.5 s, then 0.2 s more (6400 bytes, under
+        // BufWriter's 8 KiB), then 1000 frames that make the buffer spill its 6400 bytes.
+        for block in speech[..11_200].chunks(1_600) {
+            w.write(block).unwrap();
+        }
+        w.write(&speech[11_200..12_200]).unwrap();
+        let header_frames = hound::WavReader::open(&path).unwrap().len() as usize;
+        // Die without finishing: the marker's lock goes, the writer's buffer is lost.
+        let (marker, lock) = w.marker.take().unwrap();
+        drop(lock);
+        std::mem::forget(w);
+
+        let before = wav_layout(&path).unwrap();
+        let on_disk = before.data_len_on_disk() as usize / 2;
+        assert!(
+            on_disk > header_frames,
+            "{on_disk} on disk, {header_frames} in the header"
+        );
+        let repairs = repair_unfinished_in(dir.path()).unwrap();
+        assert_eq!(repairs.len(), 1);
+        assert!(!marker.exists());
+        let after = wav_layout(&path).unwrap();
+        assert!(!after.is_unfinished());
+        let got: Vec<i16> = hound::WavReader::open(&path)
+            .unwrap()
+            .samples::<i16>()
+            .map(|s| s.unwrap())
+            .collect();
+        assert_eq!(got.len(), on_disk);
+        assert_eq!(got[..], speech[..on_disk]);
+        // At least the audio up to the last flush (0.5 s) survived.
+        assert!(got.len() >= 8_000, "{}", got.len());
+        assert!(repairs[0].header_fixed);
+    }
+
+    #[test]
+    fn a_running_recording_is_left_alone_and_names_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.wav");
+        let mut w = RecordingWav::create(&path, 16_000, 1).unwrap();
+        w.write(&speech()[..16_000]).unwrap();
+        assert!(repair_unfinished_in(dir.path()).unwrap().is_empty());
+        assert!(marker_path(&path).exists());
+        assert_eq!(free_path(&path), dir.path().join("live-2.wav"));
+        assert!(RecordingWav::create(&path, 16_000, 1).is_err());
+        assert_eq!(w.finish().unwrap(), 1.0);
+        assert!(!marker_path(&path).exists());
+        assert!(matches!(
+            wav_layout(&dir.path().join("nothing.wav")),
+            Err(RecordError::Io { .. })
+        ));
+        std::fs::write(dir.path().join("text.wav"), b"not audio at all").unwrap();
+        assert!(matches!(
+            repair_wav(&dir.path().join("text.wav")),
+            Err(RecordError::NotWav(..))
+        ));
+    }
 }
