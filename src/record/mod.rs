@@ -9,6 +9,7 @@
 
 mod capture;
 mod device;
+pub mod live;
 mod quiet;
 mod wav;
 

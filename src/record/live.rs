@@ -1,0 +1,310 @@
+//! The running transcript: the recorder's blocks, brought to 16 kHz mono, cut into finished
+//! speech regions by the VAD and transcribed a few seconds behind the speakers.
+//!
+//! It only shows the meeting as it goes; the transcript that is kept comes from the full
+//! pipeline run on the whole file when the recording stops.
+
+use crate::transcript::Span;
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Indexing, Resampler};
+
+/// Whisper's rate.
+const RATE: usize = 16_000;
+
+/// Brings interleaved 16-bit blocks at the capture format to 16 kHz mono f32, streaming.
+pub struct To16kMono {
+    channels: usize,
+    resampler: Option<Fft<f32>>,
+    /// Mono samples at the capture rate waiting for a whole resampler chunk.
+    mono: Vec<f32>,
+    scratch: Vec<f32>,
+    /// Output samples still to drop (the resampler's delay).
+    skip: usize,
+}
+
+impl To16kMono {
+    pub fn new(rate: u32, channels: u16) -> anyhow::Result<To16kMono> {
+        let resampler = if rate as usize == RATE {
+            None
+        } else {
+            // Small chunks: the live transcript waits for each one (1024 frames ≈ 21 ms at 48 kHz).
+            let r = Fft::<f32>::new(rate as usize, RATE, 1024, 1, FixedSync::Input)
+                .map_err(|e| anyhow::anyhow!("cannot resample from {rate} Hz: {e}"))?;
+            Some(r)
+        };
+        let skip = resampler.as_ref().map_or(0, |r| r.output_delay());
+        let scratch = vec![0.0; resampler.as_ref().map_or(0, |r| r.output_frames_max())];
+        Ok(To16kMono {
+            channels: channels.max(1) as usize,
+            resampler,
+            mono: Vec::new(),
+            scratch,
+            skip,
+        })
+    }
+
+    /// Converts one block, appending the 16 kHz samples that are ready to `out`.
+    pub fn push(&mut self, interleaved: &[i16], out: &mut Vec<f32>) -> anyhow::Result<()> {
+        let scale = 1.0 / (32768.0 * self.channels as f32);
+        self.mono.extend(
+            interleaved
+                .chunks_exact(self.channels)
+                .map(|f| f.iter().map(|&s| s as f32).sum::<f32>() * scale),
+        );
+        let Some(r) = self.resampler.as_mut() else {
+            out.append(&mut self.mono);
+            return Ok(());
+        };
+        let mut pos = 0;
+        while self.mono.len() - pos >= r.input_frames_next() {
+            let need = r.input_frames_next();
+            let input = InterleavedSlice::new(&self.mono[pos..pos + need], 1, need)
+                .map_err(|e| anyhow::anyhow!("resampler input: {e}"))?;
+            let cap = self.scratch.len();
+            let mut output = InterleavedSlice::new_mut(&mut self.scratch[..], 1, cap)
+                .map_err(|e| anyhow::anyhow!("resampler output: {e}"))?;
+            let (_, produced) = r
+                .process_into_buffer(&input, &mut output, Some(&Indexing::new()))
+                .map_err(|e| anyhow::anyhow!("resampling failed: {e}"))?;
+            let drop = self.skip.min(produced);
+            self.skip -= drop;
+            out.extend_from_slice(&self.scratch[drop..produced]);
+            pos += need;
+        }
+        self.mono.drain(..pos);
+        Ok(())
+    }
+}
+
+/// Audio not yet transcribed, and the rule for which speech regions in it are finished.
+///
+/// A region is finished when the audio after its end is long enough that the VAD would have
+/// ended it anyway (its minimum silence plus padding): more audio cannot extend it.
+pub struct Regions {
+    pending: Vec<f32>,
+    /// Absolute sample index (16 kHz) of `pending[0]`.
+    pending_start: usize,
+    /// `pending.len()` at the last VAD run.
+    checked_len: usize,
+    /// Seconds of audio after a region's end that make it final.
+    margin: f64,
+}
+
+/// A finished region: its place on the recording's timeline and its samples.
+pub struct Region {
+    pub span: Span,
+    pub samples: Vec<f32>,
+}
+
+impl Regions {
+    pub fn new(margin_seconds: f64) -> Regions {
+        Regions {
+            pending: Vec::new(),
+            pending_start: 0,
+            checked_len: 0,
+            margin: margin_seconds,
+        }
+    }
+
+    pub fn extend(&mut self, samples: &[f32]) {
+        self.pending.extend_from_slice(samples);
+    }
+
+    /// Seconds of audio received so far.
+    pub fn received_seconds(&self) -> f64 {
+        (self.pending_start + self.pending.len()) as f64 / RATE as f64
+    }
+
+    /// Seconds of audio not yet transcribed or dropped as silence.
+    pub fn pending_seconds(&self) -> f64 {
+        self.pending.len() as f64 / RATE as f64
+    }
+
+    /// True when at least `step` seconds arrived since the last look.
+    pub fn due(&self, step: f64) -> bool {
+        (self.pending.len() - self.checked_len.min(self.pending.len())) as f64 >= step * RATE as f64
+    }
+
+    /// Runs `detect` (speech regions of a clip, in seconds from its start) over the pending
+    /// audio and takes out the regions that are finished; at the end of the recording, all.
+    pub fn take_finished(
+        &mut self,
+        detect: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<Span>>,
+        end_of_recording: bool,
+    ) -> anyhow::Result<Vec<Region>> {
+        let found = detect(&self.pending)?;
+        let len_s = self.pending_seconds();
+        let offset = self.pending_start as f64 / RATE as f64;
+        let mut out = Vec::new();
+        let mut cut = None;
+        let mut first_open = None;
+        for r in &found {
+            if end_of_recording || r.end + self.margin <= len_s {
+                let a = ((r.start.max(0.0) * RATE as f64) as usize).min(self.pending.len());
+                let b = ((r.end * RATE as f64).ceil() as usize).clamp(a, self.pending.len());
+                out.push(Region {
+                    span: Span::new(offset + r.start, offset + r.end),
+                    samples: self.pending[a..b].to_vec(),
+                });
+                cut = Some(b);
+            } else {
+                first_open = Some(r.start);
+                break;
+            }
+        }
+        // Keep from the end of the last finished region, or from the start of the open one,
+        // or (no speech at all) only the last stretch a region could still grow from.
+        let keep_from = match (cut, first_open) {
+            (_, Some(s)) => ((s.max(0.0) * RATE as f64) as usize).min(self.pending.len()),
+            (Some(b), None) => b,
+            (None, None) => self
+                .pending
+                .len()
+                .saturating_sub((self.margin * RATE as f64) as usize),
+        };
+        let keep_from = if end_of_recording {
+            self.pending.len()
+        } else {
+            keep_from
+        };
+        self.pending.drain(..keep_from);
+        self.pending_start += keep_from;
+        self.checked_len = self.pending.len();
+        Ok(out)
+    }
+}
+
+/// One line of the running transcript.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LiveLine {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    /// How far the recording had got beyond the end of this line when it was ready (s).
+    pub lag: f64,
+}
+
+/// What the live transcript reports while the meeting goes on.
+#[derive(Debug, Clone)]
+pub enum LiveEvent {
+    Line(LiveLine),
+    /// The transcript fell this many seconds behind (said once; it goes on with a longer lag).
+    Behind(f64),
+}
+
+/// How the live transcript kept up, for the user and for measurements.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LiveStats {
+    /// Audio received (s).
+    pub audio_seconds: f64,
+    /// Time spent in VAD and Whisper (s); below `audio_seconds` means it keeps up.
+    pub busy_seconds: f64,
+    pub lines: usize,
+    pub mean_lag: f64,
+    pub max_lag: f64,
+    /// True when stopped before the end of the recording.
+    pub cancelled: bool,
+}
+
+/// Audio behind which the user is told the live transcript cannot keep up.
+const BEHIND_WARNING_S: f64 = 30.0;
+/// How much new audio makes a new VAD look.
+const VAD_STEP_S: f64 = 0.5;
+
+/// Drives the running transcript until the recording ends (`tap` closes) or `cancel` is set.
+/// `detect` finds speech regions in a clip; `transcribe` turns a region into segments with
+/// times relative to it.
+pub fn live_loop(
+    tap: &std::sync::mpsc::Receiver<Vec<i16>>,
+    rate: u32,
+    channels: u16,
+    margin_seconds: f64,
+    detect: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<Span>>,
+    transcribe: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<crate::transcript::Segment>>,
+    events: &std::sync::mpsc::Sender<LiveEvent>,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<LiveStats> {
+    use std::sync::atomic::Ordering;
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::time::{Duration, Instant};
+
+    let mut conv = To16kMono::new(rate, channels)?;
+    let mut regions = Regions::new(margin_seconds);
+    let mut stats = LiveStats::default();
+    let mut lag_sum = 0.0;
+    let mut warned = false;
+    let mut ended = false;
+    let mut fresh = Vec::new();
+    while !ended {
+        if cancel.load(Ordering::SeqCst) {
+            stats.cancelled = true;
+            break;
+        }
+        match tap.recv_timeout(Duration::from_millis(200)) {
+            Ok(b) => conv.push(&b, &mut fresh)?,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => ended = true,
+        }
+        ended |= take_queued(tap, &mut conv, &mut fresh)?;
+        regions.extend(&fresh);
+        fresh.clear();
+        if !(ended || regions.due(VAD_STEP_S)) {
+            continue;
+        }
+        let t0 = Instant::now();
+        let finished = regions.take_finished(detect, ended)?;
+        stats.busy_seconds += t0.elapsed().as_secs_f64();
+        for r in finished {
+            if cancel.load(Ordering::SeqCst) {
+                stats.cancelled = true;
+                break;
+            }
+            let t = Instant::now();
+            let segments = transcribe(&r.samples)?;
+            stats.busy_seconds += t.elapsed().as_secs_f64();
+            ended |= take_queued(tap, &mut conv, &mut fresh)?;
+            regions.extend(&fresh);
+            fresh.clear();
+            let lag = regions.received_seconds() - r.span.end;
+            for s in segments {
+                let line = LiveLine {
+                    start: r.span.start + s.start,
+                    end: (r.span.start + s.end).min(r.span.end),
+                    text: s.text,
+                    lag,
+                };
+                stats.lines += 1;
+                lag_sum += lag;
+                stats.max_lag = stats.max_lag.max(lag);
+                let _ = events.send(LiveEvent::Line(line));
+            }
+        }
+        let behind = regions.pending_seconds();
+        if !warned && behind > BEHIND_WARNING_S {
+            warned = true;
+            let _ = events.send(LiveEvent::Behind(behind));
+        }
+    }
+    stats.audio_seconds = regions.received_seconds();
+    if stats.lines > 0 {
+        stats.mean_lag = lag_sum / stats.lines as f64;
+    }
+    Ok(stats)
+}
+
+/// Converts every block already queued; true when the recording has ended.
+fn take_queued(
+    tap: &std::sync::mpsc::Receiver<Vec<i16>>,
+    conv: &mut To16kMono,
+    out: &mut Vec<f32>,
+) -> anyhow::Result<bool> {
+    use std::sync::mpsc::TryRecvError;
+    loop {
+        match tap.try_recv() {
+            Ok(b) => conv.push(&b, out)?,
+            Err(TryRecvError::Empty) => return Ok(false),
+            Err(TryRecvError::Disconnected) => return Ok(true),
+        }
+    }
+}
