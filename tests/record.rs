@@ -82,8 +82,11 @@ fn records_the_same_samples_mono_16k() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr_of(&o));
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(summary["seconds"].as_f64(), Some(10.5));
-    assert_eq!(summary["format"]["rate"].as_u64(), Some(16_000));
+    assert_eq!(summary["recording"]["seconds"].as_f64(), Some(10.5));
+    assert_eq!(
+        summary["recording"]["format"]["rate"].as_u64(),
+        Some(16_000)
+    );
 
     let (spec, got) = wav_samples(&out);
     assert_eq!(

@@ -35,6 +35,59 @@ pub struct Args {
     /// Only record: no live transcript and no transcription at the end.
     #[arg(long)]
     no_transcribe: bool,
+    /// No running transcript while recording (the transcription at the end still runs).
+    #[arg(long)]
+    no_live: bool,
+    /// Whisper model for the transcript at the end: a name from `gijiroku models list` or a
+    /// file. Default: whisper-base.
+    #[arg(long, short = 'm')]
+    model: Option<String>,
+    /// Whisper model for the running transcript. Default: the same as --model; a smaller
+    /// one (e.g. tiny) keeps up on a slow PC.
+    #[arg(long)]
+    live_model: Option<String>,
+    /// Spoken language (ja, en, ...); default: detected.
+    #[arg(long, short = 'l')]
+    language: Option<String>,
+    /// Find who spoke when in the transcript at the end.
+    #[arg(long)]
+    diarize: bool,
+}
+
+/// Models checked before recording starts, so a missing one is said at once, not after the
+/// meeting.
+struct Models {
+    whisper: PathBuf,
+    live_whisper: PathBuf,
+    vad: Option<PathBuf>,
+}
+
+fn find_models(a: &Args, g: &Globals) -> anyhow::Result<Option<Models>> {
+    if a.no_transcribe {
+        return Ok(None);
+    }
+    let hint = "; or record with --no-transcribe and transcribe later";
+    let whisper = gijiroku::models::resolve_whisper(&g.models_dir, a.model.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e:#}{hint}"))?;
+    let live_whisper = match a.live_model.as_deref() {
+        Some(m) => gijiroku::models::resolve_whisper(&g.models_dir, Some(m))
+            .map_err(|e| anyhow::anyhow!("{e:#}{hint}"))?,
+        None => whisper.clone(),
+    };
+    let vad = gijiroku::models::vad_model(&g.models_dir);
+    if vad.is_none() && !a.no_live {
+        bail!(
+            "the running transcript needs the VAD model {} in {} (`gijiroku models import \
+             silero_vad_16k.safetensors`); or record with --no-live",
+            gijiroku::models::VAD_FILE,
+            g.models_dir.display()
+        );
+    }
+    Ok(Some(Models {
+        whisper,
+        live_whisper,
+        vad,
+    }))
 }
 
 /// Ctrl-C presses so far: the first stops the recording.
@@ -127,6 +180,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         channels: a.channels,
         max_seconds: a.duration,
     };
+    let models = find_models(&a, g)?;
     install_ctrl_c()?;
     let recorder = Recorder::start(&opts, None)?;
     let f = recorder.format();
@@ -145,9 +199,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     let status = watch(&recorder, g.quiet);
     let recording = recorder.stop()?;
-    if g.json {
-        println!("{}", serde_json::to_string_pretty(&recording)?);
-    } else if !g.quiet {
+    if !g.quiet && !g.json {
         eprintln!(
             "gijiroku: saved {} ({}, {} Hz, {} ch)",
             recording.path.display(),
@@ -156,14 +208,59 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             recording.format.channels
         );
     }
-    if let Some(e) = status.device_error {
-        bail!(
+    let device_failed = status.device_error.map(|e| {
+        format!(
             "the input device failed after {}: {e}; the recording up to then is saved in {}",
             clock(recording.seconds),
             recording.path.display()
-        );
+        )
+    });
+    let transcript = match &models {
+        Some(m) if recording.seconds > 0.0 => {
+            Some(transcribe_recording(&recording.path, m, &a, g)?)
+        }
+        _ => None,
+    };
+    if g.json {
+        let summary = serde_json::json!({
+            "recording": recording,
+            "transcript": transcript,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
+    if let Some(e) = device_failed {
+        bail!(e);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The full pipeline on the finished file; the transcript goes beside it as NAME.json.
+fn transcribe_recording(wav: &Path, m: &Models, a: &Args, g: &Globals) -> anyhow::Result<PathBuf> {
+    let mut opts = gijiroku::pipeline::TranscribeOptions::new(m.whisper.clone());
+    opts.vad_model = m.vad.clone();
+    opts.language = a.language.clone();
+    opts.diarize = a.diarize;
+    let spinner = gijiroku::progress::spinner("transcribing the recording");
+    let result = gijiroku::pipeline::transcribe_file(wav, &opts);
+    spinner.finish_and_clear();
+    let transcript = result.with_context(|| {
+        format!(
+            "transcription stopped; the recording is saved in {} (`gijiroku transcribe` it later)",
+            wav.display()
+        )
+    })?;
+    let out = wav.with_extension("json");
+    let out = record::free_path(&out);
+    std::fs::write(&out, serde_json::to_string_pretty(&transcript)?)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    if !g.quiet && !g.json {
+        eprintln!(
+            "gijiroku: transcript {} ({} segments)",
+            out.display(),
+            transcript.segments.len()
+        );
+    }
+    Ok(out)
 }
 
 /// Shows elapsed time and level until Ctrl-C or until the recorder stops by itself.

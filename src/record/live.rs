@@ -217,8 +217,7 @@ const VAD_STEP_S: f64 = 0.5;
 /// times relative to it.
 pub fn live_loop(
     tap: &std::sync::mpsc::Receiver<Vec<i16>>,
-    rate: u32,
-    channels: u16,
+    format: super::CaptureFormat,
     margin_seconds: f64,
     detect: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<Span>>,
     transcribe: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<crate::transcript::Segment>>,
@@ -229,7 +228,7 @@ pub fn live_loop(
     use std::sync::mpsc::RecvTimeoutError;
     use std::time::{Duration, Instant};
 
-    let mut conv = To16kMono::new(rate, channels)?;
+    let mut conv = To16kMono::new(format.rate, format.channels)?;
     let mut regions = Regions::new(margin_seconds);
     let mut stats = LiveStats::default();
     let mut lag_sum = 0.0;
