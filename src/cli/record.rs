@@ -165,6 +165,11 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     {
         bail!("--out must name a .wav file, not {}", asked.display());
     }
+    let models = find_models(&a, g)?;
+    // The device first: without one nothing is created on disk.
+    let device = record::find_input_device(a.device.as_deref())?;
+    record::capture_format(&device, a.rate, a.channels)?;
+    drop(device);
     let out = prepare_out(&asked, g.quiet)?;
     if out != asked && !g.quiet {
         eprintln!(
@@ -180,7 +185,6 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         channels: a.channels,
         max_seconds: a.duration,
     };
-    let models = find_models(&a, g)?;
     install_ctrl_c()?;
     let recorder = Recorder::start(&opts, None)?;
     let f = recorder.format();
@@ -208,9 +212,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             recording.format.channels
         );
     }
-    let device_failed = status.device_error.map(|e| {
+    let device_failed = status.stop_reason.map(|e| {
         format!(
-            "the input device failed after {}: {e}; the recording up to then is saved in {}",
+            "recording stopped after {}: {e}; the recording up to then is saved in {}",
             clock(recording.seconds),
             recording.path.display()
         )

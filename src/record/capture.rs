@@ -48,8 +48,9 @@ pub struct Status {
     pub peak_dbfs: f32,
     /// The recorder stopped by itself (`max_seconds` reached, or the device failed).
     pub finished: bool,
-    /// The device failed or went away; the file holds everything before that.
-    pub device_error: Option<String>,
+    /// Why the recording stopped by itself when it was not asked to: the device failed or
+    /// went away, or the file is full. The file holds everything before that.
+    pub stop_reason: Option<String>,
 }
 
 #[derive(Default)]
@@ -58,7 +59,7 @@ struct Shared {
     finished: AtomicBool,
     frames: AtomicU64,
     peak: AtomicU32,
-    device_error: Mutex<Option<String>>,
+    stop_reason: Mutex<Option<String>>,
 }
 
 /// A running recording. [`Recorder::stop`] completes the file.
@@ -140,9 +141,9 @@ impl Recorder {
             seconds: frames as f64 / self.format.rate as f64,
             peak_dbfs: 20.0 * (peak as f32 / 32768.0).log10(),
             finished,
-            device_error: self
+            stop_reason: self
                 .shared
-                .device_error
+                .stop_reason
                 .lock()
                 .map(|e| e.clone())
                 .unwrap_or(None),
@@ -231,7 +232,7 @@ where
     };
     let on_error = move |e: cpal::Error| {
         if e.kind() == cpal::ErrorKind::DeviceNotAvailable {
-            if let Ok(mut slot) = shared.device_error.lock() {
+            if let Ok(mut slot) = shared.stop_reason.lock() {
                 slot.get_or_insert_with(|| e.to_string());
             }
             shared.finished.store(true, Ordering::SeqCst);
@@ -283,6 +284,21 @@ fn write_loop(
             let room = max.saturating_sub(wav.frames()) as usize * channels;
             keep = keep.min(room);
         }
+        let room = wav.room_frames().min(usize::MAX as u64 / 64) as usize * channels;
+        let full = keep > room;
+        if full {
+            keep = room;
+            if let Ok(mut slot) = shared.stop_reason.lock() {
+                slot.get_or_insert_with(|| {
+                    format!(
+                        "{} is full: a WAV holds at most 4 GiB ({:.1} h in this format); \
+                         --rate 16000 --channels 1 records 37 h",
+                        wav.path().display(),
+                        wav.seconds() / 3600.0
+                    )
+                });
+            }
+        }
         block.truncate(keep);
         if !block.is_empty() {
             wav.write(&block)?;
@@ -297,7 +313,7 @@ fn write_loop(
                 let _ = t.send(block);
             }
         }
-        if max_frames.is_some_and(|m| wav.frames() >= m) {
+        if full || max_frames.is_some_and(|m| wav.frames() >= m) {
             shared.finished.store(true, Ordering::SeqCst);
             break;
         }

@@ -119,6 +119,14 @@ impl RecordingWav {
         self.frames as f64 / self.rate as f64
     }
 
+    /// Frames that still fit: a WAV counts its data in 32 bits, so it holds at most 4 GiB
+    /// (6.2 h at 48 kHz stereo, 37 h at 16 kHz mono).
+    pub fn room_frames(&self) -> u64 {
+        let block = 2 * self.channels as u64;
+        let max_data = (u32::MAX as u64 - 68) / block;
+        max_data.saturating_sub(self.frames)
+    }
+
     /// Appends interleaved samples (whole frames), flushing when it is time.
     pub fn write(&mut self, interleaved: &[i16]) -> Result<(), RecordError> {
         let mut w = self.writer.get_i16_writer(interleaved.len() as u32);
