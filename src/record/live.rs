@@ -189,8 +189,18 @@ pub struct LiveLine {
 #[derive(Debug, Clone)]
 pub enum LiveEvent {
     Line(LiveLine),
-    /// The transcript fell this many seconds behind (said once; it goes on with a longer lag).
+    /// A line came this many seconds after it was spoken (said once): the model is too slow
+    /// for this machine. The live path switches to a smaller model if it has one.
     Behind(f64),
+    /// The live path now uses this smaller model.
+    Switched(String),
+}
+
+/// Set by the caller to stop the live transcript; set by it when it has fallen behind.
+#[derive(Debug, Default)]
+pub struct LiveControl {
+    pub cancel: std::sync::atomic::AtomicBool,
+    pub behind: std::sync::atomic::AtomicBool,
 }
 
 /// How the live transcript kept up, for the user and for measurements.
@@ -200,6 +210,9 @@ pub struct LiveStats {
     pub audio_seconds: f64,
     /// Time spent in VAD and Whisper (s); below `audio_seconds` means it keeps up.
     pub busy_seconds: f64,
+    /// Processor time the process used meanwhile (all threads, s; Linux only): what the live
+    /// path costs whatever else the machine is doing.
+    pub cpu_seconds: Option<f64>,
     pub lines: usize,
     pub mean_lag: f64,
     pub max_lag: f64,
@@ -207,8 +220,64 @@ pub struct LiveStats {
     pub cancelled: bool,
 }
 
-/// Audio behind which the user is told the live transcript cannot keep up.
-const BEHIND_WARNING_S: f64 = 30.0;
+/// Finished regions are gathered into one Whisper call (its encoder costs the same for 2 s as
+/// for 30 s): until this much speech is waiting, or the newest region has waited this long.
+const BATCH_FULL_S: f64 = 20.0;
+const BATCH_WAIT_S: f64 = 3.0;
+/// Longest call, and the longest pause kept inside one (silence in between goes in as zeros).
+const BATCH_MAX_S: f64 = 28.0;
+const BATCH_MAX_GAP_S: f64 = 4.0;
+
+/// Speech regions gathered for one Whisper call, on their own timeline from `start`.
+#[derive(Default)]
+struct Batch {
+    start: f64,
+    samples: Vec<f32>,
+}
+
+impl Batch {
+    fn end(&self) -> f64 {
+        self.start + self.samples.len() as f64 / RATE as f64
+    }
+
+    /// Adds a region; returns the batch so far when the region does not fit in it.
+    fn add(&mut self, r: Region) -> Option<Batch> {
+        let mut full = None;
+        if !self.samples.is_empty()
+            && (r.span.start - self.end() > BATCH_MAX_GAP_S
+                || r.span.end - self.start > BATCH_MAX_S)
+        {
+            full = Some(std::mem::take(self));
+        }
+        if self.samples.is_empty() {
+            self.start = r.span.start;
+            self.samples = r.samples;
+            return full;
+        }
+        let gap = r.span.start - self.end();
+        if gap >= 0.0 {
+            let n = (gap * RATE as f64).round() as usize;
+            self.samples.resize(self.samples.len() + n, 0.0);
+            self.samples.extend_from_slice(&r.samples);
+        } else {
+            // Regions overlap by their padding: keep the overlap once.
+            let skip = ((-gap * RATE as f64).round() as usize).min(r.samples.len());
+            self.samples.extend_from_slice(&r.samples[skip..]);
+        }
+        full
+    }
+
+    fn due(&self, received: f64, ended: bool) -> bool {
+        !self.samples.is_empty()
+            && (ended
+                || self.samples.len() as f64 >= BATCH_FULL_S * RATE as f64
+                || received - self.end() >= BATCH_WAIT_S)
+    }
+}
+
+/// Lag of a line beyond which the live transcript counts as not keeping up. Lines normally
+/// come a region's closing pause plus the batching wait plus one Whisper call after speech.
+const BEHIND_S: f64 = 30.0;
 /// How much new audio makes a new VAD look.
 const VAD_STEP_S: f64 = 0.5;
 
@@ -222,7 +291,7 @@ pub fn live_loop(
     detect: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<Span>>,
     transcribe: &mut dyn FnMut(&[f32]) -> anyhow::Result<Vec<crate::transcript::Segment>>,
     events: &std::sync::mpsc::Sender<LiveEvent>,
-    cancel: &std::sync::atomic::AtomicBool,
+    control: &LiveControl,
 ) -> anyhow::Result<LiveStats> {
     use std::sync::atomic::Ordering;
     use std::sync::mpsc::RecvTimeoutError;
@@ -232,11 +301,11 @@ pub fn live_loop(
     let mut regions = Regions::new(margin_seconds);
     let mut stats = LiveStats::default();
     let mut lag_sum = 0.0;
-    let mut warned = false;
     let mut ended = false;
     let mut fresh = Vec::new();
+    let mut batch = Batch::default();
     while !ended {
-        if cancel.load(Ordering::SeqCst) {
+        if control.cancel.load(Ordering::SeqCst) {
             stats.cancelled = true;
             break;
         }
@@ -248,28 +317,39 @@ pub fn live_loop(
         ended |= take_queued(tap, &mut conv, &mut fresh)?;
         regions.extend(&fresh);
         fresh.clear();
-        if !(ended || regions.due(VAD_STEP_S)) {
-            continue;
+        let mut ready = Vec::new();
+        if ended || regions.due(VAD_STEP_S) {
+            let t0 = Instant::now();
+            let finished = regions.take_finished(detect, ended)?;
+            stats.busy_seconds += t0.elapsed().as_secs_f64();
+            for r in finished {
+                ready.extend(batch.add(r));
+            }
         }
-        let t0 = Instant::now();
-        let finished = regions.take_finished(detect, ended)?;
-        stats.busy_seconds += t0.elapsed().as_secs_f64();
-        for r in finished {
-            if cancel.load(Ordering::SeqCst) {
+        if batch.due(regions.received_seconds(), ended) {
+            ready.push(std::mem::take(&mut batch));
+        }
+        for b in ready {
+            if control.cancel.load(Ordering::SeqCst) {
                 stats.cancelled = true;
                 break;
             }
             let t = Instant::now();
-            let segments = transcribe(&r.samples)?;
+            let cpu = process_cpu_seconds();
+            let segments = transcribe(&b.samples)?;
             stats.busy_seconds += t.elapsed().as_secs_f64();
+            if let (Some(a), Some(b)) = (cpu, process_cpu_seconds()) {
+                *stats.cpu_seconds.get_or_insert(0.0) += b - a;
+            }
             ended |= take_queued(tap, &mut conv, &mut fresh)?;
             regions.extend(&fresh);
             fresh.clear();
-            let lag = regions.received_seconds() - r.span.end;
             for s in segments {
+                let end = (b.start + s.end).min(b.end());
+                let lag = regions.received_seconds() - end;
                 let line = LiveLine {
-                    start: r.span.start + s.start,
-                    end: (r.span.start + s.end).min(r.span.end),
+                    start: b.start + s.start,
+                    end,
                     text: s.text,
                     lag,
                 };
@@ -277,12 +357,10 @@ pub fn live_loop(
                 lag_sum += lag;
                 stats.max_lag = stats.max_lag.max(lag);
                 let _ = events.send(LiveEvent::Line(line));
+                if lag > BEHIND_S && !control.behind.swap(true, Ordering::SeqCst) {
+                    let _ = events.send(LiveEvent::Behind(lag));
+                }
             }
-        }
-        let behind = regions.pending_seconds();
-        if !warned && behind > BEHIND_WARNING_S {
-            warned = true;
-            let _ = events.send(LiveEvent::Behind(behind));
         }
     }
     stats.audio_seconds = regions.received_seconds();
@@ -290,6 +368,18 @@ pub fn live_loop(
         stats.mean_lag = lag_sum / stats.lines as f64;
     }
     Ok(stats)
+}
+
+/// User + system time of this process so far. Read from /proc by hand: std has no CPU-time
+/// call, and it is only a measurement (`None` elsewhere).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // Linux reports in USER_HZ, 100 on every architecture it runs on.
+    Some(ticks / 100.0)
 }
 
 /// Converts every block already queued; true when the recording has ended.
