@@ -214,8 +214,12 @@ pub struct LiveStats {
     /// path costs whatever else the machine is doing.
     pub cpu_seconds: Option<f64>,
     pub lines: usize,
+    /// Seconds from the end of a line's speech to its text (what the user sees).
     pub mean_lag: f64,
     pub max_lag: f64,
+    /// Seconds from the end of a Whisper call's audio to its text: the processing delay,
+    /// without the wait for a long region to finish.
+    pub max_delay: f64,
     /// True when stopped before the end of the recording.
     pub cancelled: bool,
 }
@@ -275,8 +279,8 @@ impl Batch {
     }
 }
 
-/// Lag of a line beyond which the live transcript counts as not keeping up. Lines normally
-/// come a region's closing pause plus the batching wait plus one Whisper call after speech.
+/// Processing delay beyond which the live transcript counts as not keeping up: text normally
+/// comes the batching wait plus one Whisper call after the end of its region.
 const BEHIND_S: f64 = 30.0;
 /// How much new audio makes a new VAD look.
 const VAD_STEP_S: f64 = 0.5;
@@ -344,6 +348,11 @@ pub fn live_loop(
             ended |= take_queued(tap, &mut conv, &mut fresh)?;
             regions.extend(&fresh);
             fresh.clear();
+            let delay = regions.received_seconds() - b.end();
+            stats.max_delay = stats.max_delay.max(delay);
+            if delay > BEHIND_S && !control.behind.swap(true, Ordering::SeqCst) {
+                let _ = events.send(LiveEvent::Behind(delay));
+            }
             for s in segments {
                 let end = (b.start + s.end).min(b.end());
                 let lag = regions.received_seconds() - end;
@@ -357,9 +366,6 @@ pub fn live_loop(
                 lag_sum += lag;
                 stats.max_lag = stats.max_lag.max(lag);
                 let _ = events.send(LiveEvent::Line(line));
-                if lag > BEHIND_S && !control.behind.swap(true, Ordering::SeqCst) {
-                    let _ = events.send(LiveEvent::Behind(lag));
-                }
             }
         }
     }
