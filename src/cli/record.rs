@@ -35,17 +35,10 @@ pub struct Args {
     /// Only record: no live transcript and no transcription at the end.
     #[arg(long)]
     no_transcribe: bool,
-    /// No running transcript while recording (the transcription at the end still runs).
-    #[arg(long)]
-    no_live: bool,
     /// Whisper model for the transcript at the end: a name from `gijiroku models list` or a
     /// file. Default: whisper-base.
     #[arg(long, short = 'm')]
     model: Option<String>,
-    /// Whisper model for the running transcript. Default: the same as --model; a smaller
-    /// one (e.g. tiny) keeps up on a slow PC.
-    #[arg(long)]
-    live_model: Option<String>,
     /// Spoken language (ja, en, ...); default: detected.
     #[arg(long, short = 'l')]
     language: Option<String>,
@@ -55,10 +48,9 @@ pub struct Args {
 }
 
 /// Models checked before recording starts, so a missing one is said at once, not after the
-/// meeting.
+/// meeting. (The running transcript is wired in once `asr` and `vad` are on main.)
 struct Models {
     whisper: PathBuf,
-    live_whisper: PathBuf,
     vad: Option<PathBuf>,
 }
 
@@ -66,27 +58,13 @@ fn find_models(a: &Args, g: &Globals) -> anyhow::Result<Option<Models>> {
     if a.no_transcribe {
         return Ok(None);
     }
-    let hint = "; or record with --no-transcribe and transcribe later";
-    let whisper = gijiroku::models::resolve_whisper(&g.models_dir, a.model.as_deref())
-        .map_err(|e| anyhow::anyhow!("{e:#}{hint}"))?;
-    let live_whisper = match a.live_model.as_deref() {
-        Some(m) => gijiroku::models::resolve_whisper(&g.models_dir, Some(m))
-            .map_err(|e| anyhow::anyhow!("{e:#}{hint}"))?,
-        None => whisper.clone(),
-    };
-    let vad = gijiroku::models::vad_model(&g.models_dir);
-    if vad.is_none() && !a.no_live {
-        bail!(
-            "the running transcript needs the VAD model {} in {} (`gijiroku models import \
-             silero_vad_16k.safetensors`); or record with --no-live",
-            gijiroku::models::VAD_FILE,
-            g.models_dir.display()
-        );
-    }
+    let whisper =
+        gijiroku::models::resolve_whisper(&g.models_dir, a.model.as_deref()).map_err(|e| {
+            anyhow::anyhow!("{e:#}; or record with --no-transcribe and transcribe later")
+        })?;
     Ok(Some(Models {
         whisper,
-        live_whisper,
-        vad,
+        vad: gijiroku::models::vad_model(&g.models_dir),
     }))
 }
 
