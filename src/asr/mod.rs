@@ -1,1 +1,357 @@
-//! Speech recognition with whisper.cpp. (Being built.)
+//! Speech recognition: 16 kHz speech in, timed segments and words out, with whisper.cpp.
+//!
+//! Owns the Whisper context, decoding options, word timing and the guards against Whisper's
+//! known failures (repetition loops, text hallucinated on silence). Never reads files other
+//! than the model, never sees speakers, never writes the archive.
+
+mod guards;
+mod words;
+
+use crate::transcript::{Segment, Word};
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use whisper_rs::{
+    DtwMode, DtwParameters, FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters,
+    WhisperState,
+};
+
+/// Set by Ctrl-C (see `request_abort`); whisper.cpp polls it between decoding steps.
+static ABORT: AtomicBool = AtomicBool::new(false);
+
+/// Asks every running transcription to stop as soon as it can.
+pub fn request_abort() {
+    ABORT.store(true, Ordering::SeqCst);
+}
+
+pub fn abort_requested() -> bool {
+    ABORT.load(Ordering::SeqCst)
+}
+
+// The raw callback reads a static: whisper-rs 0.16's `set_abort_callback_safe` passes a
+// dangling pointer for capturing closures (shared notes), so no closure state is used.
+unsafe extern "C" fn abort_callback(_user: *mut std::ffi::c_void) -> bool {
+    ABORT.load(Ordering::Relaxed)
+}
+
+#[derive(Debug, Clone)]
+pub struct AsrOptions {
+    /// Language code, or `None` to detect it once from the first speech.
+    pub language: Option<String>,
+    pub threads: usize,
+    /// Beam width; 1 = greedy decoding.
+    pub beam: usize,
+    /// Fixed prompt: glossary terms (member names, places, ordinances) and/or free text.
+    pub prompt: Option<String>,
+    /// Condition each chunk on the previous chunk's text (as faster-whisper does).
+    pub condition_on_previous: bool,
+}
+
+impl Default for AsrOptions {
+    fn default() -> Self {
+        AsrOptions {
+            language: None,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            beam: 5,
+            prompt: None,
+            condition_on_previous: true,
+        }
+    }
+}
+
+/// A loaded Whisper model.
+pub struct Transcriber {
+    ctx: WhisperContext,
+    pub model_path: PathBuf,
+    pub model_name: String,
+    multilingual: bool,
+}
+
+/// Keeps decoding state between chunks of one recording.
+pub struct Session<'t> {
+    t: &'t Transcriber,
+    state: WhisperState,
+    opts: AsrOptions,
+    language: Option<String>,
+    previous_text: String,
+}
+
+impl Transcriber {
+    pub fn load(model: &Path) -> anyhow::Result<Transcriber> {
+        whisper_rs::install_logging_hooks();
+        let header = crate::models::read_ggml_header(model)?;
+        let card = crate::models::read_card(model);
+        let model_name = card.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| {
+            model
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .trim_start_matches("ggml-")
+                .to_string()
+        });
+        let mut params = WhisperContextParameters::default();
+        // DTW word timing needs the alignment heads; flash attention must stay off for it.
+        params.flash_attn = false;
+        let heads: Vec<(usize, usize)> = card.map(|c| c.alignment_heads).unwrap_or_default();
+        if !heads.is_empty() {
+            // whisper.cpp keeps this pointer for the context's lifetime: leak the few bytes once
+            // per loaded model.
+            let aheads: &'static [whisper_rs::whisper_rs_sys::whisper_ahead] = Box::leak(
+                heads
+                    .iter()
+                    .map(|&(l, h)| whisper_rs::whisper_rs_sys::whisper_ahead {
+                        n_text_layer: l as i32,
+                        n_head: h as i32,
+                    })
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
+            );
+            params.dtw_parameters = DtwParameters {
+                mode: DtwMode::Custom { aheads },
+                ..Default::default()
+            };
+        }
+        let path_str = model.to_str().context("model path is not UTF-8")?;
+        let ctx = WhisperContext::new_with_params(path_str, params).map_err(|e| {
+            anyhow::anyhow!(
+                "whisper.cpp could not load {} ({e}): not a valid Whisper ggml model",
+                model.display()
+            )
+        })?;
+        Ok(Transcriber {
+            ctx,
+            model_path: model.to_path_buf(),
+            model_name,
+            multilingual: header.n_vocab >= 51865,
+        })
+    }
+
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+
+    /// Starts a recording: decoding options and context carried from chunk to chunk.
+    pub fn session(&self, opts: &AsrOptions) -> anyhow::Result<Session<'_>> {
+        let mut language = opts.language.clone().filter(|l| l != "auto");
+        if let Some(l) = &language {
+            if whisper_rs::get_lang_id(l).is_none() {
+                bail!(
+                    "unknown language '{l}' (use a Whisper language code such as ja, en, or auto)"
+                );
+            }
+            if !self.multilingual && l != "en" {
+                bail!(
+                    "model {} is English-only: it cannot transcribe '{l}'",
+                    self.model_name
+                );
+            }
+        }
+        if !self.multilingual {
+            language = Some("en".into());
+        }
+        if opts.threads == 0 || opts.beam == 0 {
+            bail!("--threads and --beam must be at least 1");
+        }
+        let state = self
+            .ctx
+            .create_state()
+            .context("whisper.cpp could not create a decoding state")?;
+        Ok(Session {
+            t: self,
+            state,
+            opts: opts.clone(),
+            language,
+            previous_text: String::new(),
+        })
+    }
+}
+
+/// What one chunk of speech gave.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkResult {
+    /// Segments with times relative to the chunk's start.
+    pub segments: Vec<Segment>,
+}
+
+impl Session<'_> {
+    /// The language in use (known after the first chunk when it was detected).
+    pub fn language(&self) -> Option<&str> {
+        self.language.as_deref()
+    }
+
+    /// Transcribes one chunk of speech (16 kHz mono; Whisper works on ≤ 30 s windows and seeks
+    /// by itself through longer ones). Times in the result are relative to the chunk.
+    pub fn transcribe(&mut self, samples: &[f32]) -> anyhow::Result<ChunkResult> {
+        if abort_requested() {
+            bail!("interrupted");
+        }
+        if samples.len() < 1600 {
+            // Under 0.1 s: nothing Whisper can read, and it may hallucinate on it.
+            return Ok(ChunkResult::default());
+        }
+        let first = self.decode(samples, 0.0)?;
+        let segments = if guards::looks_broken(&first) {
+            // A repetition loop that whisper.cpp's own fallback did not catch: decode again
+            // without the previous text (which often seeds loops) and a higher temperature.
+            tracing::debug!("repetition detected, decoding the chunk again");
+            self.previous_text.clear();
+            let second = self.decode(samples, 0.4)?;
+            if guards::looks_broken(&second) {
+                guards::cut_repetitions(second)
+            } else {
+                second
+            }
+        } else {
+            first
+        };
+        let segments = guards::drop_hallucinations(segments);
+        if self.opts.condition_on_previous {
+            let text: String = segments
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.previous_text = tail_chars(&text, 200);
+        }
+        Ok(ChunkResult { segments })
+    }
+
+    fn decode(&mut self, samples: &[f32], temperature: f32) -> anyhow::Result<Vec<Segment>> {
+        let strategy = if self.opts.beam > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: self.opts.beam as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 5 }
+        };
+        let mut p = FullParams::new(strategy);
+        p.set_n_threads(self.opts.threads as i32);
+        p.set_language(Some(self.language.as_deref().unwrap_or("auto")));
+        p.set_translate(false);
+        p.set_no_context(true);
+        p.set_token_timestamps(true);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_special(false);
+        p.set_print_timestamps(false);
+        p.set_suppress_blank(true);
+        p.set_suppress_nst(true);
+        // whisper.cpp's fallback: re-decode at +0.2 temperature when the entropy of the last
+        // tokens is low (a loop) or the mean log-probability is poor.
+        p.set_temperature(temperature);
+        p.set_temperature_inc(0.2);
+        p.set_entropy_thold(2.4);
+        p.set_logprob_thold(-1.0);
+        p.set_no_speech_thold(0.6);
+        let prompt = build_prompt(self.opts.prompt.as_deref(), &self.previous_text);
+        if !prompt.is_empty() {
+            p.set_initial_prompt(&prompt);
+        }
+        // SAFETY: a plain function reading a static; no user data.
+        unsafe {
+            p.set_abort_callback(Some(abort_callback));
+        }
+        self.state
+            .full(p, samples)
+            .map_err(|e| anyhow::anyhow!("whisper.cpp failed to transcribe ({e})"))?;
+        if abort_requested() {
+            bail!("interrupted");
+        }
+        if self.language.is_none() {
+            let id = self.state.full_lang_id_from_state();
+            let lang = whisper_rs::get_lang_str(id).unwrap_or("en").to_string();
+            tracing::info!("detected language: {lang}");
+            self.language = Some(lang);
+        }
+        let lang = self.language.clone().unwrap_or_default();
+        let eot = self.t.ctx.token_eot();
+        let mut out = Vec::new();
+        for seg in self.state.as_iter() {
+            let start = seg.start_timestamp() as f64 / 100.0;
+            let end = seg.end_timestamp() as f64 / 100.0;
+            let mut tokens = Vec::new();
+            for i in 0..seg.n_tokens() {
+                let Some(tok) = seg.get_token(i) else {
+                    continue;
+                };
+                let d = tok.token_data();
+                if d.id >= eot {
+                    continue; // timestamps and other special tokens
+                }
+                let bytes = tok.to_bytes().unwrap_or_default().to_vec();
+                tokens.push(words::Token {
+                    bytes,
+                    p: d.p,
+                    plog: d.plog,
+                    t0: d.t0 as f64 / 100.0,
+                    t1: d.t1 as f64 / 100.0,
+                    t_dtw: (d.t_dtw >= 0).then(|| d.t_dtw as f64 / 100.0),
+                });
+            }
+            let text = seg
+                .to_str_lossy()
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default();
+            if text.is_empty() {
+                continue;
+            }
+            let avg_logprob = if tokens.is_empty() {
+                0.0
+            } else {
+                tokens.iter().map(|t| t.plog).sum::<f32>() / tokens.len() as f32
+            };
+            let words: Vec<Word> = words::group(&tokens, &lang, start, end);
+            out.push(Segment {
+                id: 0,
+                start,
+                end,
+                text,
+                words,
+                speaker: None,
+                avg_logprob,
+                no_speech_prob: seg.no_speech_probability(),
+                temperature,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Glossary/prompt first (it must survive truncation), then the tail of the previous text.
+fn build_prompt(fixed: Option<&str>, previous: &str) -> String {
+    let mut p = String::new();
+    if let Some(f) = fixed {
+        p.push_str(f.trim());
+    }
+    if !previous.is_empty() {
+        if !p.is_empty() {
+            p.push(' ');
+        }
+        p.push_str(previous);
+    }
+    p
+}
+
+fn tail_chars(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    s.chars().skip(count.saturating_sub(n)).collect()
+}
+
+/// Reads a glossary file: one term a line (`#` starts a comment), joined into a prompt.
+pub fn glossary_prompt(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read glossary {}", path.display()))?;
+    let terms: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if terms.is_empty() {
+        bail!("glossary {} has no terms", path.display());
+    }
+    // Whisper's prompt holds at most 223 tokens; the glossary goes first, so keep it short.
+    Ok(terms.join("、"))
+}

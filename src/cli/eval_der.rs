@@ -1,12 +1,263 @@
+//! `gijiroku eval der <dir>`: diarizes every WAV with an `.rttm` beside it and prints DER.
+
 use super::Globals;
+use anyhow::{bail, Context};
+use gijiroku::diarize::{self, DiarizeOptions, SpeakerEncoder};
+use gijiroku::eval::der::{self, DerBreakdown};
+use gijiroku::transcript::Span;
+use serde::Serialize;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq)]
+pub enum SpeechSource {
+    /// A simple energy gate (no model).
+    Energy,
+    /// The reference RTTM's speech regions (oracle: measures clustering alone).
+    Oracle,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// (being built)
-    path: Option<std::path::PathBuf>,
+    /// Folder of WAV files, each with a reference `.rttm` of the same name.
+    dir: PathBuf,
+    /// Where speech regions come from.
+    #[arg(long, value_enum, default_value = "energy")]
+    speech: SpeechSource,
+    /// Exact number of speakers (default: estimated).
+    #[arg(long)]
+    speakers: Option<usize>,
+    /// Bounds on the estimated number of speakers.
+    #[arg(long)]
+    min_speakers: Option<usize>,
+    #[arg(long)]
+    max_speakers: Option<usize>,
+    /// Clustering threshold (cosine distance); default as in transcription.
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Embedding window and hop, seconds.
+    #[arg(long)]
+    window: Option<f64>,
+    #[arg(long)]
+    hop: Option<f64>,
+    /// Shortest turn kept (s) and longest pause inside a turn (s).
+    #[arg(long)]
+    min_turn: Option<f64>,
+    #[arg(long)]
+    merge_gap: Option<f64>,
+    /// Cosine margin for splitting a window at its middle (negative: never split).
+    #[arg(long, allow_hyphen_values = true)]
+    split_margin: Option<f32>,
+    /// Write each hypothesis as `<name>.rttm` into this folder (e.g. to score it elsewhere).
+    #[arg(long)]
+    write_rttm: Option<PathBuf>,
+    /// Write each file's window embeddings as `<name>.windows.json` into this folder (for
+    /// studying clustering offline).
+    #[arg(long, hide = true)]
+    dump_windows: Option<PathBuf>,
 }
 
-pub fn run(_a: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+#[derive(Serialize)]
+struct FileScore {
+    file: String,
+    seconds: f64,
+    ref_speakers: usize,
+    hyp_speakers: usize,
+    collar_025: DerBreakdown,
+    der_collar_025: f64,
+    collar_0: DerBreakdown,
+    der_collar_0: f64,
+    diarize_seconds: f64,
+}
+
+pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&a.dir)
+        .with_context(|| format!("cannot list {}", a.dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")))
+        .filter(|p| p.with_extension("rttm").is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no WAV file with an .rttm beside it in {}", a.dir.display());
+    }
+    let encoder = SpeakerEncoder::from_models_dir(&g.models_dir)?;
+    let mut opts = DiarizeOptions::default();
+    opts.cluster.num_speakers = a.speakers;
+    opts.cluster.min_speakers = a.min_speakers;
+    opts.cluster.max_speakers = a.max_speakers;
+    if let Some(t) = a.threshold {
+        opts.cluster.threshold = t;
+    }
+    if let Some(w) = a.window {
+        opts.windows.window = w;
+    }
+    if let Some(h) = a.hop {
+        opts.windows.hop = h;
+    }
+    if let Some(m) = a.min_turn {
+        opts.min_turn = m;
+    }
+    if let Some(m) = a.merge_gap {
+        opts.merge_gap = m;
+    }
+    if let Some(m) = a.split_margin {
+        opts.split_margin = (m >= 0.0).then_some(m);
+    }
+    opts.validate()?;
+    if let Some(d) = &a.write_rttm {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    let pb = gijiroku::progress::bar(files.len() as u64, "diarizing");
+    let mut scores = Vec::new();
+    for f in &files {
+        let name = f
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(f.with_extension("rttm"))
+            .with_context(|| format!("cannot read {}", f.with_extension("rttm").display()))?;
+        let reference: Vec<(String, f64, f64)> = der::parse_rttm(&text)
+            .with_context(|| format!("{}", f.with_extension("rttm").display()))?
+            .into_iter()
+            .map(|t| (t.speaker, t.start, t.end))
+            .collect();
+        let (samples, _) = gijiroku::audio::load_16k(f)?;
+        let seconds = samples.len() as f64 / 16_000.0;
+        let t0 = Instant::now();
+        let speech = match a.speech {
+            SpeechSource::Energy => diarize::energy_speech(&samples),
+            SpeechSource::Oracle => oracle_speech(&reference),
+        };
+        let d = diarize::diarize(&encoder, &samples, &speech, &opts)?;
+        if let Some(dir) = &a.dump_windows {
+            std::fs::create_dir_all(dir)?;
+            let w = diarize::embed_regions(&encoder, &samples, 0.0, &speech, &opts.windows)?;
+            let rows: Vec<_> = w
+                .iter()
+                .map(|w| serde_json::json!({"start": w.start, "end": w.end, "e": w.embedding}))
+                .collect();
+            let speech: Vec<_> = speech.iter().map(|s| [s.start, s.end]).collect();
+            let j = serde_json::json!({"windows": rows, "speech": speech});
+            std::fs::write(dir.join(format!("{name}.windows.json")), j.to_string())?;
+        }
+        let took = t0.elapsed().as_secs_f64();
+        let hyp: Vec<(String, f64, f64)> = d
+            .turns
+            .iter()
+            .map(|t| (t.speaker.clone(), t.start, t.end))
+            .collect();
+        if let Some(dir) = &a.write_rttm {
+            let mut s = String::new();
+            for (sp, st, en) in &hyp {
+                s.push_str(&format!(
+                    "SPEAKER {name} 1 {st:.3} {:.3} <NA> <NA> {sp} <NA> <NA>\n",
+                    en - st
+                ));
+            }
+            gijiroku::util::write_atomic(&dir.join(format!("{name}.rttm")), s.as_bytes())?;
+        }
+        let c25 = der::der(&reference, &hyp, 0.25, seconds);
+        let c0 = der::der(&reference, &hyp, 0.0, seconds);
+        scores.push(FileScore {
+            file: name,
+            seconds,
+            ref_speakers: der::speaker_count(&reference),
+            hyp_speakers: der::speaker_count(&hyp),
+            der_collar_025: c25.der(),
+            collar_025: c25,
+            der_collar_0: c0.der(),
+            collar_0: c0,
+            diarize_seconds: took,
+        });
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let mut t25 = DerBreakdown::default();
+    let mut t0 = DerBreakdown::default();
+    let (mut audio, mut took, mut count_err, mut exact) = (0.0, 0.0, 0usize, 0usize);
+    for s in &scores {
+        t25.add(&s.collar_025);
+        t0.add(&s.collar_0);
+        audio += s.seconds;
+        took += s.diarize_seconds;
+        count_err += s.ref_speakers.abs_diff(s.hyp_speakers);
+        exact += usize::from(s.ref_speakers == s.hyp_speakers);
+    }
+    let speech_note = match a.speech {
+        SpeechSource::Energy => "energy gate",
+        SpeechSource::Oracle => "reference RTTM (oracle)",
+    };
+    if g.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "speech_regions": speech_note,
+                "files": scores,
+                "total": {
+                    "collar_025": t25, "der_collar_025": t25.der(),
+                    "collar_0": t0, "der_collar_0": t0.der(),
+                    "speaker_count_abs_error": count_err, "speaker_count_exact": exact,
+                    "audio_seconds": audio, "diarize_seconds": took,
+                    "speed_x_realtime": audio / took.max(1e-9),
+                }
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("speech regions: {speech_note}; collar ±0.25 s and 0 s, overlap scored");
+    println!(
+        "{:<28} {:>6} {:>4} {:>4} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7}",
+        "FILE", "SEC", "REF", "HYP", "DER.25", "DER0", "MISS0", "FA0", "CONF0", "×RT"
+    );
+    let pct = |x: f64, tot: f64| 100.0 * x / tot.max(1e-9);
+    for s in &scores {
+        println!(
+            "{:<28} {:>6.1} {:>4} {:>4} {:>6.1}% {:>6.1}% {:>5.1}% {:>5.1}% {:>5.1}% {:>7.0}",
+            s.file,
+            s.seconds,
+            s.ref_speakers,
+            s.hyp_speakers,
+            100.0 * s.der_collar_025,
+            100.0 * s.der_collar_0,
+            pct(s.collar_0.missed, s.collar_0.total),
+            pct(s.collar_0.false_alarm, s.collar_0.total),
+            pct(s.collar_0.confusion, s.collar_0.total),
+            s.seconds / s.diarize_seconds.max(1e-9)
+        );
+    }
+    println!(
+        "{:<28} {:>6.1} {:>9} {:>6.1}% {:>6.1}% {:>5.1}% {:>5.1}% {:>5.1}% {:>7.0}",
+        "TOTAL",
+        audio,
+        format!("±{count_err}"),
+        100.0 * t25.der(),
+        100.0 * t0.der(),
+        pct(t0.missed, t0.total),
+        pct(t0.false_alarm, t0.total),
+        pct(t0.confusion, t0.total),
+        audio / took.max(1e-9)
+    );
+    println!(
+        "speaker count exact on {exact}/{} files, total absolute error {count_err}; speed {:.0}× real time (diarization only)",
+        scores.len(),
+        audio / took.max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Union of the reference turns (speech as the annotators heard it).
+fn oracle_speech(reference: &[(String, f64, f64)]) -> Vec<Span> {
+    let mut v: Vec<(f64, f64)> = reference.iter().map(|(_, s, e)| (*s, *e)).collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out: Vec<Span> = Vec::new();
+    for (s, e) in v {
+        match out.last_mut() {
+            Some(l) if s <= l.end => l.end = l.end.max(e),
+            _ => out.push(Span::new(s, e)),
+        }
+    }
+    out
 }

@@ -1,12 +1,214 @@
+//! `gijiroku minutes`: draft 会議録 / 相談記録 from a transcript and write the exports.
 use super::Globals;
+use anyhow::Context;
+use gijiroku::minutes::{self, Format, MeetingKind, MeetingMeta, MinutesOptions};
+use gijiroku::Transcript;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// (being built: issue 4)
-    transcript: std::path::PathBuf,
+    /// Transcript JSON written by `gijiroku transcribe`.
+    transcript: PathBuf,
+    /// Meeting metadata (TOML or JSON): kind, title, date, attendees, agenda, signers...
+    /// See examples/meeting-council.toml and examples/consultation.toml.
+    #[arg(long)]
+    meta: Option<PathBuf>,
+    /// Formats to write, comma-separated: docx, md, txt, html, json.
+    #[arg(
+        long,
+        short = 'f',
+        default_value = "docx,md,json",
+        value_delimiter = ','
+    )]
+    format: Vec<String>,
+    /// Folder for the files (default: beside the transcript, as NAME.minutes.EXT).
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+    /// Keep fillers, repetitions and false starts (no ケバ取り).
+    #[arg(long)]
+    verbatim: bool,
+    /// DOCX: keep the words ケバ取り removed as tracked deletions, so that the clerk can
+    /// restore one in Word (Review → Reject) or accept them all.
+    #[arg(long)]
+    track_removals: bool,
+    /// Own template for a text format, named after it: FILE.md.jinja, FILE.txt.jinja or
+    /// FILE.html.jinja (copy one from templates/ to start).
+    #[arg(long)]
+    template: Vec<PathBuf>,
+    /// Kind of minutes: plenary (council), committee, consultation, meeting.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Title, e.g. 令和６年第１回定例会（第１日）.
+    #[arg(long)]
+    title: Option<String>,
+    /// Body, e.g. 品川区議会.
+    #[arg(long)]
+    body: Option<String>,
+    /// Date of the meeting, YYYY-MM-DD.
+    #[arg(long)]
+    date: Option<String>,
+    #[arg(long)]
+    place: Option<String>,
+    /// Clock time at which the recording starts (HH:MM): needed for 開会/休憩/散会 marks.
+    #[arg(long)]
+    recording_start: Option<String>,
+    /// Consultation: case number.
+    #[arg(long)]
+    case_id: Option<String>,
+    /// Consultation: caseworker's name.
+    #[arg(long)]
+    caseworker: Option<String>,
+    /// Consultation: client's pseudonym (never the real name).
+    #[arg(long)]
+    client: Option<String>,
+    /// Consultation: type (生活相談, 子育て相談...).
+    #[arg(long)]
+    consultation_type: Option<String>,
 }
 
-pub fn run(_a: Args, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("minutes are not built yet (issue 4)")
+pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
+    let formats: Vec<Format> = a
+        .format
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.parse())
+        .collect::<anyhow::Result<_>>()?;
+    if formats.is_empty() {
+        anyhow::bail!("no format given: use -f docx,md,txt,html,json");
+    }
+    let templates = load_templates(&a.template, &formats)?;
+    let meta = build_meta(&a)?;
+    let transcript = Transcript::load(&a.transcript)?;
+    let options = MinutesOptions {
+        verbatim: a.verbatim,
+        ..Default::default()
+    };
+    let spinner = gijiroku::progress::spinner("drafting minutes");
+    let m = minutes::draft(&transcript, &meta, &options)
+        .with_context(|| format!("cannot draft minutes from {}", a.transcript.display()))?;
+    let stem = a
+        .transcript
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "minutes".into());
+    let dir = match &a.out {
+        Some(d) => d.clone(),
+        None => a
+            .transcript
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let mut written = Vec::new();
+    for f in &formats {
+        let bytes = match templates.iter().find(|(tf, _, _)| tf == f) {
+            Some((_, name, src)) => minutes::render_template(&m, name, src)?.into_bytes(),
+            None if *f == Format::Docx => minutes::docx::render(
+                &m,
+                &minutes::DocxOptions {
+                    track_removals: a.track_removals,
+                },
+            )?,
+            None => minutes::render(&m, *f)?,
+        };
+        let path = dir.join(format!("{stem}.minutes.{}", f.extension()));
+        gijiroku::util::write_atomic(&path, &bytes)?;
+        written.push(path);
+    }
+    spinner.finish_and_clear();
+    if g.json {
+        let v = serde_json::json!({
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "speeches": m.items.iter().filter(|i| matches!(i, minutes::Item::Speech(_))).count(),
+            "unidentified": m.unidentified,
+            "removed": m.removed,
+        });
+        println!("{v}");
+    } else if !g.quiet {
+        for p in &written {
+            println!("{}", p.display());
+        }
+        let unknown = m.items.iter().find_map(|i| match i {
+            minutes::Item::Speech(s) if !s.identified => Some(s.heading.as_str()),
+            _ => None,
+        });
+        if let Some(h) = unknown {
+            eprintln!(
+                "{} speech(es) have no identified speaker (headed like {h}): left for the clerk",
+                m.unidentified
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `--template` files; each must name the format it renders.
+fn load_templates(
+    paths: &[PathBuf],
+    formats: &[Format],
+) -> anyhow::Result<Vec<(Format, String, String)>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let base = name
+            .strip_suffix(".jinja")
+            .or_else(|| name.strip_suffix(".j2"))
+            .unwrap_or(&name);
+        let ext = base.rsplit('.').next().unwrap_or("");
+        let f: Format = ext.parse().with_context(|| {
+            format!(
+                "cannot tell which format template {} is for: name it *.md.jinja, *.txt.jinja or *.html.jinja",
+                p.display()
+            )
+        })?;
+        if !f.is_templated() {
+            anyhow::bail!(
+                "{} is not rendered from a template (only md, txt, html are)",
+                f
+            );
+        }
+        if !formats.contains(&f) {
+            anyhow::bail!(
+                "template {} is for {f}, which is not among the formats asked for (-f)",
+                p.display()
+            );
+        }
+        let src = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read template {}", p.display()))?;
+        out.push((f, name, src));
+    }
+    Ok(out)
+}
+
+fn build_meta(a: &Args) -> anyhow::Result<MeetingMeta> {
+    let mut meta = match &a.meta {
+        Some(p) => MeetingMeta::load(p)?,
+        None => MeetingMeta::default(),
+    };
+    if let Some(k) = &a.kind {
+        meta.kind = k.parse::<MeetingKind>()?;
+    }
+    let set = |field: &mut Option<String>, v: &Option<String>| {
+        if v.is_some() {
+            field.clone_from(v);
+        }
+    };
+    set(&mut meta.title, &a.title);
+    set(&mut meta.body, &a.body);
+    set(&mut meta.date, &a.date);
+    set(&mut meta.place, &a.place);
+    set(&mut meta.recording_start, &a.recording_start);
+    set(&mut meta.consultation.case_id, &a.case_id);
+    set(&mut meta.consultation.caseworker, &a.caseworker);
+    set(&mut meta.consultation.client, &a.client);
+    set(
+        &mut meta.consultation.consultation_type,
+        &a.consultation_type,
+    );
+    meta.validate().context("in the meeting options")?;
+    Ok(meta)
 }

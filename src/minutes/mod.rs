@@ -1,1 +1,1072 @@
-//! (placeholder: this module is being built; see its issue)
+//! Minutes drafts: council 会議録 (plenary and committee), consultation 相談記録 and generic
+//! meeting minutes, drafted from the canonical transcript plus meeting metadata, and rendered
+//! to DOCX, Markdown, plain text, HTML and JSON.
+//!
+//! Owns: speaker headings, time marks (開会/休憩/散会) from the recording's clock, agenda
+//! markers, attendance and signature sections, ケバ取り ([`kebatori`]) and writing conventions
+//! ([`style`]), the extractive 要点 of consultations, the default templates (templates/).
+//! Must not: change the transcript (the verbatim text and every removal are kept in the
+//! [`Minutes`] so an editor can restore them), read audio, or open a network connection.
+//!
+//! ```no_run
+//! use gijiroku::minutes::{self, Format, MeetingMeta, MinutesOptions};
+//! let t = gijiroku::Transcript::load("meeting.json".as_ref())?;
+//! let meta = MeetingMeta::load("meeting.toml".as_ref())?;
+//! let m = minutes::draft(&t, &meta, &MinutesOptions::default())?;
+//! std::fs::write("meeting.minutes.docx", minutes::render(&m, Format::Docx)?)?;
+//! # anyhow::Ok(())
+//! ```
+
+pub mod docx;
+pub mod fidelity;
+pub mod kebatori;
+mod keypoints;
+pub mod meta;
+mod render;
+pub mod style;
+
+pub use docx::DocxOptions;
+pub use kebatori::{Removal, RemovalKind};
+pub use meta::{AgendaItem, Attendee, ConsultationMeta, Conventions, MeetingKind, MeetingMeta};
+pub use render::{default_template, render, render_template, Format};
+
+use crate::transcript::{Segment, Transcript};
+use serde::{Deserialize, Serialize};
+use style::Digits;
+
+/// Options of a draft that are not about the meeting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MinutesOptions {
+    /// Keep fillers and repetitions (no ケバ取り).
+    pub verbatim: bool,
+    /// Most sentences in the 要点 of a consultation.
+    pub max_key_points: usize,
+    /// A silence at least this long (seconds) inside a speech starts a new paragraph.
+    pub paragraph_gap: f64,
+    /// Without diarization, a silence at least this long starts a new (unattributed) speech,
+    /// so the clerk gets a heading to attribute at each likely change of speaker.
+    pub unknown_speaker_gap: f64,
+    /// Two diarization turns of one speaker less than this apart (seconds) are one speech:
+    /// minutes repeat a heading only when something came between.
+    pub same_speaker_gap: f64,
+}
+
+impl Default for MinutesOptions {
+    fn default() -> Self {
+        MinutesOptions {
+            verbatim: false,
+            max_key_points: 6,
+            paragraph_gap: 1.5,
+            unknown_speaker_gap: 2.0,
+            same_speaker_gap: 1.0,
+        }
+    }
+}
+
+/// A label and its value in a header or signature block.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Field {
+    pub label: String,
+    pub value: String,
+}
+
+/// One attendance list (出席議員, 出席説明員, 欠席議員...).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttendanceGroup {
+    pub label: String,
+    pub names: Vec<String>,
+}
+
+/// A paragraph of a speech: the clean text, the verbatim text and what was removed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Paragraph {
+    pub text: String,
+    pub verbatim: String,
+    /// Removed spans, as char offsets into `verbatim`; `at` is their time in the recording.
+    pub removals: Vec<TimedRemoval>,
+    pub start: f64,
+    pub end: f64,
+    /// Ids of the transcript segments this paragraph was made from.
+    pub segments: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TimedRemoval {
+    #[serde(flatten)]
+    pub removal: Removal,
+    pub at: f64,
+}
+
+/// A speech (発言): one speaker's turn.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Speech {
+    /// The heading as printed: `○渡辺議長`, `○（発言者未確認）`, `相談員`.
+    pub heading: String,
+    /// Transcript speaker id, when diarization ran.
+    pub speaker: Option<String>,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    /// False when the clerk must still say who spoke.
+    pub identified: bool,
+    pub start: f64,
+    pub end: f64,
+    /// Time to print: clock time `10:03:12` when the recording's start is known, else the
+    /// time into the recording `00:03:12`.
+    pub time: String,
+    pub paragraphs: Vec<Paragraph>,
+}
+
+/// What the body of the minutes holds, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Item {
+    /// `○午後１時開会`.
+    TimeMark {
+        text: String,
+        at: f64,
+    },
+    /// An agenda item taken up (日程第１ 会期の決定について).
+    Agenda {
+        number: String,
+        title: String,
+        at: f64,
+    },
+    Speech(Speech),
+}
+
+/// A sentence of the 要点, with where it was said.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyPoint {
+    pub text: String,
+    pub at: f64,
+    pub time: String,
+    pub speaker: String,
+    /// What made it a key point: amount, date, decision, request.
+    pub reasons: Vec<String>,
+}
+
+/// Where the minutes came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SourceRef {
+    pub file_name: String,
+    pub sha256: String,
+    pub duration: f64,
+    pub model: String,
+}
+
+/// A draft of the minutes: everything a template needs, and the JSON export itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Minutes {
+    pub kind: MeetingKind,
+    pub language: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub header: Vec<Field>,
+    pub attendance: Vec<AttendanceGroup>,
+    /// The agenda as listed in the header (議事日程).
+    pub agenda: Vec<Field>,
+    pub items: Vec<Item>,
+    pub key_points: Vec<KeyPoint>,
+    /// Sections printed empty for the caseworker to complete (対応, 今後の方針).
+    pub open_sections: Vec<String>,
+    /// Signature block (議長 / 署名人 / 同).
+    pub signatures: Vec<Field>,
+    /// Rule line of the convention (────).
+    pub rule: String,
+    /// Text labels in the minutes' language (section names), for templates.
+    pub labels: Labels,
+    pub verbatim: bool,
+    /// Number of removed spans (ケバ取り), all listed in the paragraphs.
+    pub removed: usize,
+    /// Speeches whose speaker the clerk must still identify.
+    pub unidentified: usize,
+    pub source: SourceRef,
+    pub meta: MeetingMeta,
+}
+
+/// Section names in the minutes' language.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Labels {
+    pub agenda: String,
+    pub proceedings: String,
+    pub key_points: String,
+    pub content: String,
+    pub signatures: String,
+    pub attendance: String,
+    pub none: String,
+}
+
+impl Labels {
+    fn for_language(ja: bool, kind: MeetingKind) -> Labels {
+        if ja {
+            Labels {
+                agenda: "議事日程".into(),
+                proceedings: "議事".into(),
+                key_points: "要点".into(),
+                content: if kind == MeetingKind::Consultation {
+                    "相談内容".into()
+                } else {
+                    "会議の経過".into()
+                },
+                signatures: "会議録署名".into(),
+                attendance: "出席者".into(),
+                none: "（該当なし）".into(),
+            }
+        } else {
+            Labels {
+                agenda: "Agenda".into(),
+                proceedings: "Proceedings".into(),
+                key_points: "Key points".into(),
+                content: if kind == MeetingKind::Consultation {
+                    "Consultation".into()
+                } else {
+                    "Proceedings".into()
+                },
+                signatures: "Signatures".into(),
+                attendance: "Attendance".into(),
+                none: "(none)".into(),
+            }
+        }
+    }
+}
+
+/// Errors of drafting that the user can fix.
+#[derive(Debug, thiserror::Error)]
+pub enum DraftError {
+    #[error("the transcript has no text: there is nothing to draft minutes from")]
+    EmptyTranscript,
+    #[error("the transcript has a segment with invalid times ({start}..{end} s, segment {id})")]
+    BadTimes { id: usize, start: f64, end: f64 },
+}
+
+/// Drafts the minutes of `transcript` as `meta` describes the meeting.
+pub fn draft(
+    transcript: &Transcript,
+    meta: &MeetingMeta,
+    options: &MinutesOptions,
+) -> Result<Minutes, DraftError> {
+    for s in &transcript.segments {
+        if !(s.start.is_finite() && s.end.is_finite() && s.start >= 0.0 && s.end >= s.start) {
+            return Err(DraftError::BadTimes {
+                id: s.id,
+                start: s.start,
+                end: s.end,
+            });
+        }
+    }
+    if transcript.segments.iter().all(|s| s.text.trim().is_empty()) {
+        return Err(DraftError::EmptyTranscript);
+    }
+    let lang = language_of(transcript);
+    let ja = lang == "ja";
+    let digits = if ja { meta.digits() } else { Digits::Keep };
+    let clock0 = meta.recording_start.as_deref().and_then(style::parse_clock);
+    let time_of = |at: f64| -> String {
+        match clock0 {
+            Some(c) => crate::util::hms(c + at),
+            None => crate::util::hms(at),
+        }
+    };
+
+    // Speeches: runs of segments of one speaker (and one diarization turn).
+    let mut speeches: Vec<Speech> = Vec::new();
+    let mut prev_key: Option<(Option<String>, Option<usize>)> = None;
+    let mut prev_end = 0.0;
+    let mut groups: Vec<(Option<String>, Vec<&Segment>)> = Vec::new();
+    let mut pieces = split_at_speaker_changes(&transcript.segments);
+    pieces.sort_by(|a, b| a.start.total_cmp(&b.start));
+    for seg in pieces.iter().filter(|s| !s.text.trim().is_empty()) {
+        let (speaker, turn) = speaker_of(transcript, seg);
+        let gap = seg.start - prev_end;
+        let key = (speaker.clone(), turn);
+        let new_unknown = speaker.is_none() && gap >= options.unknown_speaker_gap;
+        let same_speaker_close = prev_key.as_ref().is_some_and(|(s, _)| {
+            *s == speaker && speaker.is_some() && gap < options.same_speaker_gap
+        });
+        if (prev_key.as_ref() != Some(&key) && !same_speaker_close) || new_unknown {
+            groups.push((speaker, Vec::new()));
+        }
+        if let Some(g) = groups.last_mut() {
+            g.1.push(seg);
+        }
+        prev_key = Some(key);
+        prev_end = seg.end;
+    }
+    let mut removed = 0;
+    for (speaker, segs) in groups {
+        let who = resolve_speaker(transcript, meta, speaker.as_deref(), ja);
+        let paragraphs = paragraphs_of(&segs, &lang, digits, options);
+        removed += paragraphs.iter().map(|p| p.removals.len()).sum::<usize>();
+        let start = segs.first().map(|s| s.start).unwrap_or(0.0);
+        let end = segs.last().map(|s| s.end).unwrap_or(start);
+        speeches.push(Speech {
+            heading: who.heading,
+            speaker,
+            name: who.name,
+            role: who.role,
+            identified: who.identified,
+            start,
+            end,
+            time: time_of(start),
+            paragraphs,
+        });
+    }
+
+    let items = body_items(&speeches, meta, ja, clock0, digits);
+    let key_points = if meta.kind == MeetingKind::Consultation {
+        keypoints::extract(&speeches, &lang, options.max_key_points, &time_of)
+    } else {
+        Vec::new()
+    };
+    let unidentified = speeches.iter().filter(|s| !s.identified).count();
+    let (title, subtitle) = titles(meta, ja);
+    Ok(Minutes {
+        kind: meta.kind,
+        language: lang,
+        title,
+        subtitle,
+        header: header(meta, ja, digits, clock0, &speeches),
+        attendance: attendance(meta, ja),
+        agenda: agenda_list(meta, ja, digits),
+        items,
+        key_points,
+        open_sections: if meta.kind == MeetingKind::Consultation {
+            if ja {
+                vec!["対応".into(), "今後の方針".into()]
+            } else {
+                vec!["Action taken".into(), "Next steps".into()]
+            }
+        } else {
+            Vec::new()
+        },
+        signatures: signatures(meta, ja),
+        rule: meta.conventions.rule.clone(),
+        labels: Labels::for_language(ja, meta.kind),
+        verbatim: options.verbatim,
+        removed,
+        unidentified,
+        source: SourceRef {
+            file_name: transcript.source.file_name.clone(),
+            sha256: transcript.source.sha256.clone(),
+            duration: transcript.source.duration,
+            model: transcript.model.name.clone(),
+        },
+        meta: meta.clone(),
+    })
+}
+
+/// "ja" or "en" (the languages with conventions); other languages are drafted like English.
+fn language_of(t: &Transcript) -> String {
+    let l = t.language.trim().to_lowercase();
+    if l.starts_with("ja") {
+        "ja".into()
+    } else if l.is_empty() {
+        // Decide from the text: any kana means Japanese.
+        let kana = t
+            .segments
+            .iter()
+            .flat_map(|s| s.text.chars())
+            .any(|c| ('\u{3041}'..='\u{30ff}').contains(&c));
+        if kana { "ja" } else { "en" }.into()
+    } else if l.starts_with("en") {
+        "en".into()
+    } else {
+        l
+    }
+}
+
+/// The speaker of a segment (its own field, else the diarization turn it overlaps most) and
+/// the index of that turn, so that two turns of one speaker stay two speeches.
+fn speaker_of(t: &Transcript, seg: &Segment) -> (Option<String>, Option<usize>) {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, turn) in t.turns.iter().enumerate() {
+        if let Some(sp) = &seg.speaker {
+            if &turn.speaker != sp {
+                continue;
+            }
+        }
+        let ov = (seg.end.min(turn.end) - seg.start.max(turn.start)).max(0.0);
+        let ov = if seg.end <= seg.start && turn.start <= seg.start && seg.start < turn.end {
+            f64::MIN_POSITIVE // zero-length segment inside a turn
+        } else {
+            ov
+        };
+        if ov > 0.0 && best.is_none_or(|(_, b)| ov > b) {
+            best = Some((i, ov));
+        }
+    }
+    let speaker = seg
+        .speaker
+        .clone()
+        .or_else(|| best.map(|(i, _)| t.turns[i].speaker.clone()));
+    (speaker, best.map(|(i, _)| i))
+}
+
+struct Who {
+    heading: String,
+    name: Option<String>,
+    role: Option<String>,
+    identified: bool,
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Finds who a transcript speaker is (metadata first, then the transcript's own speaker
+/// list) and writes the heading in the convention.
+fn resolve_speaker(t: &Transcript, meta: &MeetingMeta, id: Option<&str>, ja: bool) -> Who {
+    let sp = id.and_then(|id| t.speaker(id));
+    let attendee = id.and_then(|id| {
+        meta.attendees.iter().find(|a| {
+            a.speaker.as_deref() == Some(id)
+                || sp.is_some_and(|sp| {
+                    let n = sp.name.as_deref().map(squash);
+                    a.speaker.as_deref().map(squash) == n && n.is_some()
+                        || n.as_deref() == Some(&squash(&a.name))
+                })
+        })
+    });
+    let consult = &meta.consultation;
+    if meta.kind == MeetingKind::Consultation {
+        // Consultation records label the parties by role; the client only by pseudonym.
+        let role = if id.is_some() && id == consult.caseworker_speaker.as_deref() {
+            Some(if ja { "相談員" } else { "Caseworker" })
+        } else if id.is_some() && id == consult.client_speaker.as_deref() {
+            Some(if ja { "相談者" } else { "Client" })
+        } else {
+            None
+        };
+        if let Some(role) = role {
+            return Who {
+                heading: role.to_string(),
+                name: None,
+                role: Some(role.to_string()),
+                identified: true,
+            };
+        }
+    }
+    let (name, role, short) = match (attendee, sp) {
+        (Some(a), _) => (Some(a.name.clone()), a.role.clone(), a.short.clone()),
+        (None, Some(sp)) => (sp.name.clone(), sp.role.clone(), None),
+        (None, None) => (None, None, None),
+    };
+    let label = sp
+        .map(|s| s.label.clone())
+        .or_else(|| id.map(str::to_string));
+    if name.is_none() && role.is_none() {
+        let heading = if matches!(meta.kind, MeetingKind::Consultation | MeetingKind::Meeting) {
+            label.clone().unwrap_or_else(|| {
+                if ja {
+                    "（話者不明）"
+                } else {
+                    "[Unidentified speaker]"
+                }
+                .into()
+            })
+        } else if ja {
+            match &label {
+                Some(l) => meta
+                    .conventions
+                    .unknown_speaker
+                    .replace('）', &format!("：{l}）")),
+                None => meta.conventions.unknown_speaker.clone(),
+            }
+        } else {
+            match &label {
+                Some(l) => format!("[Unidentified: {l}]"),
+                None => "[Unidentified speaker]".into(),
+            }
+        };
+        return Who {
+            heading,
+            name: None,
+            role: None,
+            identified: false,
+        };
+    }
+    let full = name.as_deref().map(squash).unwrap_or_default();
+    let role_s = role.clone().unwrap_or_default();
+    let heading = if ja && meta.kind != MeetingKind::Consultation {
+        let family = name
+            .as_deref()
+            .and_then(|n| n.split([' ', '　']).find(|s| !s.is_empty()))
+            .map(str::to_string)
+            .unwrap_or_default();
+        let shown = if meta.conventions.full_name_roles.contains(&role_s) {
+            full.clone()
+        } else {
+            short.clone().unwrap_or(family)
+        };
+        meta.conventions
+            .speaker_heading
+            .replace("{name}", &shown)
+            .replace("{full}", &full)
+            .replace("{role}", &role_s)
+            .replace("{label}", label.as_deref().unwrap_or(""))
+    } else {
+        let shown = name.clone().unwrap_or_default();
+        match (shown.is_empty(), role_s.is_empty()) {
+            (false, false) if ja => format!("{role_s}（{shown}）"),
+            (false, false) => format!("{shown} ({role_s})"),
+            (false, true) => shown,
+            _ => role_s.clone(),
+        }
+    };
+    Who {
+        heading,
+        name,
+        role,
+        identified: true,
+    }
+}
+
+/// Splits a speech into paragraphs at pauses and applies ケバ取り and the conventions.
+fn paragraphs_of(
+    segs: &[&Segment],
+    lang: &str,
+    digits: Digits,
+    options: &MinutesOptions,
+) -> Vec<Paragraph> {
+    let sep = if crate::transcript::uses_spaces(lang) {
+        " "
+    } else {
+        ""
+    };
+    let mut out = Vec::new();
+    let mut current: Vec<&Segment> = Vec::new();
+    let flush = |current: &mut Vec<&Segment>, out: &mut Vec<Paragraph>| {
+        if current.is_empty() {
+            return;
+        }
+        // Char offset where each segment starts in the paragraph, to time the removals.
+        let mut verbatim = String::new();
+        let mut offsets = Vec::new();
+        for (k, s) in current.iter().enumerate() {
+            if k > 0 {
+                verbatim.push_str(sep);
+            }
+            offsets.push((verbatim.chars().count(), s));
+            verbatim.push_str(s.text.trim());
+        }
+        let cleaned = if options.verbatim {
+            kebatori::Cleaned {
+                text: verbatim.clone(),
+                removals: Vec::new(),
+            }
+        } else {
+            kebatori::clean(&verbatim, lang)
+        };
+        let removals: Vec<TimedRemoval> = cleaned
+            .removals
+            .into_iter()
+            .map(|r| {
+                let at = time_at(&offsets, r.start);
+                TimedRemoval { removal: r, at }
+            })
+            .collect();
+        let mut text = cleaned.text;
+        if lang == "ja" && !options.verbatim {
+            let ends: Vec<usize> = offsets
+                .iter()
+                .map(|(o, s)| o + s.text.trim().chars().count())
+                .collect();
+            text = close_sentences(&text, &ends, &removals);
+        }
+        out.push(Paragraph {
+            text: style::normalise(&text, lang, digits),
+            verbatim,
+            removals,
+            start: current[0].start,
+            end: current[current.len() - 1].end,
+            segments: current.iter().map(|s| s.id).collect(),
+        });
+        current.clear();
+    };
+    for &seg in segs {
+        if let Some(last) = current.last() {
+            if seg.start - last.end >= options.paragraph_gap {
+                flush(&mut current, &mut out);
+            }
+        }
+        current.push(seg);
+    }
+    flush(&mut current, &mut out);
+    out.retain(|p| !p.text.trim().is_empty() || !p.removals.is_empty());
+    out
+}
+
+/// Time of a char offset: linear within the segment that holds it.
+/// Sentence endings a Japanese segment may stop on without its 。 (Whisper often leaves it
+/// out): 〜ます / 〜です / 〜ました / 〜ません / 〜ください / 〜でしょう / 〜ですか...
+const JA_SENTENCE_ENDS: &[&str] = &[
+    "ます",
+    "です",
+    "ました",
+    "でした",
+    "ません",
+    "ください",
+    "でしょう",
+    "ましょう",
+    "ですか",
+    "ますか",
+    "せんか",
+    "ょうか",
+    "である",
+    "だった",
+];
+
+/// Light 整文: puts 。 where a segment ended on a sentence ending with no punctuation.
+/// `ends` are the segments' end offsets in the verbatim text; the removals map them into
+/// `clean`. Only adds 。; never removes or reorders anything.
+fn close_sentences(clean: &str, ends: &[usize], removals: &[TimedRemoval]) -> String {
+    let mut chars: Vec<char> = clean.chars().collect();
+    let mut at: Vec<usize> = ends
+        .iter()
+        .filter_map(|&e| {
+            let mut removed = 0;
+            for r in removals {
+                if r.removal.end <= e {
+                    removed += r.removal.end - r.removal.start;
+                } else if r.removal.start < e {
+                    return None; // the end falls inside a removed span
+                }
+            }
+            Some(e - removed)
+        })
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    for &p in at.iter().rev() {
+        if p == 0 || p > chars.len() {
+            continue;
+        }
+        let before: String = chars[p.saturating_sub(5)..p].iter().collect();
+        if JA_SENTENCE_ENDS.iter().any(|e| before.ends_with(e)) {
+            chars.insert(p, '。');
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// Time of a char offset: the start of the word that holds it when the segment's words spell
+/// its text, else linear within the segment.
+fn time_at(offsets: &[(usize, &&Segment)], char_pos: usize) -> f64 {
+    let k = offsets
+        .iter()
+        .rposition(|(o, _)| *o <= char_pos)
+        .unwrap_or(0);
+    let (o, s) = offsets[k];
+    let within = char_pos.saturating_sub(o);
+    let joined: String = s.words.iter().map(|w| w.text.as_str()).collect();
+    if !s.words.is_empty() && joined.trim() == s.text.trim() {
+        let lead = joined.chars().count() - joined.trim_start().chars().count();
+        let mut c = 0;
+        for w in &s.words {
+            c += w.text.chars().count();
+            if within + lead < c {
+                return w.start;
+            }
+        }
+        return s.end;
+    }
+    let len = s.text.trim().chars().count().max(1) as f64;
+    let frac = (within as f64 / len).clamp(0.0, 1.0);
+    s.start + frac * (s.end - s.start)
+}
+
+/// Splits segments whose words diarization gave to more than one speaker (a Whisper segment
+/// can run across a change of speaker), so that each speech gets its own words. Segments
+/// whose words do not spell their text are kept whole.
+fn split_at_speaker_changes(segments: &[Segment]) -> Vec<Segment> {
+    let mut out = Vec::with_capacity(segments.len());
+    for s in segments {
+        let changes = s.words.windows(2).any(|w| {
+            w[0].speaker.is_some() && w[1].speaker.is_some() && w[0].speaker != w[1].speaker
+        });
+        let joined: String = s.words.iter().map(|w| w.text.as_str()).collect();
+        if !changes || joined.trim() != s.text.trim() {
+            out.push(s.clone());
+            continue;
+        }
+        let mut group: Vec<crate::transcript::Word> = Vec::new();
+        let mut speaker: Option<String> = None;
+        let flush = |group: &mut Vec<crate::transcript::Word>,
+                     speaker: &Option<String>,
+                     out: &mut Vec<Segment>| {
+            let text: String = group.iter().map(|w| w.text.as_str()).collect();
+            if let (Some(first), Some(last)) = (group.first(), group.last()) {
+                if !text.trim().is_empty() {
+                    out.push(Segment {
+                        start: first.start,
+                        end: last.end.max(first.start),
+                        text: text.trim().to_string(),
+                        words: std::mem::take(group),
+                        speaker: speaker.clone(),
+                        ..s.clone()
+                    });
+                }
+            }
+            group.clear();
+        };
+        for w in &s.words {
+            // Words without a speaker stay with the words before them.
+            let sp = w.speaker.clone().or_else(|| speaker.clone());
+            if !group.is_empty() && sp != speaker {
+                flush(&mut group, &speaker, &mut out);
+            }
+            speaker = sp;
+            group.push(w.clone());
+        }
+        flush(&mut group, &speaker, &mut out);
+    }
+    out
+}
+
+/// Text folded for matching: full-width ASCII to half-width, no spaces.
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '！'..='～' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
+            c => c,
+        })
+        .collect()
+}
+
+/// Interleaves time marks and timed agenda items with the speeches.
+fn body_items(
+    speeches: &[Speech],
+    meta: &MeetingMeta,
+    ja: bool,
+    clock0: Option<f64>,
+    digits: Digits,
+) -> Vec<Item> {
+    let conv = &meta.conventions;
+    let mark = |at: f64, word: &str, clock_override: Option<f64>| -> Option<Item> {
+        let c = clock_override.or(clock0.map(|c| c + at))?;
+        let text = if ja {
+            format!("○{}{}", style::clock_ja(c, meta.time_style(), digits), word)
+        } else {
+            format!("({} {})", word, style::clock_en(c))
+        };
+        Some(Item::TimeMark { text, at })
+    };
+    let (open_w, close_w, recess_w, resume_w) = if ja {
+        (
+            meta.open_word().to_string(),
+            meta.close_word().to_string(),
+            conv.recess_word.clone(),
+            meta.resume_word().to_string(),
+        )
+    } else {
+        (
+            "Opened".to_string(),
+            "Closed".to_string(),
+            "Recess".to_string(),
+            "Resumed".to_string(),
+        )
+    };
+    // Items with a time go where the metadata says; the others where a speech first names
+    // them (the chair: 日程第１、会期の決定についてを議題に供します), in agenda order.
+    let mut agenda: Vec<(f64, String, String)> = Vec::new();
+    let mut search_from = 0;
+    for (i, a) in meta.agenda.iter().enumerate() {
+        let number = agenda_number(a, i, ja, meta.kind, digits);
+        let given =
+            a.at.as_ref()
+                .and_then(meta::agenda_at)
+                .and_then(|at| match at {
+                    meta::AgendaAt::Offset(s) => Some(s),
+                    meta::AgendaAt::Clock(c) => Some(c - clock0?),
+                });
+        let at = given.or_else(|| {
+            let title = fold(&a.title);
+            if title.chars().count() < 2 {
+                return None;
+            }
+            let k = speeches[search_from..]
+                .iter()
+                .position(|sp| sp.paragraphs.iter().any(|p| fold(&p.text).contains(&title)))?
+                + search_from;
+            search_from = k + 1;
+            Some(speeches[k].start)
+        });
+        if let Some(at) = at {
+            agenda.push((at, number, a.title.clone()));
+        }
+    }
+    agenda.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut agenda = agenda.into_iter().peekable();
+
+    let mut items = Vec::new();
+    let is_timed_kind = meta.kind != MeetingKind::Consultation;
+    let start_override = meta.start_time.as_deref().and_then(style::parse_clock);
+    let end_override = meta.end_time.as_deref().and_then(style::parse_clock);
+    if let (true, Some(first)) = (is_timed_kind, speeches.first()) {
+        items.extend(mark(first.start, &open_w, start_override));
+    }
+    let mut prev_end: Option<f64> = None;
+    for sp in speeches {
+        if let (true, Some(pe)) = (is_timed_kind, prev_end) {
+            if sp.start - pe >= conv.recess_minutes * 60.0 {
+                items.extend(mark(pe, &recess_w, None));
+                items.extend(mark(sp.start, &resume_w, None));
+            }
+        }
+        while let Some((at, _, _)) = agenda.peek() {
+            if *at > sp.start + 1e-6 {
+                break;
+            }
+            if let Some((at, number, title)) = agenda.next() {
+                items.push(Item::Agenda { number, title, at });
+            }
+        }
+        items.push(Item::Speech(sp.clone()));
+        prev_end = Some(sp.end);
+    }
+    for (at, number, title) in agenda {
+        items.push(Item::Agenda { number, title, at });
+    }
+    if let (true, Some(last)) = (is_timed_kind, speeches.last()) {
+        items.extend(mark(last.end, &close_w, end_override));
+    }
+    items
+}
+
+fn agenda_number(a: &AgendaItem, i: usize, ja: bool, kind: MeetingKind, digits: Digits) -> String {
+    match &a.number {
+        Some(n) => n.clone(),
+        None if ja && kind == MeetingKind::Plenary => {
+            style::write_digits(&format!("日程第{}", i + 1), digits)
+        }
+        None if ja => style::write_digits(&format!("{}", i + 1), digits),
+        None => format!("{}.", i + 1),
+    }
+}
+
+fn agenda_list(meta: &MeetingMeta, ja: bool, digits: Digits) -> Vec<Field> {
+    meta.agenda
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Field {
+            label: agenda_number(a, i, ja, meta.kind, digits),
+            value: a.title.clone(),
+        })
+        .collect()
+}
+
+fn titles(meta: &MeetingMeta, ja: bool) -> (String, Option<String>) {
+    let body = meta.body.clone().unwrap_or_default();
+    let title = meta.title.clone().unwrap_or_default();
+    let sp = if ja { "" } else { " " };
+    match meta.kind {
+        MeetingKind::Plenary | MeetingKind::Committee => {
+            let main = [body, title]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(sp);
+            let word = if ja { "会議録" } else { "Minutes" };
+            if main.is_empty() {
+                (word.into(), None)
+            } else if ja {
+                (format!("{main}{word}"), None)
+            } else {
+                (format!("{word} of {main}"), None)
+            }
+        }
+        MeetingKind::Consultation => (
+            if ja {
+                "相談記録"
+            } else {
+                "Consultation record"
+            }
+            .into(),
+            (!title.is_empty()).then_some(title),
+        ),
+        MeetingKind::Meeting => {
+            let word = if ja { "議事録" } else { "Minutes" };
+            let sub = (!body.is_empty()).then_some(body);
+            match (title.is_empty(), ja) {
+                (true, _) => (word.into(), sub),
+                (false, true) => (format!("{title}{word}"), sub),
+                (false, false) => (format!("{word}: {title}"), sub),
+            }
+        }
+    }
+}
+
+fn header(
+    meta: &MeetingMeta,
+    ja: bool,
+    digits: Digits,
+    clock0: Option<f64>,
+    speeches: &[Speech],
+) -> Vec<Field> {
+    let mut h = Vec::new();
+    let date = meta.parsed_date().ok().flatten();
+    let start = meta
+        .start_time
+        .as_deref()
+        .and_then(style::parse_clock)
+        .or_else(|| Some(clock0? + speeches.first()?.start));
+    let end = meta
+        .end_time
+        .as_deref()
+        .and_then(style::parse_clock)
+        .or_else(|| Some(clock0? + speeches.last()?.end));
+    let clock = |c: f64| {
+        if ja {
+            style::clock_ja(c, style::TimeStyle::Plain, digits)
+        } else {
+            style::clock_en(c)
+        }
+    };
+    let mut when = Vec::new();
+    if let Some(d) = date {
+        when.push(if ja {
+            style::date_ja(d, digits)
+        } else {
+            d.format("%A, %-d %B %Y").to_string()
+        });
+    }
+    match (start, end) {
+        (Some(s), Some(e)) => when.push(format!(
+            "{}{}{}",
+            clock(s),
+            if ja { "～" } else { "–" },
+            clock(e)
+        )),
+        (Some(s), None) => when.push(clock(s)),
+        _ => {}
+    }
+    let add = |h: &mut Vec<Field>, ja_l: &str, en_l: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
+            h.push(Field {
+                label: if ja { ja_l } else { en_l }.into(),
+                value: v,
+            });
+        }
+    };
+    add(
+        &mut h,
+        "日時",
+        "Date",
+        (!when.is_empty()).then(|| when.join(if ja { "　" } else { ", " })),
+    );
+    add(&mut h, "場所", "Place", meta.place.clone());
+    if meta.kind == MeetingKind::Consultation {
+        let c = &meta.consultation;
+        add(&mut h, "相談者", "Client", c.client.clone());
+        add(&mut h, "相談員", "Caseworker", c.caseworker.clone());
+        add(&mut h, "相談種別", "Type", c.consultation_type.clone());
+        add(&mut h, "ケース番号", "Case", c.case_id.clone());
+    }
+    if meta.kind.is_council() && !meta.signers.is_empty() {
+        add(
+            &mut h,
+            "会議録署名議員",
+            "Signing members",
+            Some(meta.signers.join(if ja { "、" } else { ", " })),
+        );
+    }
+    h
+}
+
+const MEMBER_ROLES: &[&str] = &["議長", "副議長", "委員長", "副委員長", "委員", "議員"];
+
+fn attendance(meta: &MeetingMeta, ja: bool) -> Vec<AttendanceGroup> {
+    let mut groups: Vec<AttendanceGroup> = Vec::new();
+    let member_label = match (ja, meta.kind) {
+        (true, MeetingKind::Plenary) => "出席議員",
+        (true, MeetingKind::Committee) => "出席委員",
+        (true, _) => "出席者",
+        (false, _) => "Present",
+    };
+    let staff_label = match (ja, meta.kind.is_council()) {
+        (true, true) => "出席説明員",
+        (true, false) => "出席者",
+        (false, _) => "Present",
+    };
+    for a in &meta.attendees {
+        let role = a.role.clone().unwrap_or_default();
+        let member = MEMBER_ROLES.contains(&role.as_str());
+        let label = a
+            .group
+            .clone()
+            .unwrap_or_else(|| if member { member_label } else { staff_label }.to_string());
+        let shown = if member || role.is_empty() || !meta.kind.is_council() {
+            if role.is_empty() || member && role == "議員" || member && role == "委員" {
+                a.name.clone()
+            } else if ja {
+                format!("{}（{role}）", a.name)
+            } else {
+                format!("{} ({role})", a.name)
+            }
+        } else if ja {
+            format!("{role}　{}", a.name)
+        } else {
+            format!("{role}: {}", a.name)
+        };
+        match groups.iter_mut().find(|g| g.label == label) {
+            Some(g) => g.names.push(shown),
+            None => groups.push(AttendanceGroup {
+                label,
+                names: vec![shown],
+            }),
+        }
+    }
+    if !meta.absent.is_empty() {
+        groups.push(AttendanceGroup {
+            label: match (ja, meta.kind) {
+                (true, MeetingKind::Plenary) => "欠席議員",
+                (true, MeetingKind::Committee) => "欠席委員",
+                (true, _) => "欠席者",
+                (false, _) => "Absent",
+            }
+            .into(),
+            names: meta.absent.clone(),
+        });
+    }
+    if ja {
+        for g in &mut groups {
+            g.label = format!(
+                "{}（{}名）",
+                g.label,
+                style::write_digits(&g.names.len().to_string(), meta.digits())
+            );
+        }
+    }
+    groups
+}
+
+fn signatures(meta: &MeetingMeta, ja: bool) -> Vec<Field> {
+    if !meta.kind.is_council() {
+        return Vec::new();
+    }
+    let mut s = Vec::new();
+    if let Some(chair) = &meta.chair {
+        let label = match (ja, meta.kind) {
+            (true, MeetingKind::Committee) => "委員長",
+            (true, _) => "議　長",
+            (false, _) => "Chair",
+        };
+        s.push(Field {
+            label: label.into(),
+            value: chair.clone(),
+        });
+    }
+    for (i, name) in meta.signers.iter().enumerate() {
+        let label = match (ja, i) {
+            (true, 0) => "署名人",
+            (true, _) => "同",
+            (false, _) => "Signed",
+        };
+        s.push(Field {
+            label: label.into(),
+            value: name.clone(),
+        });
+    }
+    s
+}

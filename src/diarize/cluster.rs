@@ -1,0 +1,265 @@
+//! Offline clustering of window embeddings over the whole recording: average-linkage
+//! agglomerative clustering on cosine distance (kodama), cut at a tuned distance or at a
+//! requested number of speakers, then refined by re-assigning every window to its nearest
+//! centroid. Long recordings are first reduced to at most `MAX_AHC` k-means centroids so
+//! memory stays quadratic in that bound, not in the recording's length.
+
+use super::encoder::{cosine, l2_normalized, DIM};
+use kodama::{linkage, Method};
+
+/// Largest number of points clustered agglomeratively (condensed matrix ≈ 8 MB).
+const MAX_AHC: usize = 2000;
+
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Cosine distance at which agglomeration stops.
+    pub threshold: f32,
+    pub num_speakers: Option<usize>,
+    pub min_speakers: Option<usize>,
+    pub max_speakers: Option<usize>,
+}
+
+/// Cluster label of every embedding (0-based, dense).
+pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
+    let n = emb.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    if n == 1 {
+        return vec![0];
+    }
+    // Reduce long recordings to centroids first; labels map back through `member`.
+    let (points, member): (Vec<Vec<f32>>, Vec<usize>) = if n > MAX_AHC {
+        kmeans(emb, MAX_AHC / 2, 5)
+    } else {
+        (emb.to_vec(), (0..n).collect())
+    };
+    let m = points.len();
+    let mut condensed = Vec::with_capacity(m * (m - 1) / 2);
+    for i in 0..m {
+        for j in i + 1..m {
+            condensed.push((1.0 - cosine(&points[i], &points[j])).max(0.0));
+        }
+    }
+    let dend = linkage(&mut condensed, m, Method::Average);
+    let steps = dend.steps();
+    let merges_below = steps
+        .iter()
+        .take_while(|s| s.dissimilarity <= opts.threshold)
+        .count();
+    let mut k = m - merges_below;
+    if let Some(n) = opts.num_speakers {
+        k = n;
+    }
+    if let Some(lo) = opts.min_speakers {
+        k = k.max(lo);
+    }
+    if let Some(hi) = opts.max_speakers {
+        k = k.min(hi);
+    }
+    let k = k.clamp(1, m);
+    // Replay the first m - k merges with a parent array over the dendrogram's nodes.
+    let mut parent: Vec<usize> = (0..2 * m).collect();
+    for (i, s) in steps.iter().take(m - k).enumerate() {
+        parent[s.cluster1] = m + i;
+        parent[s.cluster2] = m + i;
+    }
+    let root = |mut x: usize| {
+        while parent[x] != x {
+            x = parent[x];
+        }
+        x
+    };
+    let point_labels = dense(&(0..m).map(root).collect::<Vec<_>>());
+    let mut labels: Vec<usize> = member.iter().map(|&p| point_labels[p]).collect();
+    let forced = opts.num_speakers.is_some() || opts.min_speakers.is_some_and(|lo| lo >= k);
+    if !forced {
+        labels = absorb_small(emb, labels, MIN_CLUSTER);
+    }
+    refine(emb, labels, 2)
+}
+
+/// Clusters with fewer windows than this are outliers (a cough, a window across a change
+/// of speaker), not people: their windows join the nearest larger cluster.
+const MIN_CLUSTER: usize = 2;
+
+fn absorb_small(emb: &[Vec<f32>], labels: Vec<usize>, min: usize) -> Vec<usize> {
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; k];
+    for &l in &labels {
+        sizes[l] += 1;
+    }
+    let large: Vec<usize> = (0..k).filter(|&c| sizes[c] >= min).collect();
+    if large.is_empty() || large.len() == k {
+        return labels;
+    }
+    let cents = centroids(emb, &labels);
+    let large_cents: Vec<Vec<f32>> = large.iter().map(|&c| cents[c].clone()).collect();
+    let out: Vec<usize> = labels
+        .iter()
+        .zip(emb)
+        .map(|(&l, e)| {
+            if sizes[l] >= min {
+                l
+            } else {
+                large[nearest(e, &large_cents).0]
+            }
+        })
+        .collect();
+    dense(&out)
+}
+
+/// Re-assigns each embedding to the nearest centroid (`iters` rounds); empty clusters vanish.
+pub fn refine(emb: &[Vec<f32>], mut labels: Vec<usize>, iters: usize) -> Vec<usize> {
+    for _ in 0..iters {
+        let cents = centroids(emb, &labels);
+        let new: Vec<usize> = emb.iter().map(|e| nearest(e, &cents).0).collect::<Vec<_>>();
+        let new = dense(&new);
+        if new == labels {
+            break;
+        }
+        labels = new;
+    }
+    labels
+}
+
+/// Normalised mean embedding of every cluster.
+pub fn centroids(emb: &[Vec<f32>], labels: &[usize]) -> Vec<Vec<f32>> {
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let mut sums = vec![vec![0f32; DIM]; k];
+    for (e, &l) in emb.iter().zip(labels) {
+        for (a, b) in sums[l].iter_mut().zip(e) {
+            *a += b;
+        }
+    }
+    sums.iter().map(|s| l2_normalized(s)).collect()
+}
+
+/// Index and cosine similarity of the closest centroid.
+pub fn nearest(e: &[f32], cents: &[Vec<f32>]) -> (usize, f32) {
+    let mut best = (0, f32::MIN);
+    for (i, c) in cents.iter().enumerate() {
+        let s = cosine(e, c);
+        if s > best.1 {
+            best = (i, s);
+        }
+    }
+    best
+}
+
+/// Renumbers labels 0.. in order of first appearance (so S1 is whoever speaks first).
+pub fn dense(labels: &[usize]) -> Vec<usize> {
+    let mut map = std::collections::HashMap::new();
+    labels
+        .iter()
+        .map(|&l| {
+            let next = map.len();
+            *map.entry(l).or_insert(next)
+        })
+        .collect()
+}
+
+/// Spherical k-means (k-means++-like seeding by farthest points), for long recordings.
+/// Returns the centroids and each embedding's centroid index.
+fn kmeans(emb: &[Vec<f32>], k: usize, iters: usize) -> (Vec<Vec<f32>>, Vec<usize>) {
+    // Seeds evenly spaced in time: deterministic and spread over the whole meeting.
+    let step = emb.len() as f64 / k as f64;
+    let mut cents: Vec<Vec<f32>> = (0..k)
+        .map(|i| emb[((i as f64 * step) as usize).min(emb.len() - 1)].clone())
+        .collect();
+    let mut assign = vec![0usize; emb.len()];
+    for _ in 0..iters {
+        for (a, e) in assign.iter_mut().zip(emb) {
+            *a = nearest(e, &cents).0;
+        }
+        let mut sums = vec![vec![0f32; DIM]; k];
+        let mut counts = vec![0usize; k];
+        for (e, &a) in emb.iter().zip(&assign) {
+            counts[a] += 1;
+            for (s, x) in sums[a].iter_mut().zip(e) {
+                *s += x;
+            }
+        }
+        for i in 0..k {
+            if counts[i] > 0 {
+                cents[i] = l2_normalized(&sums[i]);
+            }
+        }
+    }
+    // Drop centroids nobody chose.
+    let used = dense(&assign);
+    let k2 = used.iter().max().map_or(0, |m| m + 1);
+    let mut out = vec![Vec::new(); k2];
+    for (&old, &new) in assign.iter().zip(&used) {
+        if out[new].is_empty() {
+            out[new] = cents[old].clone();
+        }
+    }
+    (out, used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-random unit vectors around `k` well-separated directions.
+    fn synthetic(n: usize, k: usize) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let mut state = 12345u64;
+        let mut rnd = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        let mut emb = Vec::new();
+        let mut truth = Vec::new();
+        for i in 0..n {
+            let c = (i / 7) % k; // speakers take turns of 7 windows
+            let mut v: Vec<f32> = (0..DIM).map(|_| 0.15 * rnd()).collect();
+            v[c * 10] += 1.0;
+            emb.push(l2_normalized(&v));
+            truth.push(c);
+        }
+        (emb, truth)
+    }
+
+    fn opts() -> ClusterOptions {
+        ClusterOptions {
+            threshold: 0.4,
+            num_speakers: None,
+            min_speakers: None,
+            max_speakers: None,
+        }
+    }
+
+    #[test]
+    fn finds_the_speakers_and_honours_overrides() {
+        let (emb, truth) = synthetic(200, 4);
+        let labels = cluster(&emb, &opts());
+        assert_eq!(labels, dense(&truth));
+        let two = cluster(
+            &emb,
+            &ClusterOptions {
+                num_speakers: Some(2),
+                ..opts()
+            },
+        );
+        assert_eq!(two.iter().max(), Some(&1));
+        let capped = cluster(
+            &emb,
+            &ClusterOptions {
+                max_speakers: Some(3),
+                ..opts()
+            },
+        );
+        assert_eq!(capped.iter().max(), Some(&2));
+    }
+
+    #[test]
+    fn long_recordings_go_through_kmeans_first() {
+        // More windows than MAX_AHC: reduced by k-means, same answer.
+        let (emb, truth) = synthetic(MAX_AHC + 500, 3);
+        let labels = cluster(&emb, &opts());
+        assert_eq!(labels, dense(&truth));
+    }
+}

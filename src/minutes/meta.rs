@@ -1,0 +1,300 @@
+//! Meeting metadata: what the recording cannot tell (kind, title, date, attendees, agenda,
+//! signing members, case fields) and the municipality's writing conventions. Read from a
+//! TOML or JSON file (`--meta`) and/or command-line flags.
+//!
+//! Owns: the metadata types, their defaults per kind, and loading/validating them. Must not:
+//! look at the transcript.
+
+use super::style::{Digits, TimeStyle};
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What kind of minutes to draft.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MeetingKind {
+    /// Council plenary session (本会議): 会議録 with 出席議員, 日程, 署名議員.
+    #[default]
+    #[serde(alias = "council")]
+    Plenary,
+    /// Council committee (委員会): 会議録 with 出席委員.
+    Committee,
+    /// Consultation (相談記録): header fields, chronological content, 要点, empty 対応 section.
+    Consultation,
+    /// Any other meeting: title, date, attendees, speeches.
+    Meeting,
+}
+
+impl MeetingKind {
+    pub fn is_council(self) -> bool {
+        matches!(self, MeetingKind::Plenary | MeetingKind::Committee)
+    }
+    /// Name of the default template set.
+    pub fn template_name(self) -> &'static str {
+        match self {
+            MeetingKind::Plenary | MeetingKind::Committee => "council",
+            MeetingKind::Consultation => "consultation",
+            MeetingKind::Meeting => "meeting",
+        }
+    }
+}
+
+impl std::str::FromStr for MeetingKind {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        Ok(match s {
+            "plenary" | "council" | "本会議" => MeetingKind::Plenary,
+            "committee" | "委員会" => MeetingKind::Committee,
+            "consultation" | "相談" => MeetingKind::Consultation,
+            "meeting" | "会議" => MeetingKind::Meeting,
+            _ => anyhow::bail!(
+                "unknown meeting kind {s:?}: use plenary (or council), committee, consultation or meeting"
+            ),
+        })
+    }
+}
+
+/// A person present: a council member, an official answering (説明員), a caseworker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Attendee {
+    /// Full name, family name first, separated by a space: "渡辺 ゆういち".
+    pub name: String,
+    /// Role: 議長, 委員長, 委員, 議員, 区長, 防災課長, 相談員...
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Transcript speaker id ("S1") or enrolled name this person is in the transcript.
+    #[serde(default)]
+    pub speaker: Option<String>,
+    /// Name used in speaker headings when the family name alone is ambiguous: "高橋（伸）".
+    #[serde(default)]
+    pub short: Option<String>,
+    /// Attendance list this person is printed in; default from the role (出席議員, 出席説明員).
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+impl Attendee {
+    /// The family name: the part before the first space of `name`.
+    pub fn family_name(&self) -> &str {
+        self.name
+            .split([' ', '　'])
+            .find(|s| !s.is_empty())
+            .unwrap_or(&self.name)
+    }
+}
+
+/// One item of the agenda (日程).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AgendaItem {
+    /// "日程第１", "１", "報告事項"...; default 日程第N (council) or N.
+    #[serde(default)]
+    pub number: Option<String>,
+    pub title: String,
+    /// When the item was taken up: seconds into the recording (`at = 1520`) or clock time
+    /// (`at = "13:25"`). Items with a time are printed where they fall among the speeches;
+    /// items without one before the first speech that names their title.
+    #[serde(default)]
+    pub at: Option<toml::Value>,
+}
+
+/// Conventions a municipality sets once (speaker headings, widths, time-mark words).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Conventions {
+    /// Speaker heading: `{name}` (family name, or full name for `full_name_roles`), `{full}`,
+    /// `{role}`, `{label}`. Shinagawa: "○{name}{role}"; others: "○{role}（{full}君）".
+    pub speaker_heading: String,
+    /// Heading for a turn whose speaker is not known.
+    pub unknown_speaker: String,
+    /// Roles whose headings use the full name (plenary 議員: ○高橋伸明議員).
+    pub full_name_roles: Vec<String>,
+    /// Digits; default official (plenary) or fullwidth (committee).
+    pub digits: Option<Digits>,
+    pub time_style: Option<TimeStyle>,
+    /// Words of the time marks: 開会/開議 and 閉会/散会, 休憩, 再開.
+    pub open_word: Option<String>,
+    pub close_word: Option<String>,
+    pub recess_word: String,
+    /// Default 開議 in plenary sessions, 再開 otherwise.
+    pub resume_word: Option<String>,
+    /// A silence at least this long between speeches is a recess (休憩 / 再開 marks).
+    pub recess_minutes: f64,
+    /// Rule printed around agenda items.
+    pub rule: String,
+}
+
+impl Default for Conventions {
+    fn default() -> Self {
+        Conventions {
+            speaker_heading: "○{name}{role}".into(),
+            unknown_speaker: "○（発言者未確認）".into(),
+            full_name_roles: vec!["議員".into()],
+            digits: None,
+            time_style: None,
+            open_word: None,
+            close_word: None,
+            recess_word: "休憩".into(),
+            resume_word: None,
+            recess_minutes: 5.0,
+            rule: "─".repeat(40),
+        }
+    }
+}
+
+/// Consultation record fields (相談記録). The client is pseudonymised by the caseworker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsultationMeta {
+    pub case_id: Option<String>,
+    pub caseworker: Option<String>,
+    /// Pseudonym or initials only: this record may leave the office.
+    pub client: Option<String>,
+    pub consultation_type: Option<String>,
+    /// Transcript speaker id of the caseworker and of the client, for the labels.
+    pub caseworker_speaker: Option<String>,
+    pub client_speaker: Option<String>,
+}
+
+/// Everything about a meeting that is not in the recording.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeetingMeta {
+    pub kind: MeetingKind,
+    /// e.g. "令和６年第１回定例会（第１日）", "総務委員会".
+    pub title: Option<String>,
+    /// e.g. "品川区議会".
+    pub body: Option<String>,
+    /// ISO date `2024-02-20`.
+    pub date: Option<String>,
+    pub place: Option<String>,
+    /// Clock time at which the recording starts (`13:00`): time marks need it.
+    pub recording_start: Option<String>,
+    /// Opening and closing clock times, when they differ from what the recording shows.
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub attendees: Vec<Attendee>,
+    pub absent: Vec<String>,
+    pub agenda: Vec<AgendaItem>,
+    /// Chair who signs (議長 / 委員長) and the signing members (会議録署名議員).
+    pub chair: Option<String>,
+    pub signers: Vec<String>,
+    pub consultation: ConsultationMeta,
+    pub conventions: Conventions,
+}
+
+impl MeetingMeta {
+    /// Reads a TOML (`.toml`) or JSON (anything else) metadata file.
+    pub fn load(path: &Path) -> anyhow::Result<MeetingMeta> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read meeting metadata {}", path.display()))?;
+        let meta: MeetingMeta = if path.extension().is_some_and(|e| e == "toml") {
+            toml::from_str(&text)
+                .with_context(|| format!("{} is not valid meeting metadata", path.display()))?
+        } else {
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid meeting metadata", path.display()))?
+        };
+        meta.validate()
+            .with_context(|| format!("in {}", path.display()))?;
+        Ok(meta)
+    }
+
+    /// Checks the fields whose format matters (dates, clock times).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(d) = &self.date {
+            self.parsed_date()
+                .with_context(|| format!("date {d:?} is not YYYY-MM-DD"))?;
+        }
+        for (name, v) in [
+            ("recording_start", &self.recording_start),
+            ("start_time", &self.start_time),
+            ("end_time", &self.end_time),
+        ] {
+            if let Some(v) = v {
+                if super::style::parse_clock(v).is_none() {
+                    anyhow::bail!("{name} {v:?} is not a clock time like 13:00");
+                }
+            }
+        }
+        for a in &self.agenda {
+            if let Some(at) = &a.at {
+                if agenda_at(at).is_none() {
+                    anyhow::bail!(
+                        "agenda item {:?}: at = {at} is neither seconds nor HH:MM",
+                        a.title
+                    );
+                }
+            }
+        }
+        if self.conventions.recess_minutes.is_nan() || self.conventions.recess_minutes <= 0.0 {
+            anyhow::bail!("conventions.recess_minutes must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn parsed_date(&self) -> anyhow::Result<Option<chrono::NaiveDate>> {
+        match &self.date {
+            None => Ok(None),
+            Some(d) => Ok(Some(chrono::NaiveDate::parse_from_str(
+                d.trim(),
+                "%Y-%m-%d",
+            )?)),
+        }
+    }
+
+    pub fn digits(&self) -> Digits {
+        self.conventions.digits.unwrap_or(match self.kind {
+            MeetingKind::Committee => Digits::Fullwidth,
+            _ => Digits::Official,
+        })
+    }
+
+    pub fn time_style(&self) -> TimeStyle {
+        self.conventions.time_style.unwrap_or(match self.kind {
+            MeetingKind::Committee => TimeStyle::Padded,
+            _ => TimeStyle::Plain,
+        })
+    }
+
+    pub fn open_word(&self) -> &str {
+        self.conventions.open_word.as_deref().unwrap_or("開会")
+    }
+
+    pub fn resume_word(&self) -> &str {
+        self.conventions
+            .resume_word
+            .as_deref()
+            .unwrap_or(match self.kind {
+                MeetingKind::Plenary => "開議",
+                _ => "再開",
+            })
+    }
+
+    pub fn close_word(&self) -> &str {
+        self.conventions
+            .close_word
+            .as_deref()
+            .unwrap_or(match self.kind {
+                MeetingKind::Plenary => "散会",
+                _ => "閉会",
+            })
+    }
+}
+
+/// An agenda time as seconds into the recording (number) or clock time (string), tagged.
+pub(crate) enum AgendaAt {
+    Offset(f64),
+    Clock(f64),
+}
+
+pub(crate) fn agenda_at(v: &toml::Value) -> Option<AgendaAt> {
+    match v {
+        toml::Value::Integer(i) if *i >= 0 => Some(AgendaAt::Offset(*i as f64)),
+        toml::Value::Float(f) if *f >= 0.0 => Some(AgendaAt::Offset(*f)),
+        toml::Value::String(s) => super::style::parse_clock(s).map(AgendaAt::Clock),
+        _ => None,
+    }
+}
