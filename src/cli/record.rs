@@ -2,11 +2,13 @@
 
 use super::Globals;
 use anyhow::{bail, Context};
+use gijiroku::record::live::{self, LiveControl, LiveEvent, LiveStats};
 use gijiroku::record::{self, RecordOptions, Recorder};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
@@ -19,7 +21,7 @@ pub struct Args {
     /// never overwritten: the new recording gets -2, -3, ... added to its name.
     #[arg(long, short = 'o')]
     out: Option<PathBuf>,
-    /// Title of the meeting, for the transcript.
+    /// Title of the meeting: shown while recording and kept in the --json summary.
     #[arg(long)]
     title: Option<String>,
     /// Capture rate in Hz. Default: the device's. 16000 is enough for transcription and
@@ -35,10 +37,17 @@ pub struct Args {
     /// Only record: no live transcript and no transcription at the end.
     #[arg(long)]
     no_transcribe: bool,
+    /// No running transcript while recording (the transcription at the end still runs).
+    #[arg(long)]
+    no_live: bool,
     /// Whisper model for the transcript at the end: a name from `gijiroku models list` or a
     /// file. Default: whisper-base.
     #[arg(long, short = 'm')]
     model: Option<String>,
+    /// Whisper model for the running transcript. Default: the same as --model; a smaller
+    /// one (e.g. tiny) keeps up on a slow PC.
+    #[arg(long)]
+    live_model: Option<String>,
     /// Spoken language (ja, en, ...); default: detected.
     #[arg(long, short = 'l')]
     language: Option<String>,
@@ -48,23 +57,58 @@ pub struct Args {
 }
 
 /// Models checked before recording starts, so a missing one is said at once, not after the
-/// meeting. (The running transcript is wired in once `asr` and `vad` are on main.)
+/// meeting.
 struct Models {
     whisper: PathBuf,
+    live_whisper: PathBuf,
+    /// A smaller installed model for the live path when it cannot keep up.
+    live_fallback: Option<PathBuf>,
     vad: Option<PathBuf>,
+}
+
+/// The largest installed Whisper model smaller than `than` that can transcribe `language`
+/// (English-only models only for English).
+fn smaller_model(models_dir: &Path, than: &Path, language: Option<&str>) -> Option<PathBuf> {
+    use gijiroku::models::{list, ModelType};
+    let size = std::fs::metadata(than).ok()?.len();
+    list(models_dir)
+        .ok()?
+        .into_iter()
+        .filter(|m| m.kind == ModelType::Whisper && m.size < size)
+        .filter(|m| {
+            m.languages == "multilingual" || (language == Some("en") && m.languages == "en")
+        })
+        .max_by_key(|m| m.size)
+        .map(|m| m.path)
 }
 
 fn find_models(a: &Args, g: &Globals) -> anyhow::Result<Option<Models>> {
     if a.no_transcribe {
         return Ok(None);
     }
-    let whisper =
-        gijiroku::models::resolve_whisper(&g.models_dir, a.model.as_deref()).map_err(|e| {
-            anyhow::anyhow!("{e:#}; or record with --no-transcribe and transcribe later")
-        })?;
+    let hint = "; or record with --no-transcribe and transcribe later";
+    let whisper = gijiroku::models::resolve_whisper(&g.models_dir, a.model.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e:#}{hint}"))?;
+    let live_whisper = match a.live_model.as_deref() {
+        Some(m) => gijiroku::models::resolve_whisper(&g.models_dir, Some(m))
+            .map_err(|e| anyhow::anyhow!("{e:#}{hint}"))?,
+        None => whisper.clone(),
+    };
+    let vad = gijiroku::models::vad_model(&g.models_dir);
+    if vad.is_none() && !a.no_live {
+        bail!(
+            "the running transcript needs the VAD model {} in {} (`gijiroku models import \
+             silero_vad_16k.safetensors`); or record with --no-live",
+            gijiroku::models::VAD_FILE,
+            g.models_dir.display()
+        );
+    }
+    let live_fallback = smaller_model(&g.models_dir, &live_whisper, a.language.as_deref());
     Ok(Some(Models {
         whisper,
-        vad: gijiroku::models::vad_model(&g.models_dir),
+        live_whisper,
+        live_fallback,
+        vad,
     }))
 }
 
@@ -164,8 +208,14 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         max_seconds: a.duration,
     };
     install_ctrl_c()?;
-    let recorder = Recorder::start(&opts, None)?;
+    let live_wanted = models.as_ref().filter(|_| !a.no_live);
+    let (tap_tx, tap_rx) = mpsc::channel();
+    let recorder = Recorder::start(&opts, live_wanted.map(|_| tap_tx))?;
     let f = recorder.format();
+    let mut live = match live_wanted {
+        Some(m) => Some(Live::start(tap_rx, f, m, &a)?),
+        None => None,
+    };
     if !g.quiet {
         eprintln!(
             "gijiroku: recording {} from {} ({} Hz, {} ch){}. Ctrl-C stops.",
@@ -179,8 +229,12 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
         );
     }
-    let status = watch(&recorder, g.quiet);
+    let status = watch(&recorder, live.as_mut(), g);
     let recording = recorder.stop()?;
+    let live_stats = match live {
+        Some(l) => l.finish(g),
+        None => None,
+    };
     if !g.quiet && !g.json {
         eprintln!(
             "gijiroku: saved {} ({}, {} Hz, {} ch)",
@@ -205,7 +259,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     if g.json {
         let summary = serde_json::json!({
+            "title": a.title,
             "recording": recording,
+            "live": live_stats,
             "transcript": transcript,
         });
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -222,8 +278,25 @@ fn transcribe_recording(wav: &Path, m: &Models, a: &Args, g: &Globals) -> anyhow
     opts.vad_model = m.vad.clone();
     opts.language = a.language.clone();
     opts.diarize = a.diarize;
-    let spinner = gijiroku::progress::spinner("transcribing the recording");
+    let spinner = gijiroku::progress::spinner("transcribing the recording (Ctrl-C skips)");
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let done = done.clone();
+        // The first Ctrl-C stopped the recording; one more stops the transcription.
+        let pressed = INTERRUPTS.load(Ordering::SeqCst);
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if INTERRUPTS.load(Ordering::SeqCst) > pressed {
+                    gijiroku::asr::request_abort();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
     let result = gijiroku::pipeline::transcribe_file(wav, &opts);
+    done.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
     spinner.finish_and_clear();
     let transcript = result.with_context(|| {
         format!(
@@ -245,10 +318,135 @@ fn transcribe_recording(wav: &Path, m: &Models, a: &Args, g: &Globals) -> anyhow
     Ok(out)
 }
 
-/// Shows elapsed time and level until Ctrl-C or until the recorder stops by itself.
-fn watch(recorder: &Recorder, quiet: bool) -> record::Status {
+/// The running transcript's thread and what it reports.
+struct Live {
+    events: mpsc::Receiver<LiveEvent>,
+    control: Arc<LiveControl>,
+    thread: std::thread::JoinHandle<anyhow::Result<LiveStats>>,
+    behind: bool,
+}
+
+impl Live {
+    fn start(
+        tap: mpsc::Receiver<Vec<i16>>,
+        format: record::CaptureFormat,
+        m: &Models,
+        a: &Args,
+    ) -> anyhow::Result<Live> {
+        let (tx, events) = mpsc::channel();
+        let control = Arc::new(LiveControl::default());
+        let vad_model = m
+            .vad
+            .clone()
+            .context("the running transcript needs the VAD model")?;
+        let opts = live::LiveOptions {
+            model: m.live_whisper.clone(),
+            fallback_model: m.live_fallback.clone(),
+            vad_model,
+            // Greedy: the live text is a preview, and beam search costs twice the time.
+            asr: gijiroku::asr::AsrOptions {
+                language: a.language.clone(),
+                beam: 1,
+                ..Default::default()
+            },
+            vad: gijiroku::vad::VadOptions::default(),
+        };
+        let thread = live::spawn(tap, format, opts, tx, control.clone())
+            .context("cannot start the running transcript")?;
+        Ok(Live {
+            events,
+            control,
+            thread,
+            behind: false,
+        })
+    }
+
+    /// Prints what the transcript has produced since the last call.
+    fn show(&mut self, bar: &indicatif::ProgressBar, g: &Globals) {
+        while let Ok(e) = self.events.try_recv() {
+            match e {
+                LiveEvent::Line(l) => {
+                    let text = format!("[{}] {}", clock(l.start), l.text);
+                    bar.suspend(|| {
+                        if g.json {
+                            if !g.quiet {
+                                eprintln!("{text}");
+                            }
+                        } else {
+                            println!("{text}");
+                        }
+                    });
+                }
+                LiveEvent::Behind(s) => {
+                    self.behind = true;
+                    if !g.quiet {
+                        bar.suspend(|| {
+                            eprintln!(
+                                "gijiroku: the running transcript is {s:.0} s behind: this PC is \
+                                 too slow for its model (the final transcript is not affected)"
+                            )
+                        });
+                    }
+                }
+                LiveEvent::Switched(model) => {
+                    if !g.quiet {
+                        bar.suspend(|| {
+                            eprintln!("gijiroku: the running transcript goes on with {model}")
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// After the recording: lets the transcript catch up (unless it had fallen behind, when
+    /// the full transcription is the quicker way), prints the rest, returns its figures.
+    fn finish(mut self, g: &Globals) -> Option<LiveStats> {
+        if self.behind {
+            self.control.cancel.store(true, Ordering::SeqCst);
+        }
+        let bar = gijiroku::progress::spinner("finishing the running transcript");
+        while !self.thread.is_finished() {
+            self.show(&bar, g);
+            if INTERRUPTS.load(Ordering::SeqCst) > 1 {
+                self.control.cancel.store(true, Ordering::SeqCst);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.show(&bar, g);
+        bar.finish_and_clear();
+        match self.thread.join() {
+            Ok(Ok(stats)) => {
+                tracing::info!(
+                    "running transcript: {} lines, lag mean {:.1} s / max {:.1} s (processing \
+                     delay max {:.1} s), busy {:.1} s (processor {:.1} s) for {:.1} s of audio",
+                    stats.lines,
+                    stats.mean_lag,
+                    stats.max_lag,
+                    stats.max_delay,
+                    stats.busy_seconds,
+                    stats.cpu_seconds.unwrap_or(f64::NAN),
+                    stats.audio_seconds
+                );
+                Some(stats)
+            }
+            Ok(Err(e)) => {
+                eprintln!("gijiroku: the running transcript stopped: {e:#}");
+                None
+            }
+            Err(_) => {
+                eprintln!("gijiroku: the running transcript failed");
+                None
+            }
+        }
+    }
+}
+
+/// Shows elapsed time, level and the running transcript until Ctrl-C or until the recorder
+/// stops by itself.
+fn watch(recorder: &Recorder, mut live: Option<&mut Live>, g: &Globals) -> record::Status {
     let bar = gijiroku::progress::spinner("");
-    let plain_log = !quiet && !std::io::stderr().is_terminal();
+    let plain_log = !g.quiet && !std::io::stderr().is_terminal();
     let mut last_log = Instant::now();
     let mut level = -90.0f32;
     loop {
@@ -262,6 +460,9 @@ fn watch(recorder: &Recorder, quiet: bool) -> record::Status {
             meter(level),
             level
         ));
+        if let Some(l) = live.as_deref_mut() {
+            l.show(&bar, g);
+        }
         if plain_log && last_log.elapsed() >= Duration::from_secs(60) {
             tracing::info!("recorded {}", clock(s.seconds));
             last_log = Instant::now();

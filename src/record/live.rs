@@ -404,6 +404,71 @@ fn take_queued(
     }
 }
 
+/// What the live transcript runs with.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// ggml Whisper model (the live path may use a smaller one than the final transcription).
+    pub model: std::path::PathBuf,
+    /// A smaller model to switch to when the live path falls behind.
+    pub fallback_model: Option<std::path::PathBuf>,
+    /// ggml Silero VAD model.
+    pub vad_model: std::path::PathBuf,
+    pub asr: crate::asr::AsrOptions,
+    pub vad: crate::vad::VadOptions,
+}
+
+/// Starts the live transcript on its own thread. It loads the models there, so recording is
+/// not held up; audio queues in `tap` meanwhile.
+pub fn spawn(
+    tap: std::sync::mpsc::Receiver<Vec<i16>>,
+    format: super::CaptureFormat,
+    opts: LiveOptions,
+    events: std::sync::mpsc::Sender<LiveEvent>,
+    control: std::sync::Arc<LiveControl>,
+) -> std::io::Result<std::thread::JoinHandle<anyhow::Result<LiveStats>>> {
+    use crate::asr::Transcriber;
+    use std::sync::atomic::Ordering;
+    std::thread::Builder::new()
+        .name("record-live".into())
+        .spawn(move || {
+            let whisper = Transcriber::load(&opts.model)?;
+            let mut session = whisper.session(&opts.asr)?;
+            // Loaded only when needed; the cell outlives the session that borrows it.
+            let smaller: std::cell::OnceCell<Transcriber> = std::cell::OnceCell::new();
+            let mut smaller_session = None;
+            let mut vad = crate::vad::SpeechDetector::new(&opts.vad_model, opts.vad)?;
+            let o = *vad.options();
+            // A region is over once the VAD has seen its closing pause and padding.
+            let margin = (o.min_silence_ms + o.speech_pad_ms) as f64 / 1000.0;
+            let switch_events = events.clone();
+            let switch_control = control.clone();
+            live_loop(
+                &tap,
+                format,
+                margin,
+                &mut |x| vad.speech_regions(x),
+                &mut |x| {
+                    if smaller_session.is_none() && switch_control.behind.load(Ordering::SeqCst) {
+                        if let Some(path) = &opts.fallback_model {
+                            if smaller.get().is_none() {
+                                let _ = smaller.set(Transcriber::load(path)?);
+                            }
+                            if let Some(t) = smaller.get() {
+                                smaller_session = Some(t.session(&opts.asr)?);
+                                let _ =
+                                    switch_events.send(LiveEvent::Switched(t.model_name.clone()));
+                            }
+                        }
+                    }
+                    let s = smaller_session.as_mut().unwrap_or(&mut session);
+                    Ok(s.transcribe(x)?.segments)
+                },
+                &events,
+                &control,
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
