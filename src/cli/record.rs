@@ -40,6 +40,10 @@ pub struct Args {
     /// No running transcript while recording (the transcription at the end still runs).
     #[arg(long)]
     no_live: bool,
+    /// No transcription at the end (the running transcript still shows); transcribe the WAV
+    /// later with `gijiroku transcribe`.
+    #[arg(long)]
+    no_final: bool,
     /// Whisper model for the transcript at the end: a name from `gijiroku models list` or a
     /// file. Default: whisper-base.
     #[arg(long, short = 'm')]
@@ -252,7 +256,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         )
     });
     let transcript = match &models {
-        Some(m) if recording.seconds > 0.0 => {
+        Some(m) if recording.seconds > 0.0 && !a.no_final => {
             Some(transcribe_recording(&recording.path, m, &a, g)?)
         }
         _ => None,
