@@ -105,8 +105,8 @@ fn compressed_formats() {
     check("opus.opus", 4.0, 48000, 1, 0.1, 0.98); // 0.9889
                                                   // WebM declares the 16 kHz input rate; libopus decodes at that rate directly.
     check("opus.webm", 4.0, 16000, 1, 30.0, 0.98); // 0.9991, +13.5 ms
-    // Matroska has no edit list here: AAC keeps its priming (1024 frames, 371.5 samples of
-    // lag at 16 kHz, half a sample off the integer lags compared) and its padding.
+                                                   // Matroska has no edit list here: AAC keeps its priming (1024 frames, 371.5 samples of
+                                                   // lag at 16 kHz, half a sample off the integer lags compared) and its padding.
     check("aac.mkv", 4.0, 44100, 1, 70.0, 0.97); // 0.9788, +40 ms
 }
 
