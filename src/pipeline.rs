@@ -1,7 +1,16 @@
 //! One recording through the whole chain: decode → VAD → Whisper → (diarization) → Transcript.
-//! (Being built: the options and entry point below are the contract other modules use.)
+//!
+//! Owns the order of the stages and the bounded audio buffer between them: the recording is
+//! decoded in blocks, speech regions are grouped into chunks of at most ~28 s, each chunk is
+//! transcribed as soon as its regions are final, and audio older than what is still needed is
+//! dropped, so memory stays flat however long the meeting. Chunk times are mapped back to the
+//! original timeline. It never writes files (the CLI does) and never touches the archive.
 
-use crate::transcript::Transcript;
+use crate::asr::{AsrOptions, Transcriber};
+use crate::audio::{Decoder16k, SAMPLE_RATE};
+use crate::transcript::{ModelInfo, Segment, Source, Span, Transcript, SCHEMA_VERSION};
+use crate::vad::{SpeechDetector, VadOptions};
+use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 
 /// Everything `transcribe` can be told.
@@ -23,6 +32,8 @@ pub struct TranscribeOptions {
     pub num_speakers: Option<usize>,
     pub min_speakers: Option<usize>,
     pub max_speakers: Option<usize>,
+    /// Data folder holding enrolled voiceprints (diarization names speakers from it).
+    pub data: Option<PathBuf>,
 }
 
 impl TranscribeOptions {
@@ -40,11 +51,282 @@ impl TranscribeOptions {
             num_speakers: None,
             min_speakers: None,
             max_speakers: None,
+            data: None,
         }
     }
 }
 
+/// Upper bound of speech in one Whisper call: one 30 s window with a margin.
+const CHUNK_SECONDS: f64 = 28.0;
+/// Without VAD, the recording is cut into windows of this length.
+const PLAIN_WINDOW_SECONDS: f64 = 28.0;
+/// Audio kept behind the decoding position while no region is pending: the VAD reports a
+/// region up to one 30.72 s analysis slice (plus padding) after it began.
+const KEEP_BEHIND_SECONDS: f64 = 70.0;
+
+/// Audio between `start` (absolute sample) and the decoding position.
+struct Window {
+    start: usize,
+    samples: Vec<f32>,
+}
+
+impl Window {
+    fn end(&self) -> usize {
+        self.start + self.samples.len()
+    }
+    fn slice(&self, span: &Span) -> &[f32] {
+        let a = ((span.start * SAMPLE_RATE as f64).round() as usize).clamp(self.start, self.end());
+        let b = ((span.end * SAMPLE_RATE as f64).round() as usize).clamp(a, self.end());
+        &self.samples[a - self.start..b - self.start]
+    }
+    fn drop_before(&mut self, sample: usize) {
+        if sample > self.start {
+            let n = (sample - self.start).min(self.samples.len());
+            self.samples.drain(..n);
+            self.start += n;
+        }
+    }
+}
+
+/// Where each piece of a chunk came from: (offset in chunk, start on the timeline, length), s.
+struct TimeMap(Vec<(f64, f64, f64)>);
+
+impl TimeMap {
+    fn map(&self, t: f64) -> f64 {
+        let mut best = self.0.first().map(|p| p.1).unwrap_or(0.0);
+        for &(off, orig, len) in &self.0 {
+            if t >= off {
+                best = orig + (t - off).min(len);
+            }
+        }
+        best
+    }
+}
+
 /// Transcribes one recording file.
-pub fn transcribe_file(_path: &Path, _opts: &TranscribeOptions) -> anyhow::Result<Transcript> {
-    anyhow::bail!("pipeline not built yet")
+pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<Transcript> {
+    if path.is_dir() {
+        bail!("{} is a folder, not an audio file", path.display());
+    }
+    let mut decoder = Decoder16k::open(path)?;
+    let info = decoder.info().clone();
+    let sha256 = crate::util::sha256_file(path)?;
+    let transcriber = Transcriber::load(&opts.model)?;
+    let asr_opts = AsrOptions {
+        language: opts.language.clone(),
+        threads: opts.threads,
+        beam: opts.beam,
+        prompt: opts.prompt.clone(),
+        condition_on_previous: true,
+    };
+    let mut session = transcriber.session(&asr_opts)?;
+    let mut vad = match &opts.vad_model {
+        Some(m) => Some(SpeechDetector::new(m, VadOptions::default())?),
+        None => None,
+    };
+    let models_dir = opts.model.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let encoder = if opts.diarize {
+        if vad.is_none() {
+            bail!(
+                "--diarize needs the VAD model (ggml-silero-vad.bin in {})",
+                models_dir.display()
+            );
+        }
+        Some(
+            crate::diarize::SpeakerEncoder::from_models_dir(&models_dir)
+                .context("cannot load the speaker encoder")?,
+        )
+    } else {
+        None
+    };
+    let mut diarizer = match &encoder {
+        Some(enc) => {
+            let data = opts.data.clone().unwrap_or_else(|| PathBuf::from("data"));
+            let dopts = crate::diarize::DiarizeOptions::for_meeting(
+                opts.num_speakers,
+                opts.min_speakers,
+                opts.max_speakers,
+                &data,
+            )?;
+            Some(crate::diarize::Diarizer::new(enc, dopts))
+        }
+        None => None,
+    };
+
+    let pb = crate::progress::bar(info.duration.unwrap_or(0.0).round() as u64, "transcribing");
+    let sr = SAMPLE_RATE as f64;
+    let mut window = Window {
+        start: 0,
+        samples: Vec::new(),
+    };
+    let mut pending: Vec<Span> = Vec::new();
+    let mut speech: Vec<Span> = Vec::new();
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut plain_from = 0.0f64; // without VAD: start of the next fixed window
+
+    let mut run_chunk =
+        |regions: &[Span], window: &Window, segments: &mut Vec<Segment>| -> anyhow::Result<()> {
+            let mut audio = Vec::new();
+            let mut map = Vec::new();
+            for r in regions {
+                let piece = window.slice(r);
+                map.push((audio.len() as f64 / sr, r.start, piece.len() as f64 / sr));
+                audio.extend_from_slice(piece);
+            }
+            let map = TimeMap(map);
+            let result = session.transcribe(&audio)?;
+            for mut s in result.segments {
+                s.start = map.map(s.start);
+                s.end = map.map(s.end).max(s.start);
+                for w in &mut s.words {
+                    w.start = map.map(w.start);
+                    w.end = map.map(w.end).max(w.start);
+                }
+                segments.push(s);
+            }
+            Ok(())
+        };
+
+    loop {
+        if crate::asr::abort_requested() {
+            bail!("interrupted");
+        }
+        let block = decoder.next_block()?;
+        let done = block.is_none();
+        let block = block.unwrap_or_default();
+        let block_start = window.end() as f64 / sr;
+        if let Some(d) = diarizer.as_mut() {
+            if !block.is_empty() {
+                d.push_audio(block_start, &block)?;
+            }
+        }
+        window.samples.extend_from_slice(&block);
+        let pos = window.end() as f64 / sr;
+        pb.set_position(pos as u64);
+
+        let mut finished = Vec::new();
+        match vad.as_mut() {
+            Some(v) => {
+                if !block.is_empty() {
+                    finished.extend(v.push(&block)?);
+                }
+                if done {
+                    finished.extend(v.finish()?);
+                }
+            }
+            None => {
+                while pos - plain_from >= PLAIN_WINDOW_SECONDS || (done && pos > plain_from) {
+                    let end = (plain_from + PLAIN_WINDOW_SECONDS).min(pos);
+                    finished.push(Span::new(plain_from, end));
+                    plain_from = end;
+                }
+            }
+        }
+        for r in finished {
+            if let Some(d) = diarizer.as_mut() {
+                d.push_speech(r)?;
+            }
+            speech.push(r);
+            pending.push(r);
+        }
+        // Transcribe full chunks now; everything at the end.
+        loop {
+            let mut total = 0.0;
+            let mut n = 0;
+            while n < pending.len() && (n == 0 || total + pending[n].duration() <= CHUNK_SECONDS) {
+                total += pending[n].duration();
+                n += 1;
+            }
+            let full = n < pending.len() || total >= CHUNK_SECONDS * 0.85;
+            if n == 0 || !(full || done) {
+                break;
+            }
+            let chunk: Vec<Span> = pending.drain(..n).collect();
+            run_chunk(&chunk, &window, &mut segments)?;
+        }
+        let keep_from = pending
+            .first()
+            .map(|r| r.start)
+            .unwrap_or(pos - KEEP_BEHIND_SECONDS)
+            .min(pos - KEEP_BEHIND_SECONDS.min(pos));
+        window.drop_before((keep_from.max(0.0) * sr) as usize);
+        if done {
+            break;
+        }
+    }
+    pb.finish_and_clear();
+    let duration = window.end() as f64 / sr;
+    if duration == 0.0 {
+        bail!("{} holds no audio samples", path.display());
+    }
+    for (i, s) in segments.iter_mut().enumerate() {
+        s.id = i;
+    }
+    let language = session
+        .language()
+        .map(str::to_string)
+        .or_else(|| opts.language.clone())
+        .unwrap_or_else(|| "und".into());
+    let mut transcript = Transcript {
+        schema_version: SCHEMA_VERSION,
+        source: Source {
+            path: path.display().to_string(),
+            file_name: path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            sha256,
+            duration,
+            sample_rate: info.sample_rate,
+            channels: info.channels,
+            codec: info.codec.clone(),
+        },
+        language,
+        model: ModelInfo {
+            name: transcriber.model_name.clone(),
+            file: opts
+                .model
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            vad: opts.vad_model.as_ref().map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            }),
+            speaker_encoder: encoder
+                .as_ref()
+                .map(|_| crate::diarize::ENCODER_FILE.to_string()),
+        },
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        speech,
+        segments,
+        speakers: Vec::new(),
+        turns: Vec::new(),
+    };
+    if let Some(d) = diarizer {
+        let sp = crate::progress::spinner("clustering speakers");
+        let result = d.finish()?;
+        sp.finish_and_clear();
+        crate::diarize::assign_speakers(&mut transcript, &result);
+    }
+    Ok(transcript)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_chunk_times_back_to_the_timeline() {
+        // Two regions: 10–15 s and 40–42 s, concatenated into a 7 s chunk.
+        let m = TimeMap(vec![(0.0, 10.0, 5.0), (5.0, 40.0, 2.0)]);
+        assert_eq!(m.map(0.0), 10.0);
+        assert_eq!(m.map(4.5), 14.5);
+        assert_eq!(m.map(5.5), 40.5);
+        assert_eq!(m.map(9.0), 42.0); // past the end clamps to the last region's end
+    }
 }

@@ -55,7 +55,6 @@ fn three_clips() -> tempfile::TempDir {
 }
 
 #[test]
-#[ignore = "needs pipeline::transcribe_file (being built on main): remove this line when it lands"]
 fn eval_asr_scores_english_clips_with_tiny_en() {
     let dir = three_clips();
     let out = gijiroku(&[
@@ -126,7 +125,6 @@ fn eval_asr_rejects_a_folder_without_references() {
 }
 
 #[test]
-#[ignore = "needs pipeline::transcribe_file (being built on main): remove this line when it lands"]
 fn bench_asr_measures_a_child_process() {
     let jfk = Path::new(EVAL).join("asr_en/whisper__jfk.wav");
     let out = gijiroku(&[

@@ -128,7 +128,6 @@ fn running_transcript_of_a_recorded_speech() {
 }
 
 #[test]
-#[ignore = "needs gijiroku::pipeline::transcribe_file, still a placeholder on main"]
 fn running_and_final_transcripts_of_a_recorded_speech() {
     let models = models_dir();
     let dir = tempfile::tempdir().unwrap();

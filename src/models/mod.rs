@@ -95,7 +95,11 @@ pub fn list(models_dir: &Path) -> anyhow::Result<Vec<InstalledModel>> {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        if !p.is_file() || fname.ends_with(".json") || fname.starts_with('.') {
+        if !p.is_file()
+            || fname.ends_with(".json")
+            || fname.starts_with('.')
+            || fname.ends_with(".partial")
+        {
             continue;
         }
         let size = p.metadata().map(|m| m.len()).unwrap_or(0);
@@ -233,7 +237,8 @@ pub struct Imported {
 }
 
 /// Imports whatever the paths hold: CTranslate2 Whisper folders (all paths together, for
-/// split packages), a Silero `.safetensors`, or a ready ggml file (copied).
+/// split packages), a Silero `.safetensors`, resemblyzer's `pretrained.pt`, or a ready ggml
+/// file (copied).
 pub fn import(
     paths: &[PathBuf],
     models_dir: &Path,
@@ -261,7 +266,13 @@ pub fn import(
         } else {
             None
         };
-        if let Some(s) = silero {
+        if p.extension().is_some_and(|e| e == "pt") {
+            // resemblyzer's GE2E speaker encoder (torch legacy pickle) → safetensors.
+            let dst = models_dir.join(crate::diarize::ENCODER_FILE);
+            crate::diarize::import_speaker_encoder(p, &dst)
+                .with_context(|| format!("cannot import {}", p.display()))?;
+            out.push(imported("speaker-encoder-ge2e", &dst));
+        } else if let Some(s) = silero {
             let dst = models_dir.join(VAD_FILE);
             silero::import_silero(&s, &dst)
                 .with_context(|| format!("cannot import {}", s.display()))?;
