@@ -110,8 +110,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
 fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
+        // Third-party crates (symphonia's probe, whisper.cpp's loader) log noise that is not the
+        // user's concern: only gijiroku's own warnings show unless RUST_LOG says otherwise.
+        (true, _) => "off",
+        (false, 0) => "gijiroku=warn",
         (false, 1) => "gijiroku=info",
         _ => "gijiroku=debug",
     };
