@@ -91,9 +91,11 @@ impl Transcriber {
                 .trim_start_matches("ggml-")
                 .to_string()
         });
-        let mut params = WhisperContextParameters::default();
         // DTW word timing needs the alignment heads; flash attention must stay off for it.
-        params.flash_attn = false;
+        let mut params = WhisperContextParameters {
+            flash_attn: false,
+            ..Default::default()
+        };
         let heads: Vec<(usize, usize)> = card.map(|c| c.alignment_heads).unwrap_or_default();
         if !heads.is_empty() {
             // whisper.cpp keeps this pointer for the context's lifetime: leak the few bytes once
