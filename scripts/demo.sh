@@ -16,7 +16,7 @@ echo "==> drafting minutes for the meeting sample" >&2
 $BIN minutes "$OUT/ami-meeting-excerpt.json" --meta examples/demo-meeting.toml -f docx,md,txt,html --out "$OUT"
 echo "==> filing the meeting in the archive ($GIJIROKU_DATA) and searching it" >&2
 $BIN archive list --json | grep -q "AMI corpus excerpt" || $BIN archive add "$OUT/ami-meeting-excerpt.json" --meta examples/demo-meeting.toml
-$BIN search "meeting" --limit 3 || true
+$BIN search "feedback" --limit 3
 echo >&2
 echo "Outputs:" >&2
 ls -1 "$OUT" >&2

@@ -167,6 +167,10 @@ pub struct MeetingMeta {
     pub title: Option<String>,
     /// e.g. "品川区議会".
     pub body: Option<String>,
+    /// Read by the archive (the same file serves both): "public" or "confidential", and the
+    /// owning department. Minutes do not print them.
+    pub classification: Option<String>,
+    pub department: Option<String>,
     /// ISO date `2024-02-20`.
     pub date: Option<String>,
     pub place: Option<String>,
