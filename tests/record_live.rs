@@ -193,4 +193,12 @@ fn running_and_final_transcripts_of_a_recorded_speech() {
         "final transcript WER {final_wer:.2}: {text:?}"
     );
     assert_eq!(transcript.language, "en");
+
+    // Diarization runs by default when the encoder is installed: one speaker here.
+    assert_eq!(transcript.speakers.len(), 1, "{:?}", transcript.speakers);
+
+    // The last step, as for a file: a minutes draft beside the transcript.
+    let md = std::fs::read_to_string(dir.path().join("speech.minutes.md")).expect("minutes draft");
+    assert!(md.to_lowercase().contains("country"), "{md}");
+    assert!(dir.path().join("speech.minutes.docx").is_file());
 }

@@ -55,9 +55,13 @@ pub struct Args {
     /// Spoken language (ja, en, ...); default: detected.
     #[arg(long, short = 'l')]
     language: Option<String>,
-    /// Find who spoke when in the transcript at the end.
-    #[arg(long)]
+    /// Find who spoke when in the transcript at the end (the default when the speaker
+    /// encoder is installed; with this flag a missing encoder is an error).
+    #[arg(long, conflicts_with = "no_diarize")]
     diarize: bool,
+    /// No speaker diarization at the end.
+    #[arg(long)]
+    no_diarize: bool,
 }
 
 /// Models checked before recording starts, so a missing one is said at once, not after the
@@ -281,7 +285,13 @@ fn transcribe_recording(wav: &Path, m: &Models, a: &Args, g: &Globals) -> anyhow
     let mut opts = gijiroku::pipeline::TranscribeOptions::new(m.whisper.clone());
     opts.vad_model = m.vad.clone();
     opts.language = a.language.clone();
-    opts.diarize = a.diarize;
+    // Minutes need speakers: diarize whenever the speaker encoder is installed (--no-diarize
+    // turns it off); --diarize insists, and fails if it cannot.
+    let encoder_installed = g.models_dir.join(gijiroku::diarize::ENCODER_FILE).is_file();
+    opts.diarize = !a.no_diarize && (a.diarize || (encoder_installed && opts.vad_model.is_some()));
+    opts.data = Some(g.data.clone());
+    // The recording stopped just now: its clock start is now minus its length.
+    let stopped_at = chrono::Local::now();
     let spinner = gijiroku::progress::spinner("transcribing the recording (Ctrl-C skips)");
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
@@ -310,8 +320,7 @@ fn transcribe_recording(wav: &Path, m: &Models, a: &Args, g: &Globals) -> anyhow
     })?;
     let out = wav.with_extension("json");
     let out = record::free_path(&out);
-    std::fs::write(&out, serde_json::to_string_pretty(&transcript)?)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    gijiroku::util::write_atomic(&out, serde_json::to_string_pretty(&transcript)?.as_bytes())?;
     if !g.quiet && !g.json {
         eprintln!(
             "gijiroku: transcript {} ({} segments)",
@@ -319,7 +328,49 @@ fn transcribe_recording(wav: &Path, m: &Models, a: &Args, g: &Globals) -> anyhow
             transcript.segments.len()
         );
     }
+    // Last step, as for a file: a draft of the minutes beside the transcript. A failure here
+    // must not hide the transcript that is already saved, so it is a warning.
+    let started =
+        stopped_at - chrono::Duration::milliseconds((transcript.source.duration * 1000.0) as i64);
+    match draft_minutes(&transcript, &out, a.title.clone(), started) {
+        Ok(files) if !g.quiet && !g.json => {
+            for f in files {
+                eprintln!("gijiroku: minutes draft {}", f.display());
+            }
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("gijiroku: warning: no minutes draft: {e:#}"),
+    }
     Ok(out)
+}
+
+/// A generic meeting draft (title, date and clock times from the recording) in Markdown and
+/// DOCX; the clerk re-drafts with `gijiroku minutes --meta` for council conventions.
+fn draft_minutes(
+    t: &gijiroku::Transcript,
+    transcript_path: &Path,
+    title: Option<String>,
+    started: chrono::DateTime<chrono::Local>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    use gijiroku::minutes::{self, MeetingKind, MeetingMeta, MinutesOptions};
+    let meta = MeetingMeta {
+        kind: MeetingKind::Meeting,
+        title,
+        date: Some(started.format("%Y-%m-%d").to_string()),
+        recording_start: Some(started.format("%H:%M").to_string()),
+        ..Default::default()
+    };
+    let m = minutes::draft(t, &meta, &MinutesOptions::default())?;
+    let mut written = Vec::new();
+    for (f, ext) in [
+        (minutes::Format::Markdown, "minutes.md"),
+        (minutes::Format::Docx, "minutes.docx"),
+    ] {
+        let path = transcript_path.with_extension(ext);
+        gijiroku::util::write_atomic(&path, &minutes::render(&m, f)?)?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// The running transcript's thread and what it reports.
