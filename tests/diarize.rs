@@ -1,27 +1,15 @@
 //! Diarization on real multi-speaker recordings from ../shared/eval/diarization, with the real
 //! GE2E encoder, scored with DER; and the streaming API against the whole-clip one.
 
-use gijiroku::diarize::{self, DiarizeOptions, Diarizer, SpeakerEncoder};
+use gijiroku::diarize::{self, DiarizeOptions, Diarizer};
 use gijiroku::eval::der::{self, DerBreakdown};
 use gijiroku::transcript::Span;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const EVAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval/diarization");
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("GIJIROKU_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-}
-
-fn encoder() -> SpeakerEncoder {
-    SpeakerEncoder::from_models_dir(&models_dir()).unwrap_or_else(|e| {
-        panic!(
-            "speaker encoder missing in {} (set GIJIROKU_MODELS or run scripts/setup.sh): {e:#}",
-            models_dir().display()
-        )
-    })
-}
+mod common;
+use common::encoder;
 
 fn load(name: &str) -> (Vec<f32>, Vec<(String, f64, f64)>) {
     let wav = Path::new(EVAL).join(format!("{name}.wav"));

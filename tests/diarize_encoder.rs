@@ -2,24 +2,12 @@
 //! (tests/fixtures/ge2e_reference.py → ge2e_reference.json), and the .pt → safetensors import.
 
 use gijiroku::diarize::encoder::{normalize_gain, SpeakerEncoder, N_MELS};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const EVAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval");
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("GIJIROKU_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-}
-
-fn encoder() -> SpeakerEncoder {
-    SpeakerEncoder::from_models_dir(&models_dir()).unwrap_or_else(|e| {
-        panic!(
-            "speaker encoder missing in {} (set GIJIROKU_MODELS or run scripts/setup.sh): {e:#}",
-            models_dir().display()
-        )
-    })
-}
+mod common;
+use common::{encoder, models_dir};
 
 fn max_diff(a: &[f32], b: &[f64]) -> f64 {
     a.iter()

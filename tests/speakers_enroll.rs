@@ -2,26 +2,14 @@
 //! pocketsphinx__ss01_* from one clip, then diarize a recording made by joining other clips of
 //! the same reader with two other speakers (JFK, the MFA corpus speaker).
 
-use gijiroku::diarize::{self, voiceprint, DiarizeOptions, SpeakerEncoder, VoiceprintStore};
+use gijiroku::diarize::{self, voiceprint, DiarizeOptions, VoiceprintStore};
 use gijiroku::transcript::Span;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const EVAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval");
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("GIJIROKU_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-}
-
-fn encoder() -> SpeakerEncoder {
-    SpeakerEncoder::from_models_dir(&models_dir()).unwrap_or_else(|e| {
-        panic!(
-            "speaker encoder missing in {} (set GIJIROKU_MODELS or run scripts/setup.sh): {e:#}",
-            models_dir().display()
-        )
-    })
-}
+mod common;
+use common::encoder;
 
 fn clip(name: &str) -> Vec<f32> {
     gijiroku::audio::load_16k(&Path::new(EVAL).join("asr_en").join(name))
