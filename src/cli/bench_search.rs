@@ -73,6 +73,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             r.turns as f64 / cpu.max(1e-9)
         );
     }
+    for (name, tps, tokens) in &r.analyzers {
+        println!("analyzer {name:<10} {tps:.0} turns/s on one thread ({tokens:.0} tokens a turn)");
+    }
     println!(
         "index size         {:.0} MB in {} segment(s)",
         r.index_bytes as f64 / 1e6,

@@ -12,6 +12,8 @@ use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq)]
 pub enum SpeechSource {
+    /// Silero VAD, as `transcribe --diarize` uses it (the whole system is measured).
+    Vad,
     /// A simple energy gate (no model).
     Energy,
     /// The reference RTTM's speech regions (oracle: measures clustering alone).
@@ -23,8 +25,15 @@ pub struct Args {
     /// Folder of WAV files, each with a reference `.rttm` of the same name.
     dir: PathBuf,
     /// Where speech regions come from.
-    #[arg(long, value_enum, default_value = "energy")]
+    #[arg(long, value_enum, default_value = "vad")]
     speech: SpeechSource,
+    /// VAD speech threshold, padding and shortest pause (default: as in transcription).
+    #[arg(long)]
+    vad_threshold: Option<f32>,
+    #[arg(long)]
+    vad_pad_ms: Option<u32>,
+    #[arg(long)]
+    vad_min_silence_ms: Option<u32>,
     /// Exact number of speakers (default: estimated).
     #[arg(long)]
     speakers: Option<usize>,
@@ -109,6 +118,28 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     if let Some(d) = &a.write_rttm {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
+    let mut vad = match a.speech {
+        SpeechSource::Vad => {
+            let model = gijiroku::models::vad_model(&g.models_dir).with_context(|| {
+                format!(
+                    "no VAD model in {} (run scripts/setup.sh, or use --speech energy)",
+                    g.models_dir.display()
+                )
+            })?;
+            let mut o = gijiroku::vad::VadOptions::default();
+            if let Some(t) = a.vad_threshold {
+                o.threshold = t;
+            }
+            if let Some(p) = a.vad_pad_ms {
+                o.speech_pad_ms = p;
+            }
+            if let Some(m) = a.vad_min_silence_ms {
+                o.min_silence_ms = m;
+            }
+            Some(gijiroku::vad::SpeechDetector::new(&model, o)?)
+        }
+        _ => None,
+    };
     let pb = gijiroku::progress::bar(files.len() as u64, "diarizing");
     let mut scores = Vec::new();
     for f in &files {
@@ -127,9 +158,12 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         let (samples, _) = gijiroku::audio::load_16k(f)?;
         let seconds = samples.len() as f64 / 16_000.0;
         let t0 = Instant::now();
-        let speech = match a.speech {
-            SpeechSource::Energy => diarize::energy_speech(&samples),
-            SpeechSource::Oracle => oracle_speech(&reference),
+        let speech = match (a.speech, vad.as_mut()) {
+            (SpeechSource::Vad, Some(v)) => v.speech_regions(&samples)?,
+            (SpeechSource::Vad, None) | (SpeechSource::Energy, _) => {
+                diarize::energy_speech(&samples)
+            }
+            (SpeechSource::Oracle, _) => oracle_speech(&reference),
         };
         let d = diarize::diarize(&encoder, &samples, &speech, &opts)?;
         if let Some(dir) = &a.dump_windows {
@@ -187,6 +221,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         exact += usize::from(s.ref_speakers == s.hyp_speakers);
     }
     let speech_note = match a.speech {
+        SpeechSource::Vad => "Silero VAD",
         SpeechSource::Energy => "energy gate",
         SpeechSource::Oracle => "reference RTTM (oracle)",
     };

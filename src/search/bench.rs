@@ -47,6 +47,8 @@ pub struct BenchReport {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub mean_hits: f64,
+    /// Single-thread time of each analyzer over the base minutes: (name, turns/s, tokens/turn).
+    pub analyzers: Vec<(String, f64, f64)>,
     /// A few of the queries with their totals, to show what was asked.
     pub examples: Vec<(String, usize)>,
 }
@@ -192,6 +194,21 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let index = SearchIndex::open(&opts.index_dir, &opts.dict_dir)?;
     let segments = index.num_segments();
     let n = if reuse { index.num_turns() as usize } else { n };
+    let texts: Vec<&str> = base
+        .iter()
+        .flat_map(|m| m.turns.iter().map(|t| t.text.as_str()))
+        .collect();
+    let analyzers = index
+        .analyzer_seconds(&texts)
+        .into_iter()
+        .map(|(name, secs, tokens)| {
+            (
+                name.to_string(),
+                texts.len() as f64 / secs.max(1e-9),
+                tokens as f64 / texts.len().max(1) as f64,
+            )
+        })
+        .collect();
     let index_bytes = dir_size(&opts.index_dir);
 
     // Queries from the minutes' own words (dictionary tokens of kanji/katakana).
@@ -289,6 +306,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         p99_ms: pct(0.99),
         max_ms: sorted.last().copied().unwrap_or(0.0),
         mean_hits: hits_total as f64 / queries.len().max(1) as f64,
+        analyzers,
         examples,
     })
     .inspect(|_| tracing::info!("base: {} meetings, {base_turns} turns", base.len()))

@@ -25,15 +25,15 @@ use tantivy::schema::{
     TextOptions, Value, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{Stemmer, TextAnalyzer};
+use tantivy::tokenizer::{Stemmer, TextAnalyzer, TokenStream, Tokenizer};
 use tantivy::{
     DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
 use japanese::{BigramTokenizer, JapaneseTokenizer, BIGRAM_TOKENIZER, JA_TOKENIZER};
 
-/// Bumped when the schema changes; an index of another version is rebuilt by `archive reindex`.
-pub const INDEX_VERSION: u32 = 1;
+/// Bumped when the schema or the tokenizers change (2: bigrams over kanji/katakana only); an index of another version is rebuilt by `archive reindex`.
+pub const INDEX_VERSION: u32 = 2;
 
 /// One speaker turn as the index stores it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -331,6 +331,37 @@ impl SearchIndex {
             IndexRecordOption::Basic,
         );
         Ok(self.reader.searcher().search(&q, &Count)?)
+    }
+
+    /// Seconds one thread spends running each text analyzer (morphological, bigram) over
+    /// `texts`, with the number of tokens it made: where indexing time goes.
+    pub fn analyzer_seconds(&self, texts: &[&str]) -> Vec<(&'static str, f64, usize)> {
+        let mut out = Vec::new();
+        for name in [JA_TOKENIZER, BIGRAM_TOKENIZER] {
+            let Some(mut a) = self.index.tokenizers().get(name) else {
+                continue;
+            };
+            let t0 = std::time::Instant::now();
+            let mut n = 0usize;
+            for t in texts {
+                let mut s = a.token_stream(t);
+                while s.advance() {
+                    n += 1;
+                }
+            }
+            out.push((name, t0.elapsed().as_secs_f64(), n));
+        }
+        let mut raw = self.ja.clone();
+        let t0 = std::time::Instant::now();
+        let mut n = 0usize;
+        for t in texts {
+            let mut s = raw.token_stream(t);
+            while s.advance() {
+                n += 1;
+            }
+        }
+        out.push(("ja_unstemmed", t0.elapsed().as_secs_f64(), n));
+        out
     }
 
     /// The dictionary words of a text, as the morphological field indexes them.
