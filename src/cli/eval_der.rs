@@ -42,9 +42,13 @@ pub struct Args {
     min_speakers: Option<usize>,
     #[arg(long)]
     max_speakers: Option<usize>,
-    /// Clustering threshold (cosine distance); default as in transcription.
+    /// Clustering threshold (cosine distance), used when the eigengap is off.
     #[arg(long)]
     threshold: Option<f32>,
+    /// Fraction of affinities kept for the eigengap speaker count (negative: off, cut the
+    /// dendrogram at --threshold instead); default as in transcription.
+    #[arg(long, allow_hyphen_values = true)]
+    eigengap: Option<f32>,
     /// Embedding window and hop, seconds.
     #[arg(long)]
     window: Option<f64>,
@@ -98,6 +102,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     opts.cluster.max_speakers = a.max_speakers;
     if let Some(t) = a.threshold {
         opts.cluster.threshold = t;
+    }
+    if let Some(p) = a.eigengap {
+        opts.cluster.eigengap = (p > 0.0).then_some(p);
     }
     if let Some(w) = a.window {
         opts.windows.window = w;

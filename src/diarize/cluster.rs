@@ -1,7 +1,9 @@
-//! Offline clustering of window embeddings over the whole recording: average-linkage
-//! agglomerative clustering on cosine distance (kodama), cut at a tuned distance or at a
-//! requested number of speakers, then refined by re-assigning every window to its nearest
-//! centroid. Long recordings are first reduced to at most `MAX_AHC` k-means centroids so
+//! Offline clustering of window embeddings over the whole recording: the number of speakers
+//! is estimated from the eigengap of the pruned cosine-affinity graph's normalised Laplacian
+//! (Park et al. 2019, "auto-tuning spectral clustering"; a fixed distance threshold drifts
+//! between recordings), or taken from the caller; average-linkage agglomerative clustering on
+//! cosine distance (kodama) is cut at that number, then refined by re-assigning every window
+//! to its nearest centroid. Long recordings are first reduced to at most `MAX_AHC` k-means centroids so
 //! memory stays quadratic in that bound, not in the recording's length.
 
 use super::encoder::{cosine, l2_normalized, DIM};
@@ -12,8 +14,11 @@ const MAX_AHC: usize = 2000;
 
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
-    /// Cosine distance at which agglomeration stops.
+    /// Cosine distance at which agglomeration stops, when `eigengap` is off.
     pub threshold: f32,
+    /// Estimate the number of speakers by the eigengap, keeping this fraction of each
+    /// window's strongest affinities (`None`: cut the dendrogram at `threshold`).
+    pub eigengap: Option<f32>,
     pub num_speakers: Option<usize>,
     pub min_speakers: Option<usize>,
     pub max_speakers: Option<usize>,
@@ -47,7 +52,10 @@ pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
         .iter()
         .take_while(|s| s.dissimilarity <= opts.threshold)
         .count();
-    let mut k = m - merges_below;
+    let mut k = match opts.eigengap {
+        Some(p) => eigengap_count(&points, MAX_SPEAKERS, p),
+        None => m - merges_below,
+    };
     if let Some(n) = opts.num_speakers {
         k = n;
     }
@@ -77,6 +85,62 @@ pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
         labels = absorb_small(emb, labels, MIN_CLUSTER);
     }
     refine(emb, labels, 2)
+}
+
+/// Most speakers the eigengap looks for (council plenaries have up to ~40).
+const MAX_SPEAKERS: usize = 40;
+
+/// Number of clusters from the largest gap between the smallest eigenvalues of the
+/// normalised Laplacian of the affinity graph (cosine similarity clipped at 0, each row
+/// keeping its `keep` fraction of strongest links, then symmetrised).
+pub fn eigengap_count(points: &[Vec<f32>], max_k: usize, keep: f32) -> usize {
+    let n = points.len();
+    if n < 3 {
+        return 1;
+    }
+    let mut a = nalgebra::DMatrix::<f64>::zeros(n, n);
+    for i in 0..n {
+        for j in i + 1..n {
+            let s = cosine(&points[i], &points[j]).max(0.0) as f64;
+            a[(i, j)] = s;
+            a[(j, i)] = s;
+        }
+    }
+    // Row-wise pruning: keep the strongest `keep` fraction of each row.
+    let m = ((keep as f64 * n as f64).round() as usize).clamp(1, n - 1);
+    let mut b = nalgebra::DMatrix::<f64>::zeros(n, n);
+    for i in 0..n {
+        let mut order: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+        order.sort_by(|&x, &y| a[(i, y)].total_cmp(&a[(i, x)]));
+        for &j in order.iter().take(m) {
+            b[(i, j)] = a[(i, j)];
+        }
+    }
+    let b = (&b + b.transpose()) * 0.5;
+    let d: Vec<f64> = (0..n).map(|i| b.row(i).sum().max(1e-9)).collect();
+    let lap = nalgebra::DMatrix::<f64>::from_fn(n, n, |i, j| {
+        let v = b[(i, j)] / (d[i] * d[j]).sqrt();
+        if i == j {
+            1.0 - v
+        } else {
+            -v
+        }
+    });
+    let mut w: Vec<f64> = nalgebra::SymmetricEigen::new(lap)
+        .eigenvalues
+        .iter()
+        .copied()
+        .collect();
+    w.sort_by(|x, y| x.total_cmp(y));
+    let mk = max_k.min(n - 1);
+    let mut best = (f64::MIN, 1);
+    for k in 1..=mk {
+        let gap = w[k] - w[k - 1];
+        if gap > best.0 {
+            best = (gap, k);
+        }
+    }
+    best.1
 }
 
 /// Clusters with fewer windows than this are outliers (a cough, a window across a change
@@ -226,6 +290,7 @@ mod tests {
     fn opts() -> ClusterOptions {
         ClusterOptions {
             threshold: 0.4,
+            eigengap: None,
             num_speakers: None,
             min_speakers: None,
             max_speakers: None,
@@ -253,6 +318,22 @@ mod tests {
             },
         );
         assert_eq!(capped.iter().max(), Some(&2));
+    }
+
+    #[test]
+    fn eigengap_counts_the_speakers() {
+        for k in [1, 2, 4] {
+            let (emb, truth) = synthetic(120, k);
+            assert_eq!(eigengap_count(&emb, 10, 0.4), k, "{k} speakers");
+            let labels = cluster(
+                &emb,
+                &ClusterOptions {
+                    eigengap: Some(0.4),
+                    ..opts()
+                },
+            );
+            assert_eq!(labels, dense(&truth));
+        }
     }
 
     #[test]

@@ -88,6 +88,7 @@ impl Default for DiarizeOptions {
             windows: WindowOptions::default(),
             cluster: cluster::ClusterOptions {
                 threshold: 0.40,
+                eigengap: None,
                 num_speakers: None,
                 min_speakers: None,
                 max_speakers: None,
