@@ -121,6 +121,11 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
     };
     let mut session = transcriber.session(&asr_opts)?;
     let mut vad = match &opts.vad_model {
+        // Diarization reads the same speech probabilities with its own, finer rules.
+        Some(m) if opts.diarize => Some(
+            SpeechDetector::new(m, VadOptions::default())?
+                .with_secondary(VadOptions::for_diarization())?,
+        ),
         Some(m) => Some(SpeechDetector::new(m, VadOptions::default())?),
         None => None,
     };
@@ -222,10 +227,12 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
                 }
             }
         }
-        for r in finished {
-            if let Some(d) = diarizer.as_mut() {
+        if let (Some(d), Some(v)) = (diarizer.as_mut(), vad.as_mut()) {
+            for r in v.take_secondary() {
                 d.push_speech(r)?;
             }
+        }
+        for r in finished {
             speech.push(r);
             pending.push(r);
         }

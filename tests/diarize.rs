@@ -1,5 +1,5 @@
 //! Diarization on real multi-speaker recordings from ../shared/eval/diarization, with the real
-//! GE2E encoder, scored with DER; and the streaming API against the whole-clip one.
+//! CAM++ encoder, scored with DER; and the streaming API against the whole-clip one.
 
 use gijiroku::diarize::{self, DiarizeOptions, Diarizer};
 use gijiroku::eval::der::{self, DerBreakdown};

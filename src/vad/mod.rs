@@ -54,6 +54,20 @@ impl Default for VadOptions {
 }
 
 impl VadOptions {
+    /// For diarization: speaker turns are short and a pause is often a change of speaker, so
+    /// regions end after 0.3 s of silence, keep 0.1 s of padding and start at a lower speech
+    /// probability. Measured on ../shared/eval/diarization (CAM++, eigengap): total DER at
+    /// collar 0 27.8 % against 32.4 % with the transcription settings.
+    pub fn for_diarization() -> VadOptions {
+        VadOptions {
+            threshold: 0.35,
+            min_speech_ms: 250,
+            min_silence_ms: 300,
+            speech_pad_ms: 100,
+            max_speech_s: 30.0,
+        }
+    }
+
     fn check(&self) -> anyhow::Result<()> {
         if self.threshold.is_nan() || self.threshold <= 0.0 || self.threshold >= 1.0 {
             bail!(
@@ -95,6 +109,9 @@ pub struct SpeechDetector {
     /// Absolute index of the first window in `pending`.
     next_window: usize,
     regions: Regions,
+    /// A second set of rules over the same probabilities (diarization's), when asked for.
+    secondary: Option<(VadOptions, Regions)>,
+    secondary_out: Vec<Span>,
 }
 
 impl SpeechDetector {
@@ -134,7 +151,23 @@ impl SpeechDetector {
             warm: Vec::new(),
             next_window: 0,
             regions: Regions::new(opts),
+            secondary: None,
+            secondary_out: Vec::new(),
         })
+    }
+
+    /// Also turns the same speech probabilities into regions by `opts` (e.g.
+    /// [`VadOptions::for_diarization`]); collect them with [`Self::take_secondary`]. The model
+    /// runs once for both.
+    pub fn with_secondary(mut self, opts: VadOptions) -> anyhow::Result<SpeechDetector> {
+        opts.check()?;
+        self.secondary = Some((opts, Regions::new(opts)));
+        Ok(self)
+    }
+
+    /// The regions the secondary rules finished since the last call.
+    pub fn take_secondary(&mut self) -> Vec<Span> {
+        std::mem::take(&mut self.secondary_out)
     }
 
     pub fn options(&self) -> &VadOptions {
@@ -167,6 +200,10 @@ impl SpeechDetector {
             self.run_chunk(&mut out)?;
         }
         self.regions.finish(total, &mut out);
+        if let Some((o, r)) = self.secondary.as_mut() {
+            r.finish(total, &mut self.secondary_out);
+            *r = Regions::new(*o);
+        }
         self.pending.clear();
         self.warm.clear();
         self.next_window = 0;
@@ -204,6 +241,9 @@ impl SpeechDetector {
             .enumerate()
         {
             self.regions.step((self.next_window + k) * WINDOW, p, out);
+            if let Some((_, r)) = self.secondary.as_mut() {
+                r.step((self.next_window + k) * WINDOW, p, &mut self.secondary_out);
+            }
         }
         let keep = (WARM_WINDOWS * WINDOW).min(input.len());
         self.warm = input.split_off(input.len() - keep);

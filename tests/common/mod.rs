@@ -11,7 +11,7 @@ pub fn models_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
 }
 
-/// The real GE2E speaker encoder; a missing model fails the test with what to do.
+/// The real CAM++ speaker encoder; a missing model fails the test with what to do.
 pub fn encoder() -> SpeakerEncoder {
     SpeakerEncoder::from_models_dir(&models_dir()).unwrap_or_else(|e| {
         panic!(
