@@ -290,7 +290,7 @@ fn models_list_shows_every_imported_model() {
         "whisper-base",
         "whisper-tiny.en",
         "silero-vad",
-        "speaker-encoder-ge2e",
+        "speaker-encoder-campplus",
     ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
