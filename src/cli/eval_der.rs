@@ -12,8 +12,12 @@ use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq)]
 pub enum SpeechSource {
-    /// Silero VAD, as `transcribe --diarize` uses it (the whole system is measured).
+    /// Silero VAD with the diarization rules, as `transcribe --diarize` uses it (the whole
+    /// system is measured).
     Vad,
+    /// pyannote's segmentation-3.0 model (speech, split where its local speaker changes): the
+    /// alternative measured against Silero (`--vad-threshold` sets its speech threshold).
+    Segmentation,
     /// A simple energy gate (no model).
     Energy,
     /// The reference RTTM's speech regions (oracle: measures clustering alone).
@@ -148,6 +152,21 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    let seg = match a.speech {
+        SpeechSource::Segmentation => Some(
+            diarize::speech::load_segmentation(&g.models_dir)?.with_context(|| {
+                format!(
+                    "no segmentation model in {} (run scripts/setup.sh, or use --speech vad)",
+                    g.models_dir.display()
+                )
+            })?,
+        ),
+        _ => None,
+    };
+    let mut rules = diarize::speech::SpeechRules::default();
+    if let Some(t) = a.vad_threshold {
+        rules.threshold = t;
+    }
     let pb = gijiroku::progress::bar(files.len() as u64, "diarizing");
     let mut scores = Vec::new();
     for f in &files {
@@ -167,6 +186,10 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         let seconds = samples.len() as f64 / 16_000.0;
         let t0 = Instant::now();
         let speech = match (a.speech, vad.as_mut()) {
+            (SpeechSource::Segmentation, _) => match &seg {
+                Some(m) => diarize::speech::speech_regions(m, &samples, rules)?,
+                None => Vec::new(),
+            },
             (SpeechSource::Vad, Some(v)) => v.speech_regions(&samples)?,
             (SpeechSource::Vad, None) | (SpeechSource::Energy, _) => {
                 diarize::energy_speech(&samples)
@@ -229,6 +252,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         exact += usize::from(s.ref_speakers == s.hyp_speakers);
     }
     let speech_note = match a.speech {
+        SpeechSource::Segmentation => "pyannote segmentation-3.0",
         SpeechSource::Vad => "Silero VAD",
         SpeechSource::Energy => "energy gate",
         SpeechSource::Oracle => "reference RTTM (oracle)",

@@ -27,6 +27,8 @@
 pub mod campp;
 pub mod cluster;
 pub mod encoder;
+pub mod segmentation;
+pub mod speech;
 pub mod voiceprint;
 
 use crate::transcript::{Segment, Span, Speaker, Transcript, Turn, Word};

