@@ -152,19 +152,73 @@ impl Fbank {
 
 // ------------------------------------------------------------------------------------- layers
 
-/// `y = W x + b` on `(K, N)` columns; `W (O, K)`, `b (O, 1)`.
+/// Fused per-channel `y = x·s[c] + t[c]`, optionally followed by ReLU, on a contiguous tensor
+/// whose first dimension is the channel (one pass instead of candle's three broadcast ops).
+struct ChannelAffine<'a> {
+    s: Option<&'a [f32]>,
+    t: Option<&'a [f32]>,
+    relu: bool,
+}
+
+impl candle_core::CustomOp1 for ChannelAffine<'_> {
+    fn name(&self) -> &'static str {
+        "campp-channel-affine"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let candle_core::CpuStorage::F32(data) = storage else {
+            candle_core::bail!("campp-channel-affine: f32 only");
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("campp-channel-affine: contiguous input only");
+        };
+        let x = &data[start..end];
+        let c = layout.dims()[0];
+        let n = x.len() / c.max(1);
+        for v in [self.s, self.t].into_iter().flatten() {
+            if v.len() != c {
+                candle_core::bail!(
+                    "campp-channel-affine: {} channels, {} parameters",
+                    c,
+                    v.len()
+                );
+            }
+        }
+        let mut y = Vec::with_capacity(x.len());
+        for (ci, row) in x.chunks_exact(n).enumerate() {
+            let s = self.s.map_or(1.0, |s| s[ci]);
+            let t = self.t.map_or(0.0, |t| t[ci]);
+            if self.relu {
+                y.extend(row.iter().map(|&v| (v * s + t).max(0.0)));
+            } else {
+                y.extend(row.iter().map(|&v| v * s + t));
+            }
+        }
+        Ok((candle_core::CpuStorage::F32(y), layout.shape().clone()))
+    }
+}
+
+/// `y = W x + b` on `(K, N)` columns; `W (O, K)`, `b (O)`.
 struct Lin {
     w: Tensor,
-    b: Option<Tensor>,
+    b: Option<Vec<f32>>,
 }
 
 impl Lin {
-    fn fwd(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    fn fwd(&self, x: &Tensor, relu: bool) -> candle_core::Result<Tensor> {
         let y = self.w.matmul(x)?;
-        match &self.b {
-            Some(b) => y.broadcast_add(b),
-            None => Ok(y),
+        if self.b.is_none() && !relu {
+            return Ok(y);
         }
+        y.apply_op1_no_bwd(&ChannelAffine {
+            s: None,
+            t: self.b.as_deref(),
+            relu,
+        })
     }
     fn out_dim(&self) -> usize {
         self.w.dims()[0]
@@ -173,13 +227,17 @@ impl Lin {
 
 /// Eval-mode BatchNorm followed by ReLU, on `(C, N)`.
 struct BnRelu {
-    s: Tensor,
-    t: Tensor,
+    s: Vec<f32>,
+    t: Vec<f32>,
 }
 
 impl BnRelu {
     fn fwd(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.broadcast_mul(&self.s)?.broadcast_add(&self.t)?.relu()
+        x.apply_op1_no_bwd(&ChannelAffine {
+            s: Some(&self.s),
+            t: Some(&self.t),
+            relu: true,
+        })
     }
 }
 
@@ -210,8 +268,7 @@ fn conv3x3(x: &Tensor, lin: &Lin, stride_h: usize, relu: bool) -> candle_core::R
         ho
     };
     let cols = Tensor::cat(&taps, 0)?.reshape((9 * c, b * ho * w))?;
-    let y = lin.fwd(&cols)?;
-    let y = if relu { y.relu()? } else { y };
+    let y = lin.fwd(&cols, relu)?;
     y.reshape((lin.out_dim(), b, ho, w))
 }
 
@@ -238,7 +295,7 @@ impl ResBlock {
                     x.clone()
                 };
                 let ho = h / self.stride;
-                lin.fwd(&xs.reshape((c, b * ho * w))?)?
+                lin.fwd(&xs.reshape((c, b * ho * w))?, false)?
                     .reshape((lin.out_dim(), b, ho, w))?
             }
             None => x.clone(),
@@ -259,8 +316,16 @@ struct CamDense {
 
 impl CamDense {
     /// `x (C, b·t)` → `(32, b·t)`.
-    fn fwd(&self, x: &Tensor, b: usize, t: usize) -> candle_core::Result<Tensor> {
-        let h = self.linear1.fwd(&self.bn1.fwd(x)?)?.relu()?;
+    /// `sliding`: instead of the window's mean (+ segment mean), each frame's context is twice
+    /// the mean of the `sliding` frames centred on it (b must be 1): for the region pass.
+    fn fwd(
+        &self,
+        x: &Tensor,
+        b: usize,
+        t: usize,
+        sliding: Option<usize>,
+    ) -> candle_core::Result<Tensor> {
+        let h = self.linear1.fwd(&self.bn1.fwd(x)?, true)?;
         let c = h.dims()[0];
         let h3 = h.reshape((c, b, t))?;
         let d = self.dilation;
@@ -274,8 +339,14 @@ impl CamDense {
             0,
         )?
         .reshape((3 * c, b * t))?;
-        let y = self.local.fwd(&cols)?;
+        let y = self.local.fwd(&cols, false)?;
         let o = y.dims()[0];
+        if let Some(w) = sliding {
+            let ctx = sliding_mean2(&h, w)?;
+            let m = self.cam1.fwd(&ctx, true)?;
+            let m = candle_nn::ops::sigmoid(&self.cam2.fwd(&m, false)?)?;
+            return y * m;
+        }
         let y = y.reshape((o, b, t))?;
         // Context: global mean + mean of the 100-frame segment (avg_pool1d, ceil_mode: the last
         // partial segment is averaged over its own frames).
@@ -293,8 +364,8 @@ impl CamDense {
             Tensor::cat(&segs, 2)?.broadcast_add(&mean)?
         };
         let ctx = ctx.reshape((c, b * nseg))?;
-        let m = self.cam1.fwd(&ctx)?.relu()?;
-        let m = candle_nn::ops::sigmoid(&self.cam2.fwd(&m)?)?.reshape((o, b, nseg))?;
+        let m = self.cam1.fwd(&ctx, true)?;
+        let m = candle_nn::ops::sigmoid(&self.cam2.fwd(&m, false)?)?.reshape((o, b, nseg))?;
         let y = if nseg == 1 {
             y.broadcast_mul(&m)?
         } else {
@@ -316,7 +387,13 @@ struct DenseBlock {
 }
 
 impl DenseBlock {
-    fn fwd(&self, x: &Tensor, b: usize, t: usize) -> candle_core::Result<Tensor> {
+    fn fwd(
+        &self,
+        x: &Tensor,
+        b: usize,
+        t: usize,
+        sliding: Option<usize>,
+    ) -> candle_core::Result<Tensor> {
         let (c0, n) = x.dims2()?;
         let total = c0 + GROWTH * self.layers.len();
         // Dense connectivity without repeated concatenation: one buffer, filled layer by layer.
@@ -324,12 +401,32 @@ impl DenseBlock {
         buf.slice_set(&x.contiguous()?, 0, 0)?;
         let mut c = c0;
         for layer in &self.layers {
-            let y = layer.fwd(&buf.narrow(0, 0, c)?, b, t)?;
+            let y = layer.fwd(&buf.narrow(0, 0, c)?, b, t, sliding)?;
             buf.slice_set(&y.contiguous()?, 0, c)?;
             c += GROWTH;
         }
-        self.transit.fwd(&self.transit_bn.fwd(&buf)?)
+        self.transit.fwd(&self.transit_bn.fwd(&buf)?, false)
     }
+}
+
+/// `2 × mean` over the `w` frames centred on each frame (window shifted to stay inside), per row
+/// of `(C, T)`, via f64 prefix sums.
+fn sliding_mean2(h: &Tensor, w: usize) -> candle_core::Result<Tensor> {
+    let (c, t) = h.dims2()?;
+    let v = h.flatten_all()?.to_vec1::<f32>()?;
+    let w = w.min(t).max(1);
+    let mut out = vec![0f32; c * t];
+    let mut cum = vec![0f64; t + 1];
+    for (row, dst) in v.chunks_exact(t).zip(out.chunks_exact_mut(t)) {
+        for (i, &x) in row.iter().enumerate() {
+            cum[i + 1] = cum[i] + x as f64;
+        }
+        for (k, d) in dst.iter_mut().enumerate() {
+            let a = k.saturating_sub(w / 2).min(t - w);
+            *d = (2.0 * (cum[a + w] - cum[a]) / w as f64) as f32;
+        }
+    }
+    Tensor::from_vec(out, (c, t), h.device())
 }
 
 // ------------------------------------------------------------------------------------- model
@@ -344,6 +441,7 @@ pub struct CamPlusPlus {
     out_bn: BnRelu,
     /// Stats (1024) → 192, with the final affine-free BatchNorm folded in.
     dense: Lin,
+    threads: usize,
 }
 
 struct Weights<'a>(&'a HashMap<String, Tensor>);
@@ -385,11 +483,7 @@ impl Weights<'_> {
     }
     fn bn_relu(&self, p: &str) -> anyhow::Result<BnRelu> {
         let (s, t) = self.bn(p, true)?;
-        let n = s.len();
-        Ok(BnRelu {
-            s: Tensor::from_vec(s, (n, 1), &Device::Cpu)?,
-            t: Tensor::from_vec(t, (n, 1), &Device::Cpu)?,
-        })
+        Ok(BnRelu { s, t })
     }
     /// Convolution weight `(O, C, k…)` as a `(O, taps·C)` matrix in tap-major column order,
     /// with an optional conv bias and an optional following BatchNorm folded in.
@@ -410,6 +504,12 @@ impl Weights<'_> {
             Some(k) => Some(self.vec(k)?),
             None => None,
         };
+        if b.as_ref().is_some_and(|b| b.len() != o) {
+            bail!(
+                "CAM++ weights: bias of {} has the wrong size",
+                bias.unwrap_or_default()
+            );
+        }
         let w = match bn {
             Some((p, affine)) => {
                 let (s, t) = self.bn(p, affine)?;
@@ -431,10 +531,6 @@ impl Weights<'_> {
                 w.broadcast_mul(&Tensor::from_vec(s, (o, 1), &Device::Cpu)?)?
             }
             None => w,
-        };
-        let b = match b {
-            Some(b) => Some(Tensor::from_vec(b, (o, 1), &Device::Cpu)?),
-            None => None,
         };
         Ok(Lin { w, b })
     }
@@ -544,7 +640,7 @@ impl CamPlusPlus {
         if head_conv1.w.dims()[1] != 9 || tdnn.w.dims()[1] != 5 * 32 * (N_FBANK / 8) {
             bail!("CAM++ weights: unexpected input layers");
         }
-        Ok(CamPlusPlus {
+        let model = CamPlusPlus {
             head_conv1,
             head_res,
             head_conv2,
@@ -552,7 +648,14 @@ impl CamPlusPlus {
             blocks,
             out_bn,
             dense,
-        })
+            threads: 1,
+        };
+        // Every inner dimension is checked by one tiny forward pass (a few ms), so that a wrong
+        // checkpoint fails here rather than at the first real window.
+        model
+            .forward(&[&[0.0; 8 * N_FBANK]], 8)
+            .context("CAM++ weights: shapes do not fit the CAM++ layout")?;
+        Ok(model)
     }
 
     /// Embeds windows of fbank frames (each `frames × 80`, row-major, as [`Fbank::compute`]
@@ -562,7 +665,7 @@ impl CamPlusPlus {
     pub fn embed(&self, windows: &[&[f32]]) -> anyhow::Result<Vec<Vec<f32>>> {
         let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (i, w) in windows.iter().enumerate() {
-            if w.len() % N_FBANK != 0 {
+            if !w.len().is_multiple_of(N_FBANK) {
                 bail!(
                     "CAM++: window {i} has {} values, not a multiple of {N_FBANK}",
                     w.len()
@@ -574,17 +677,58 @@ impl CamPlusPlus {
             }
             groups.entry(frames).or_default().push(i);
         }
-        let mut out = vec![Vec::new(); windows.len()];
+        // Jobs of at most MAX_BATCH windows of one length; with several threads, a group is
+        // split so that every thread gets work.
+        let mut jobs: Vec<(usize, Vec<usize>)> = Vec::new();
         for (frames, idx) in groups {
-            for chunk in idx.chunks(MAX_BATCH) {
-                let wins: Vec<&[f32]> = chunk.iter().map(|&i| windows[i]).collect();
-                let embs = self.forward(&wins, frames)?;
-                for (&i, e) in chunk.iter().zip(embs) {
-                    out[i] = e;
-                }
+            let per = idx.len().div_ceil(self.threads).clamp(1, MAX_BATCH);
+            jobs.extend(idx.chunks(per).map(|c| (frames, c.to_vec())));
+        }
+        let run = |job: &(usize, Vec<usize>)| {
+            let wins: Vec<&[f32]> = job.1.iter().map(|&i| windows[i]).collect();
+            self.forward(&wins, job.0)
+        };
+        let results: Vec<anyhow::Result<Vec<Vec<f32>>>> = if self.threads <= 1 || jobs.len() <= 1 {
+            jobs.iter().map(run).collect()
+        } else {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let mut done: Vec<(usize, anyhow::Result<Vec<Vec<f32>>>)> = std::thread::scope(|s| {
+                let workers: Vec<_> = (0..self.threads.min(jobs.len()))
+                    .map(|_| {
+                        s.spawn(|| {
+                            let mut mine = Vec::new();
+                            loop {
+                                let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                if j >= jobs.len() {
+                                    break mine;
+                                }
+                                mine.push((j, run(&jobs[j])));
+                            }
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().expect("CAM++ worker panicked"))
+                    .collect()
+            });
+            done.sort_by_key(|d| d.0);
+            done.into_iter().map(|d| d.1).collect()
+        };
+        let mut out = vec![Vec::new(); windows.len()];
+        for (job, embs) in jobs.iter().zip(results) {
+            for (&i, e) in job.1.iter().zip(embs?) {
+                out[i] = e;
             }
         }
         Ok(out)
+    }
+
+    /// Spreads [`embed`](Self::embed)'s batches over `n` OS threads (default 1). On this
+    /// model that scales far better than candle's own threading inside each matrix product,
+    /// so with n > 1 run with `RAYON_NUM_THREADS=1` (candle reads it for gemm).
+    pub fn set_threads(&mut self, n: usize) {
+        self.threads = n.max(1);
     }
 
     /// Input tensor `(1, b, 80, T)` with the per-window time mean removed.
@@ -624,7 +768,7 @@ impl CamPlusPlus {
 
     fn forward(&self, windows: &[&[f32]], t: usize) -> anyhow::Result<Vec<Vec<f32>>> {
         let heads = windows
-            .chunks(head_chunk())
+            .chunks(HEAD_CHUNK)
             .map(|c| self.head(&Self::input(c, t)?))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let x = if heads.len() == 1 {
@@ -637,6 +781,18 @@ impl CamPlusPlus {
 
     /// TDNN, dense blocks, pooling and embedding layer on head features `(320, b, T)`.
     fn xvector(&self, x: &Tensor) -> anyhow::Result<Vec<Vec<f32>>> {
+        let b = x.dims()[1];
+        let (x, to) = self.frame_features(x, None)?;
+        let c = x.dims()[0];
+        self.pool(&x.reshape((c, b, to))?)
+    }
+
+    /// TDNN and dense blocks on head features `(320, b, T)` → `(512, b·T')`, T' = ⌈T/2⌉.
+    fn frame_features(
+        &self,
+        x: &Tensor,
+        sliding: Option<usize>,
+    ) -> candle_core::Result<(Tensor, usize)> {
         let (c, b, t) = x.dims3()?;
         // TDNN: kernel 5, stride 2, padding 2 (taps from an even/odd view of the padded input).
         let extra = t % 2;
@@ -648,104 +804,28 @@ impl CamPlusPlus {
             .map(|j| xr.narrow(3, j % 2, 1)?.squeeze(3)?.narrow(2, j / 2, to))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let cols = Tensor::cat(&taps, 0)?.reshape((5 * c, b * to))?;
-        let mut x = self.tdnn.fwd(&cols)?.relu()?;
+        let mut x = self.tdnn.fwd(&cols, true)?;
         for blk in &self.blocks {
-            x = blk.fwd(&x, b, to)?;
+            x = blk.fwd(&x, b, to, sliding)?;
         }
-        let x = self.out_bn.fwd(&x)?;
-        let c = x.dims()[0];
-        let x = x.reshape((c, b, to))?;
-        // Statistics pooling: mean and unbiased std over time.
+        Ok((self.out_bn.fwd(&x)?, to))
+    }
+
+    /// Statistics pooling (mean and unbiased std over time) and the embedding layer on
+    /// `(512, B, T')` → B L2-normalised embeddings.
+    fn pool(&self, x: &Tensor) -> anyhow::Result<Vec<Vec<f32>>> {
+        let to = x.dims()[2];
         let mean = x.mean_keepdim(2)?;
         let var = (x.broadcast_sub(&mean)?.sqr()?.sum_keepdim(2)? / (to as f64 - 1.0))?;
         let stats = Tensor::cat(&[mean.squeeze(2)?, var.sqrt()?.squeeze(2)?], 0)?;
         let e = self
             .dense
-            .fwd(&stats)?
+            .fwd(&stats, false)?
             .t()?
             .contiguous()?
             .to_vec2::<f32>()?;
         Ok(e.into_iter().map(l2_normalized).collect())
     }
-
-    /// Experimental whole-region variant of [`embed`](Self::embed): `feats` is the fbank of one
-    /// region (`frames × 80`), the windows are `win` frames starting at `starts`. The 2-D head
-    /// (about half of the work) runs once per region frame instead of once per window frame;
-    /// the TDNN/dense part still runs per window. Not identical to `embed`: the mean
-    /// normalisation is a sliding `win`-frame mean centred on each frame instead of the
-    /// window's own mean, and the head sees real context instead of zero padding at the window
-    /// edges.
-    pub fn embed_region(
-        &self,
-        feats: &[f32],
-        win: usize,
-        starts: &[usize],
-    ) -> anyhow::Result<Vec<Vec<f32>>> {
-        if feats.len() % N_FBANK != 0 {
-            bail!(
-                "CAM++: region has {} values, not a multiple of {N_FBANK}",
-                feats.len()
-            );
-        }
-        let n = feats.len() / N_FBANK;
-        if win < MIN_FRAMES || starts.iter().any(|&s| s + win > n) {
-            bail!("CAM++: windows of {win} frames do not fit a region of {n} frames");
-        }
-        if starts.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Sliding CMN: frame t gets the mean of the `win` frames centred on it (shifted to stay
-        // inside the region), through prefix sums.
-        let mut cum = vec![0f64; (n + 1) * N_FBANK];
-        for t in 0..n {
-            for f in 0..N_FBANK {
-                cum[(t + 1) * N_FBANK + f] = cum[t * N_FBANK + f] + feats[t * N_FBANK + f] as f64;
-            }
-        }
-        let w = if std::env::var("GCMN").is_ok() {
-            n
-        } else {
-            win.min(n)
-        };
-        let mut x = vec![0f32; N_FBANK * n];
-        for t in 0..n {
-            let a = t.saturating_sub(w / 2).min(n - w);
-            for f in 0..N_FBANK {
-                let m = (cum[(a + w) * N_FBANK + f] - cum[a * N_FBANK + f]) / w as f64;
-                x[f * n + t] = feats[t * N_FBANK + f] - m as f32;
-            }
-        }
-        let x = Tensor::from_vec(x, (1, 1, N_FBANK, n), &Device::Cpu)?;
-        // Head over the region in time chunks with a halo covering its receptive field (±10).
-        const CORE: usize = 256;
-        const HALO: usize = 12;
-        let mut parts = Vec::new();
-        let mut a = 0;
-        while a < n {
-            let e = (a + CORE).min(n);
-            let (ia, ie) = (a.saturating_sub(HALO), (e + HALO).min(n));
-            let h = self.head(&x.narrow(3, ia, ie - ia)?)?;
-            parts.push(h.narrow(2, a - ia, e - a)?);
-            a = e;
-        }
-        let head = Tensor::cat(&parts, 2)?.squeeze(1)?; // (320, n)
-        let mut out = Vec::with_capacity(starts.len());
-        for chunk in starts.chunks(MAX_BATCH) {
-            let xs = chunk
-                .iter()
-                .map(|&s| head.narrow(1, s, win)?.unsqueeze(1))
-                .collect::<candle_core::Result<Vec<_>>>()?;
-            out.extend(self.xvector(&Tensor::cat(&xs, 1)?)?);
-        }
-        Ok(out)
-    }
-}
-
-fn head_chunk() -> usize {
-    std::env::var("HC")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(HEAD_CHUNK)
 }
 
 fn l2_normalized(mut v: Vec<f32>) -> Vec<f32> {

@@ -64,7 +64,7 @@ impl SpeakerEncoder {
                 path.display()
             );
         }
-        let net = if path.extension().is_some_and(|e| e == "safetensors") {
+        let mut net = if path.extension().is_some_and(|e| e == "safetensors") {
             CamPlusPlus::load(path)?
         } else {
             let tmp = tempfile::Builder::new()
@@ -74,6 +74,7 @@ impl SpeakerEncoder {
             campp::import_campp(path, tmp.path())?;
             CamPlusPlus::load(tmp.path())?
         };
+        net.set_threads(std::thread::available_parallelism().map_or(1, |n| n.get()));
         Ok(SpeakerEncoder {
             net,
             mel: MelFrontEnd {
