@@ -169,6 +169,17 @@ fn streaming_matches_whole_clip() {
     let streamed = d.finish().expect("finish");
     assert_eq!(streamed.turns, whole.turns);
     assert_eq!(streamed.speakers, whole.speakers);
+    // A long silence (no region at all) does not pile up audio: 100 s in, at most 70 s kept.
+    let mut d = Diarizer::new(&enc, opts.clone());
+    for i in 0..50 {
+        d.push_audio(i as f64 * 2.0, &vec![0.0; 32_000])
+            .expect("push audio");
+    }
+    assert!(
+        d.buffered_seconds() <= 70.0 + 1e-6,
+        "{}",
+        d.buffered_seconds()
+    );
     // Regions out of order are refused, not silently mis-cut.
     let mut d = Diarizer::new(&enc, opts);
     d.push_speech(Span::new(5.0, 6.0)).expect("first region");

@@ -38,6 +38,8 @@ use encoder::{window_starts, N_MELS};
 pub use voiceprint::{Voiceprint, VoiceprintStore};
 
 const SR: f64 = 16_000.0;
+/// Audio kept while no speech region is pending (seconds); see `Diarizer::process`.
+const KEEP_BEHIND_SECONDS: f64 = 70.0;
 /// Windows embedded together (one LSTM pass): big enough for efficient matmuls, small
 /// enough that pending mel windows stay under a few MB.
 const BATCH: usize = 64;
@@ -349,6 +351,15 @@ impl<'a> Diarizer<'a> {
             self.speech.push(sp);
             // Later regions start after this one ends: the audio before it is done with.
             let drop = z.min(self.buf.len());
+            self.buf.drain(..drop);
+            self.buf_start += drop;
+        }
+        // During a long silence no region comes to release the audio: a region is reported
+        // at most one VAD slice (30.72 s) plus its longest length (30 s) after it began, so
+        // older audio can go.
+        let keep = (KEEP_BEHIND_SECONDS * SR) as usize;
+        if self.pending.is_empty() && self.buf.len() > keep {
+            let drop = self.buf.len() - keep;
             self.buf.drain(..drop);
             self.buf_start += drop;
         }
