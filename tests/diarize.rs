@@ -23,6 +23,14 @@ fn load(name: &str) -> (Vec<f32>, Vec<(String, f64, f64)>) {
     (samples, reference)
 }
 
+/// The diarization's turns as (speaker, start, end), for scoring.
+fn hyp(d: &diarize::Diarization) -> Vec<(String, f64, f64)> {
+    d.turns
+        .iter()
+        .map(|t| (t.speaker.clone(), t.start, t.end))
+        .collect()
+}
+
 fn union(reference: &[(String, f64, f64)]) -> Vec<Span> {
     let mut v: Vec<(f64, f64)> = reference.iter().map(|(_, s, e)| (*s, *e)).collect();
     v.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -62,12 +70,7 @@ fn diarizes_real_recordings_within_measured_der() {
             assert!(w[0].end <= w[1].start + 1e-9, "{:?}", w);
         }
         assert!(d.turns.iter().all(|t| t.end > t.start));
-        let hyp: Vec<(String, f64, f64)> = d
-            .turns
-            .iter()
-            .map(|t| (t.speaker.clone(), t.start, t.end))
-            .collect();
-        let s = der::der(&reference, &hyp, 0.0, samples.len() as f64 / 16_000.0);
+        let s = der::der(&reference, &hyp(&d), 0.0, samples.len() as f64 / 16_000.0);
         eprintln!(
             "{name}: DER {:.1}% ({} speakers, reference {})",
             100.0 * s.der(),
@@ -118,12 +121,7 @@ fn whole_eval_set_with_the_vad_within_measured_der() {
         let (samples, reference) = load(name);
         let speech = vad.speech_regions(&samples).expect("vad");
         let d = diarize::diarize(&enc, &samples, &speech, &opts).expect("diarize");
-        let hyp: Vec<(String, f64, f64)> = d
-            .turns
-            .iter()
-            .map(|t| (t.speaker.clone(), t.start, t.end))
-            .collect();
-        let s = der::der(&reference, &hyp, 0.0, samples.len() as f64 / 16_000.0);
+        let s = der::der(&reference, &hyp(&d), 0.0, samples.len() as f64 / 16_000.0);
         exact += usize::from(d.speakers.len() == der::speaker_count(&reference));
         total.add(&s);
     }

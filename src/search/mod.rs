@@ -25,7 +25,7 @@ use tantivy::schema::{
     TextOptions, Value, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{Stemmer, TextAnalyzer, TokenStream, Tokenizer};
+use tantivy::tokenizer::{Stemmer, TextAnalyzer, TokenStream};
 use tantivy::{
     DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
@@ -351,16 +351,6 @@ impl SearchIndex {
             }
             out.push((name, t0.elapsed().as_secs_f64(), n));
         }
-        let mut raw = self.ja.clone();
-        let t0 = std::time::Instant::now();
-        let mut n = 0usize;
-        for t in texts {
-            let mut s = raw.token_stream(t);
-            while s.advance() {
-                n += 1;
-            }
-        }
-        out.push(("ja_unstemmed", t0.elapsed().as_secs_f64(), n));
         out
     }
 
