@@ -63,7 +63,7 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 println!(
-                    "{:<28} {:>9}  {:<13} {:<16} DESCRIPTION",
+                    "{:<28} {:>9}  {:<13} {:<20} DESCRIPTION",
                     "NAME", "SIZE", "LANGUAGES", "TYPE"
                 );
                 for m in all {
@@ -72,7 +72,7 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                         .unwrap_or("")
                         .to_string();
                     println!(
-                        "{:<28} {:>7.1}MB  {:<13} {:<16} {}",
+                        "{:<28} {:>7.1}MB  {:<13} {:<20} {}",
                         m.name,
                         m.size as f64 / 1e6,
                         m.languages,

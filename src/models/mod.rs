@@ -25,6 +25,7 @@ pub enum ModelType {
     Whisper,
     Vad,
     SpeakerEncoder,
+    SpeakerSegmentation,
     Other,
 }
 
@@ -116,7 +117,7 @@ pub fn list(models_dir: &Path) -> anyhow::Result<Vec<InstalledModel>> {
             )
         } else if fname.starts_with("segmentation-") {
             (
-                ModelType::SpeakerEncoder,
+                ModelType::SpeakerSegmentation,
                 "-".into(),
                 "speaker segmentation: speech and overlap (diarization)".into(),
             )
