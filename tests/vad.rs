@@ -234,3 +234,35 @@ fn meeting_speech_against_reference_turns() {
     assert!(miss_pct < 9.0, "missed {miss_pct:.1} % of speech");
     assert!(fa_pct < 9.0, "{fa_pct:.1} % false alarm");
 }
+
+#[test]
+fn secondary_rules_read_the_same_probabilities() {
+    // One model pass, two sets of rules: the secondary regions are exactly those of a
+    // detector run with the secondary rules alone, and the primary ones are unchanged.
+    let samples = clip("mfa__acoustic_corpus.wav");
+    let primary = detector().speech_regions(&samples).expect("primary");
+    let alone = SpeechDetector::new(vad_model(), VadOptions::for_diarization())
+        .expect("VAD loads")
+        .speech_regions(&samples)
+        .expect("alone");
+    let mut both = detector()
+        .with_secondary(VadOptions::for_diarization())
+        .expect("valid rules");
+    let mut main = Vec::new();
+    let mut second = Vec::new();
+    for block in samples.chunks(7_000) {
+        main.extend(both.push(block).expect("push"));
+        second.extend(both.take_secondary());
+    }
+    main.extend(both.finish().expect("finish"));
+    second.extend(both.take_secondary());
+    assert_eq!(main, primary);
+    assert_eq!(second, alone);
+    // The finer rules cut the clip into more regions (pauses of 0.3 s end a region).
+    assert!(
+        second.len() > primary.len(),
+        "{} vs {}",
+        second.len(),
+        primary.len()
+    );
+}
