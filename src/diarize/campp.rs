@@ -316,15 +316,7 @@ struct CamDense {
 
 impl CamDense {
     /// `x (C, b·t)` → `(32, b·t)`.
-    /// `sliding`: instead of the window's mean (+ segment mean), each frame's context is twice
-    /// the mean of the `sliding` frames centred on it (b must be 1): for the region pass.
-    fn fwd(
-        &self,
-        x: &Tensor,
-        b: usize,
-        t: usize,
-        sliding: Option<usize>,
-    ) -> candle_core::Result<Tensor> {
+    fn fwd(&self, x: &Tensor, b: usize, t: usize) -> candle_core::Result<Tensor> {
         let h = self.linear1.fwd(&self.bn1.fwd(x)?, true)?;
         let c = h.dims()[0];
         let h3 = h.reshape((c, b, t))?;
@@ -341,12 +333,6 @@ impl CamDense {
         .reshape((3 * c, b * t))?;
         let y = self.local.fwd(&cols, false)?;
         let o = y.dims()[0];
-        if let Some(w) = sliding {
-            let ctx = sliding_mean2(&h, w)?;
-            let m = self.cam1.fwd(&ctx, true)?;
-            let m = candle_nn::ops::sigmoid(&self.cam2.fwd(&m, false)?)?;
-            return y * m;
-        }
         let y = y.reshape((o, b, t))?;
         // Context: global mean + mean of the 100-frame segment (avg_pool1d, ceil_mode: the last
         // partial segment is averaged over its own frames).
@@ -387,13 +373,7 @@ struct DenseBlock {
 }
 
 impl DenseBlock {
-    fn fwd(
-        &self,
-        x: &Tensor,
-        b: usize,
-        t: usize,
-        sliding: Option<usize>,
-    ) -> candle_core::Result<Tensor> {
+    fn fwd(&self, x: &Tensor, b: usize, t: usize) -> candle_core::Result<Tensor> {
         let (c0, n) = x.dims2()?;
         let total = c0 + GROWTH * self.layers.len();
         // Dense connectivity without repeated concatenation: one buffer, filled layer by layer.
@@ -401,32 +381,12 @@ impl DenseBlock {
         buf.slice_set(&x.contiguous()?, 0, 0)?;
         let mut c = c0;
         for layer in &self.layers {
-            let y = layer.fwd(&buf.narrow(0, 0, c)?, b, t, sliding)?;
+            let y = layer.fwd(&buf.narrow(0, 0, c)?, b, t)?;
             buf.slice_set(&y.contiguous()?, 0, c)?;
             c += GROWTH;
         }
         self.transit.fwd(&self.transit_bn.fwd(&buf)?, false)
     }
-}
-
-/// `2 × mean` over the `w` frames centred on each frame (window shifted to stay inside), per row
-/// of `(C, T)`, via f64 prefix sums.
-fn sliding_mean2(h: &Tensor, w: usize) -> candle_core::Result<Tensor> {
-    let (c, t) = h.dims2()?;
-    let v = h.flatten_all()?.to_vec1::<f32>()?;
-    let w = w.min(t).max(1);
-    let mut out = vec![0f32; c * t];
-    let mut cum = vec![0f64; t + 1];
-    for (row, dst) in v.chunks_exact(t).zip(out.chunks_exact_mut(t)) {
-        for (i, &x) in row.iter().enumerate() {
-            cum[i + 1] = cum[i] + x as f64;
-        }
-        for (k, d) in dst.iter_mut().enumerate() {
-            let a = k.saturating_sub(w / 2).min(t - w);
-            *d = (2.0 * (cum[a + w] - cum[a]) / w as f64) as f32;
-        }
-    }
-    Tensor::from_vec(out, (c, t), h.device())
 }
 
 // ------------------------------------------------------------------------------------- model
@@ -782,17 +742,13 @@ impl CamPlusPlus {
     /// TDNN, dense blocks, pooling and embedding layer on head features `(320, b, T)`.
     fn xvector(&self, x: &Tensor) -> anyhow::Result<Vec<Vec<f32>>> {
         let b = x.dims()[1];
-        let (x, to) = self.frame_features(x, None)?;
+        let (x, to) = self.frame_features(x)?;
         let c = x.dims()[0];
         self.pool(&x.reshape((c, b, to))?)
     }
 
     /// TDNN and dense blocks on head features `(320, b, T)` → `(512, b·T')`, T' = ⌈T/2⌉.
-    fn frame_features(
-        &self,
-        x: &Tensor,
-        sliding: Option<usize>,
-    ) -> candle_core::Result<(Tensor, usize)> {
+    fn frame_features(&self, x: &Tensor) -> candle_core::Result<(Tensor, usize)> {
         let (c, b, t) = x.dims3()?;
         // TDNN: kernel 5, stride 2, padding 2 (taps from an even/odd view of the padded input).
         let extra = t % 2;
@@ -806,7 +762,7 @@ impl CamPlusPlus {
         let cols = Tensor::cat(&taps, 0)?.reshape((5 * c, b * to))?;
         let mut x = self.tdnn.fwd(&cols, true)?;
         for blk in &self.blocks {
-            x = blk.fwd(&x, b, to, sliding)?;
+            x = blk.fwd(&x, b, to)?;
         }
         Ok((self.out_bn.fwd(&x)?, to))
     }
