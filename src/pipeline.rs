@@ -144,6 +144,22 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
     } else {
         None
     };
+    // The segmentation model refines turns and finds overlapped speech; without it (a models
+    // folder set up before it existed) diarization still works, one speaker at a time.
+    let segmentation = match &encoder {
+        Some(_) => {
+            let m = crate::diarize::speech::load_segmentation(&models_dir)?;
+            if m.is_none() {
+                tracing::warn!(
+                    "no {} in {}: speaker turns without overlap detection (run scripts/setup.sh)",
+                    crate::diarize::speech::SEGMENTATION_FILE,
+                    models_dir.display()
+                );
+            }
+            m
+        }
+        None => None,
+    };
     let mut diarizer = match &encoder {
         Some(enc) => {
             let data = opts.data.clone().unwrap_or_else(|| PathBuf::from("data"));
@@ -153,7 +169,11 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
                 opts.max_speakers,
                 &data,
             )?;
-            Some(crate::diarize::Diarizer::new(enc, dopts))
+            let d = crate::diarize::Diarizer::new(enc, dopts);
+            Some(match &segmentation {
+                Some(m) => d.with_segmentation(m),
+                None => d,
+            })
         }
         None => None,
     };
@@ -307,6 +327,9 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
             speaker_encoder: encoder
                 .as_ref()
                 .map(|_| crate::diarize::ENCODER_FILE.to_string()),
+            segmentation: segmentation
+                .as_ref()
+                .map(|_| crate::diarize::speech::SEGMENTATION_FILE.to_string()),
         },
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         speech,

@@ -55,6 +55,9 @@ pub struct ModelInfo {
     pub vad: Option<String>,
     #[serde(default)]
     pub speaker_encoder: Option<String>,
+    /// The segmentation model that refined speaker turns (overlapped speech), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segmentation: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]

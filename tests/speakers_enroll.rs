@@ -55,7 +55,8 @@ fn enrolled_reader_is_named_and_others_are_not() {
         voiceprints: vec![v],
         ..Default::default()
     };
-    let d = diarize::diarize(&enc, &samples, &speech, &opts).expect("diarize");
+    let seg = common::segmentation();
+    let d = diarize::diarize(&enc, Some(&seg), &samples, &speech, &opts).expect("diarize");
     for s in &d.speakers {
         eprintln!("{} {:?} {:?} {:.1}s", s.id, s.name, s.similarity, s.seconds);
     }

@@ -47,7 +47,8 @@ pub struct Args {
     min_speakers: Option<usize>,
     #[arg(long)]
     max_speakers: Option<usize>,
-    /// Clustering threshold (cosine distance), used when the eigengap is off.
+    /// Clustering threshold (cosine distance): the cut when the eigengap is off, else the
+    /// cut whenever more voices are still apart at it than the eigengap counts.
     #[arg(long)]
     threshold: Option<f32>,
     /// Fraction of affinities kept for the eigengap speaker count (negative: off, cut the
@@ -67,6 +68,18 @@ pub struct Args {
     /// Cosine margin for splitting a window at its middle (negative: never split).
     #[arg(long, allow_hyphen_values = true)]
     split_margin: Option<f32>,
+    /// Leave out the resegmentation by the segmentation model (turns from the clustering
+    /// alone, one speaker at a time).
+    #[arg(long)]
+    no_resegment: bool,
+    /// Resegmentation: seconds between segmentation chunks, margin around speaker changes
+    /// (s) and the share a cluster needs to take a local speaker whole.
+    #[arg(long)]
+    reseg_step: Option<f64>,
+    #[arg(long)]
+    reseg_margin: Option<f64>,
+    #[arg(long)]
+    reseg_share: Option<f32>,
     /// Write each hypothesis as `<name>.rttm` into this folder (e.g. to score it elsewhere).
     #[arg(long)]
     write_rttm: Option<PathBuf>,
@@ -74,6 +87,10 @@ pub struct Args {
     /// studying clustering offline).
     #[arg(long, hide = true)]
     dump_windows: Option<PathBuf>,
+    /// Take speech regions from `<name>.rttm` in this folder instead (union of its turns;
+    /// for trying speech detectors offline).
+    #[arg(long, hide = true)]
+    speech_rttm: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -86,6 +103,10 @@ struct FileScore {
     der_collar_025: f64,
     collar_0: DerBreakdown,
     der_collar_0: f64,
+    /// Overlapped speech: hypothesis seconds, of which in reference overlap, reference seconds.
+    overlap_hyp: f64,
+    overlap_correct: f64,
+    overlap_ref: f64,
     diarize_seconds: f64,
 }
 
@@ -126,6 +147,15 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     if let Some(m) = a.split_margin {
         opts.split_margin = (m >= 0.0).then_some(m);
     }
+    if let Some(x) = a.reseg_step {
+        opts.resegment.step = x;
+    }
+    if let Some(x) = a.reseg_margin {
+        opts.resegment.core_margin = x;
+    }
+    if let Some(x) = a.reseg_share {
+        opts.resegment.min_share = x;
+    }
     opts.validate()?;
     if let Some(d) = &a.write_rttm {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
@@ -152,8 +182,8 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let seg = match a.speech {
-        SpeechSource::Segmentation => Some(
+    let seg = match (a.speech, a.no_resegment) {
+        (SpeechSource::Segmentation, _) | (_, false) => Some(
             diarize::speech::load_segmentation(&g.models_dir)?.with_context(|| {
                 format!(
                     "no segmentation model in {} (run scripts/setup.sh, or use --speech vad)",
@@ -196,7 +226,21 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             }
             (SpeechSource::Oracle, _) => oracle_speech(&reference),
         };
-        let d = diarize::diarize(&encoder, &samples, &speech, &opts)?;
+        let speech = match &a.speech_rttm {
+            Some(dir) => {
+                let p = dir.join(format!("{name}.rttm"));
+                let t = std::fs::read_to_string(&p)
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                let turns: Vec<(String, f64, f64)> = der::parse_rttm(&t)?
+                    .into_iter()
+                    .map(|t| (t.speaker, t.start, t.end))
+                    .collect();
+                oracle_speech(&turns)
+            }
+            None => speech,
+        };
+        let reseg = if a.no_resegment { None } else { seg.as_ref() };
+        let d = diarize::diarize(&encoder, reseg, &samples, &speech, &opts)?;
         if let Some(dir) = &a.dump_windows {
             std::fs::create_dir_all(dir)?;
             let w = diarize::embed_regions(&encoder, &samples, 0.0, &speech, &opts.windows)?;
@@ -226,7 +270,12 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         let c25 = der::der(&reference, &hyp, 0.25, seconds);
         let c0 = der::der(&reference, &hyp, 0.0, seconds);
+        let (overlap_hyp, overlap_correct, overlap_ref) =
+            der::overlap_detection(&reference, &hyp, seconds);
         scores.push(FileScore {
+            overlap_hyp,
+            overlap_correct,
+            overlap_ref,
             file: name,
             seconds,
             ref_speakers: der::speaker_count(&reference),
@@ -243,7 +292,11 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let mut t25 = DerBreakdown::default();
     let mut t0 = DerBreakdown::default();
     let (mut audio, mut took, mut count_err, mut exact) = (0.0, 0.0, 0usize, 0usize);
+    let (mut ov_h, mut ov_c, mut ov_r) = (0.0, 0.0, 0.0);
     for s in &scores {
+        ov_h += s.overlap_hyp;
+        ov_c += s.overlap_correct;
+        ov_r += s.overlap_ref;
         t25.add(&s.collar_025);
         t0.add(&s.collar_0);
         audio += s.seconds;
@@ -267,6 +320,8 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
                     "collar_025": t25, "der_collar_025": t25.der(),
                     "collar_0": t0, "der_collar_0": t0.der(),
                     "speaker_count_abs_error": count_err, "speaker_count_exact": exact,
+                    "overlap_hyp_seconds": ov_h, "overlap_correct_seconds": ov_c,
+                    "overlap_ref_seconds": ov_r,
                     "audio_seconds": audio, "diarize_seconds": took,
                     "speed_x_realtime": audio / took.max(1e-9),
                 }
@@ -306,6 +361,12 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         pct(t0.false_alarm, t0.total),
         pct(t0.confusion, t0.total),
         audio / took.max(1e-9)
+    );
+    println!(
+        "overlapped speech: {ov_h:.1} s found, {ov_c:.1} s of it right (precision {:.0} %), \
+         recall {:.0} % of the reference's {ov_r:.1} s",
+        100.0 * ov_c / ov_h.max(1e-9),
+        100.0 * ov_c / ov_r.max(1e-9)
     );
     println!(
         "speaker count exact on {exact}/{} files, total absolute error {count_err}; speed {:.0}× real time (diarization only)",

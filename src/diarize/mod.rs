@@ -27,6 +27,7 @@
 pub mod campp;
 pub mod cluster;
 pub mod encoder;
+pub mod resegment;
 pub mod segmentation;
 pub mod speech;
 pub mod voiceprint;
@@ -86,6 +87,8 @@ pub struct DiarizeOptions {
     /// highest pair of clips of the CMU cards set (1–3 s each, speakers not stated) 0.79,
     /// every other pair of different recordings below 0.70. Default 0.80.
     pub match_threshold: f32,
+    /// How the segmentation model's local speakers refine the turns (when it is given).
+    pub resegment: resegment::ResegmentOptions,
 }
 
 impl Default for DiarizeOptions {
@@ -93,7 +96,7 @@ impl Default for DiarizeOptions {
         DiarizeOptions {
             windows: WindowOptions::default(),
             cluster: cluster::ClusterOptions {
-                threshold: 0.40,
+                threshold: 0.70,
                 eigengap: Some(0.4),
                 num_speakers: None,
                 min_speakers: None,
@@ -104,6 +107,7 @@ impl Default for DiarizeOptions {
             split_margin: Some(0.05),
             voiceprints: Vec::new(),
             match_threshold: 0.80,
+            resegment: resegment::ResegmentOptions::default(),
         }
     }
 }
@@ -144,6 +148,13 @@ impl DiarizeOptions {
         if !(self.windows.window >= 0.5 && self.windows.hop > 0.0) {
             anyhow::bail!("embedding window must be at least 0.5 s and the hop positive");
         }
+        let r = &self.resegment;
+        if !(r.step >= 0.1 && r.step <= 10.0) {
+            anyhow::bail!("resegmentation step must be 0.1–10 s (chunks are 10 s long)");
+        }
+        if !(r.core_margin >= 0.0 && (0.0..=1.0).contains(&r.min_share) && r.min_overlap >= 0.0) {
+            anyhow::bail!("resegmentation margin must be ≥ 0 s and the share within 0–1");
+        }
         Ok(())
     }
 }
@@ -172,11 +183,16 @@ pub struct DiarizedSpeaker {
     pub seconds: f64,
 }
 
-/// The result: speakers and who spoke when (turns sorted by time, never overlapping).
+/// The result: speakers and who spoke when (turns sorted by start; with the segmentation
+/// model two speakers may overlap).
 #[derive(Debug, Clone, Default)]
 pub struct Diarization {
     pub speakers: Vec<DiarizedSpeaker>,
     pub turns: Vec<Turn>,
+    /// One speaker at a time (sorted, never overlapping): who holds the floor, which is whose
+    /// words Whisper writes. Where two talk at once it is the one the clustering heard in
+    /// that window (the dominant voice). Empty: take `turns`.
+    pub floor: Vec<Turn>,
 }
 
 /// Collects window embeddings into batches for the encoder.
@@ -282,6 +298,10 @@ pub struct Diarizer<'a> {
     buf_start: usize,
     pending: std::collections::VecDeque<Span>,
     speech: Vec<Span>,
+    /// Local speakers from the segmentation model, when it is given.
+    local: Option<resegment::LocalSegmenter<'a>>,
+    /// End of the audio seen (samples).
+    total: usize,
 }
 
 impl<'a> Diarizer<'a> {
@@ -293,7 +313,19 @@ impl<'a> Diarizer<'a> {
             buf_start: 0,
             pending: Default::default(),
             speech: Vec::new(),
+            local: None,
+            total: 0,
         }
+    }
+
+    /// Refines the turns with pyannote's segmentation model ([`resegment`]): boundaries at
+    /// frame resolution, second speakers in overlapped speech.
+    pub fn with_segmentation(mut self, model: &'a segmentation::Segmentation) -> Self {
+        self.local = Some(resegment::LocalSegmenter::new(
+            model,
+            self.opts.resegment.step,
+        ));
+        self
     }
 
     /// A block of samples starting at `start` seconds on the recording's timeline.
@@ -309,6 +341,10 @@ impl<'a> Diarizer<'a> {
             self.buf_start = at;
         }
         self.buf.extend_from_slice(samples);
+        self.total = self.total.max(at + samples.len());
+        if let Some(l) = self.local.as_mut() {
+            l.push(at, samples)?;
+        }
         self.process(false)
     }
 
@@ -366,9 +402,10 @@ impl<'a> Diarizer<'a> {
         Ok(())
     }
 
-    /// Seconds of audio held for regions not reported yet (memory check).
+    /// Seconds of audio held for regions not reported yet, and by the segmentation model
+    /// (memory check).
     pub fn buffered_seconds(&self) -> f64 {
-        self.buf.len() as f64 / SR
+        self.buf.len() as f64 / SR + self.local.as_ref().map_or(0.0, |l| l.buffered_seconds())
     }
 
     /// Clusters all windows and returns speakers and turns.
@@ -376,19 +413,97 @@ impl<'a> Diarizer<'a> {
         self.process(true)?;
         self.batcher.flush()?;
         let windows = std::mem::take(&mut self.batcher.out);
-        Ok(finish_diarization(&windows, &self.speech, &self.opts))
+        let mut d = finish_diarization(&windows, &self.speech, &self.opts);
+        if let Some(l) = self.local.take() {
+            let chunks = l.finish()?;
+            apply_resegment(&mut d, &chunks, self.total, &self.opts.resegment);
+        }
+        Ok(d)
     }
 }
 
-/// Whole-clip convenience for tests and evaluation: `samples` start at 0 s.
+/// Whole-clip convenience for tests and evaluation: `samples` start at 0 s; with the
+/// segmentation model, turns are resegmented as [`Diarizer::with_segmentation`] does.
 pub fn diarize(
     encoder: &SpeakerEncoder,
+    segmentation: Option<&segmentation::Segmentation>,
     samples: &[f32],
     speech: &[Span],
     opts: &DiarizeOptions,
 ) -> anyhow::Result<Diarization> {
     let windows = embed_regions(encoder, samples, 0.0, speech, &opts.windows)?;
-    Ok(finish_diarization(&windows, speech, opts))
+    let mut d = finish_diarization(&windows, speech, opts);
+    if let Some(m) = segmentation {
+        let mut l = resegment::LocalSegmenter::new(m, opts.resegment.step);
+        l.push(0, samples)?;
+        let chunks = l.finish()?;
+        apply_resegment(&mut d, &chunks, samples.len(), &opts.resegment);
+    }
+    Ok(d)
+}
+
+/// Replaces the turns of `d` by their resegmentation; speakers left without speech are
+/// dropped and the rest renumbered in order of first speech (names stay with their voices).
+fn apply_resegment(
+    d: &mut Diarization,
+    chunks: &[resegment::LocalChunk],
+    total_samples: usize,
+    o: &resegment::ResegmentOptions,
+) {
+    let index: std::collections::HashMap<&str, usize> = d
+        .speakers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let turns: Vec<(f64, f64, usize)> = d
+        .turns
+        .iter()
+        .filter_map(|t| index.get(t.speaker.as_str()).map(|&k| (t.start, t.end, k)))
+        .collect();
+    let (new, floor) = resegment::resegment(chunks, &turns, d.speakers.len(), total_samples, o);
+    let mut order: Vec<Option<usize>> = vec![None; d.speakers.len()];
+    let mut next = 0;
+    for &(_, _, k) in &new {
+        if order[k].is_none() {
+            order[k] = Some(next);
+            next += 1;
+        }
+    }
+    let mut speakers: Vec<Option<DiarizedSpeaker>> = vec![None; next];
+    for (k, s) in d.speakers.iter().enumerate() {
+        if let Some(o) = order[k] {
+            let mut s = s.clone();
+            s.id = format!("S{}", o + 1);
+            s.seconds = 0.0;
+            speakers[o] = Some(s);
+        }
+    }
+    let mut speakers: Vec<DiarizedSpeaker> = speakers.into_iter().flatten().collect();
+    d.turns = new
+        .iter()
+        .map(|&(s, e, k)| {
+            let o = order[k].expect("every speaker of a turn is numbered");
+            speakers[o].seconds += e - s;
+            Turn {
+                speaker: format!("S{}", o + 1),
+                start: s,
+                end: e,
+            }
+        })
+        .collect();
+    // The floor's speakers all have turns (each floor cell is one of the cell's speakers).
+    d.floor = floor
+        .iter()
+        .filter_map(|&(s, e, k)| {
+            order[k].map(|o| Turn {
+                speaker: format!("S{}", o + 1),
+                start: s,
+                end: e,
+            })
+        })
+        .collect();
+    d.speakers = std::mem::take(&mut speakers);
 }
 
 /// Clustering, smoothing and naming, from window embeddings and the speech regions.
@@ -444,7 +559,11 @@ pub fn finish_diarization(
             }
         })
         .collect();
-    Diarization { speakers, turns }
+    Diarization {
+        speakers,
+        floor: turns.clone(),
+        turns,
+    }
 }
 
 /// A labelled point in time: a window, or one half of a window whose halves disagree.
@@ -683,8 +802,19 @@ pub fn assign_speakers(t: &mut Transcript, d: &Diarization) {
         })
         .collect();
     t.turns = d.turns.clone();
-    let turns = &d.turns;
-    let who = |start: f64, end: f64| -> Option<String> { speaker_at(turns, start, end) };
+    let turns = if d.floor.is_empty() {
+        &d.turns
+    } else {
+        &d.floor
+    };
+    let max_end: Vec<f64> = turns
+        .iter()
+        .scan(f64::MIN, |m, t| {
+            *m = m.max(t.end);
+            Some(*m)
+        })
+        .collect();
+    let who = |start: f64, end: f64| -> Option<String> { speaker_at(turns, &max_end, start, end) };
     let mut out: Vec<Segment> = Vec::new();
     for seg in std::mem::take(&mut t.segments) {
         if seg.words.is_empty() {
@@ -712,6 +842,7 @@ pub fn assign_speakers(t: &mut Transcript, d: &Diarization) {
                 _ => groups.push(vec![w]),
             }
         }
+        absorb_fragments(&mut groups);
         if groups.len() == 1 {
             let mut s = seg;
             s.speaker = groups[0][0].speaker.clone();
@@ -747,11 +878,69 @@ pub fn assign_speakers(t: &mut Transcript, d: &Diarization) {
     t.segments = out;
 }
 
+/// A run of words shorter than this (s) and [`FRAGMENT_WORDS`] words, not a sentence of its
+/// own, is not a change of speaker but a boundary or overlap the diarization placed inside a
+/// sentence ("Is | there much more in it than | he said yesterday?").
+const FRAGMENT_SECONDS: f64 = 1.5;
+const FRAGMENT_WORDS: usize = 4;
+
+/// Gives each such fragment of a segment to its longer neighbouring run (shortest first),
+/// so a sentence is not cut into several speakers' pieces.
+fn absorb_fragments(groups: &mut Vec<Vec<Word>>) {
+    let ends_sentence = |g: &[Word]| {
+        g.last().is_some_and(|w| {
+            w.text
+                .trim_end()
+                .ends_with(['。', '．', '.', '?', '？', '!', '！', '」'])
+        })
+    };
+    let span = |g: &[Word]| g.last().map_or(0.0, |l| l.end) - g.first().map_or(0.0, |f| f.start);
+    while groups.len() > 1 {
+        let weak = (0..groups.len())
+            .filter(|&i| {
+                let g = &groups[i];
+                let own_sentence = (i == 0 || ends_sentence(&groups[i - 1]))
+                    && (i + 1 == groups.len() || ends_sentence(g));
+                span(g) < FRAGMENT_SECONDS && g.len() < FRAGMENT_WORDS && !own_sentence
+            })
+            .min_by(|&a, &b| span(&groups[a]).total_cmp(&span(&groups[b])));
+        let Some(i) = weak else { break };
+        let into = match (i.checked_sub(1), (i + 1 < groups.len()).then_some(i + 1)) {
+            (Some(p), Some(n)) if span(&groups[n]) > span(&groups[p]) => n,
+            (Some(p), _) => p,
+            (None, Some(n)) => n,
+            (None, None) => break,
+        };
+        let speaker = groups[into][0].speaker.clone();
+        let mut g = groups.remove(i);
+        for w in &mut g {
+            w.speaker = speaker.clone();
+        }
+        let at = if into > i { into - 1 } else { into };
+        if into > i {
+            g.append(&mut groups[at]);
+            groups[at] = g;
+        } else {
+            groups[at].append(&mut g);
+        }
+        // Neighbours that now share a speaker become one run.
+        let mut merged: Vec<Vec<Word>> = Vec::with_capacity(groups.len());
+        for g in groups.drain(..) {
+            match merged.last_mut() {
+                Some(m) if m[0].speaker == g[0].speaker => m.extend(g),
+                _ => merged.push(g),
+            }
+        }
+        *groups = merged;
+    }
+}
+
 /// The speaker of the turn overlapping `[start, end]` most (nearest turn for a zero overlap
-/// within 1 s, e.g. a word timed in a pause).
-fn speaker_at(turns: &[Turn], start: f64, end: f64) -> Option<String> {
+/// within 1 s, e.g. a word timed in a pause). Should turns overlap, a word inside two goes to
+/// the longer one. `max_end[i]` is the latest end among `turns[..=i]` (turns sorted by start).
+fn speaker_at(turns: &[Turn], max_end: &[f64], start: f64, end: f64) -> Option<String> {
     let span = Span::new(start, end.max(start));
-    let i0 = turns.partition_point(|t| t.end < start - 1.0);
+    let i0 = max_end.partition_point(|&e| e < start - 1.0);
     let mut best: Option<(&Turn, f64)> = None;
     for t in turns[i0..].iter().take_while(|t| t.start <= end + 1.0) {
         let ov = span.overlap(&Span::new(t.start, t.end));
@@ -760,7 +949,13 @@ fn speaker_at(turns: &[Turn], start: f64, end: f64) -> Option<String> {
         } else {
             (t.start - end).max(start - t.end).max(0.0)
         };
-        if best.is_none_or(|(_, d)| dist < d) {
+        let better = match best {
+            None => true,
+            Some((b, d)) => {
+                dist < d - 1e-9 || ((dist - d).abs() <= 1e-9 && t.end - t.start > b.end - b.start)
+            }
+        };
+        if better {
             best = Some((t, dist));
         }
     }
@@ -872,6 +1067,7 @@ mod tests {
                     seconds: 2.0,
                 },
             ],
+            floor: Vec::new(),
             turns: vec![
                 Turn {
                     speaker: "S1".into(),
@@ -915,6 +1111,54 @@ mod tests {
             .iter()
             .all(|w| w.speaker.as_deref() == Some("S2")));
         assert_eq!(t.turns.len(), 2);
+    }
+
+    #[test]
+    fn a_sentence_is_not_cut_into_fragments() {
+        // The floor changes twice inside one sentence; the pieces are fragments, not turns.
+        let mut d = two_speakers();
+        d.turns = vec![
+            Turn {
+                speaker: "S1".into(),
+                start: 0.0,
+                end: 0.5,
+            },
+            Turn {
+                speaker: "S2".into(),
+                start: 0.5,
+                end: 3.0,
+            },
+            Turn {
+                speaker: "S1".into(),
+                start: 3.0,
+                end: 4.0,
+            },
+        ];
+        let mut t = transcript(
+            "en",
+            vec![seg(
+                "Is there much more in it than he said yesterday?",
+                vec![
+                    word(" Is", 0.2, 0.4),
+                    word(" there", 0.6, 0.9),
+                    word(" much", 0.9, 1.2),
+                    word(" more", 1.2, 1.5),
+                    word(" in", 1.5, 1.7),
+                    word(" it", 1.7, 1.9),
+                    word(" than", 1.9, 2.9),
+                    word(" he", 3.1, 3.3),
+                    word(" said", 3.3, 3.5),
+                    word(" yesterday?", 3.5, 3.9),
+                ],
+            )],
+        );
+        assign_speakers(&mut t, &d);
+        assert_eq!(t.segments.len(), 1, "{:?}", t.segments);
+        assert_eq!(t.segments[0].speaker.as_deref(), Some("S2"));
+        assert!(t.segments[0]
+            .words
+            .iter()
+            .all(|w| w.speaker.as_deref() == Some("S2")));
     }
 
     #[test]

@@ -23,9 +23,9 @@
 //!   per direction), in a hand-tiled loop fused with the gate non-linearities (AVX2 + FMA when
 //!   the CPU has them). It does not call candle: 4 × 2 × 589 small candle matmuls per run cost
 //!   more in per-call overhead than the arithmetic.
-//! * with more than one thread (candle's `get_num_threads`, i.e. `RAYON_NUM_THREADS`), the
-//!   reverse direction runs on a scoped second thread; the big matmuls use candle's own
-//!   threading.
+//! * with more than one core the reverse direction runs on a scoped second thread; the big
+//!   matmuls use candle's own threading (one thread in the program: main sets
+//!   `RAYON_NUM_THREADS=1`).
 //!
 //! Note: with candle 0.11.1, leave `RAYON_NUM_THREADS` unset and every candle matmul calls
 //! `get_num_threads()`. On x86 Linux, that reads /proc/cpuinfo each time, about 125 µs per call.
@@ -167,6 +167,8 @@ pub struct Segmentation {
     /// `[in, out]` weights (transposed) and biases.
     linear: Vec<(Tensor, Vec<f32>)>,
     classifier: (Tensor, Vec<f32>),
+    /// Whether the LSTM's reverse direction runs on a second thread.
+    two_threads: bool,
 }
 
 impl Segmentation {
@@ -269,6 +271,7 @@ impl Segmentation {
             ))
         };
         Ok(Segmentation {
+            two_threads: std::thread::available_parallelism().map_or(1, |n| n.get()) > 1,
             wav_norm: (wav_w[0], wav_b[0]),
             sinc_even,
             sinc_odd,
@@ -436,9 +439,9 @@ impl Segmentation {
     }
 
     /// One bidirectional LSTM layer over a batch of sequences of [`FRAMES`] rows:
-    /// `[FRAMES, in]` → `[FRAMES, 2H]` each (forward then reverse hidden states). With more
-    /// than one thread (candle's `get_num_threads`), the reverse direction runs on a second
-    /// thread.
+    /// `[FRAMES, in]` → `[FRAMES, 2H]` each (forward then reverse hidden states). On a machine
+    /// with more than one core the reverse direction runs on a second thread (whatever
+    /// candle's own thread count: the program sets that to 1).
     fn bilstm(&self, layer: &LstmLayer, xs: &[Tensor]) -> anyhow::Result<Vec<Tensor>> {
         // Input projections of all steps and both directions: one matmul per chunk.
         let xp = xs
@@ -451,7 +454,7 @@ impl Segmentation {
             .map(|(storage, layout)| f32_slice(storage, layout))
             .collect::<anyhow::Result<Vec<&[f32]>>>()?;
         let [fwd, rev] = &layer.dirs;
-        let (hf, hr) = if candle_core::utils::get_num_threads() > 1 {
+        let (hf, hr) = if self.two_threads {
             std::thread::scope(|s| {
                 let r = s.spawn(|| recurrence(&xp, rev, true));
                 let f = recurrence(&xp, fwd, false);

@@ -163,6 +163,41 @@ fn ids(turns: &[(String, f64, f64)]) -> HashMap<String, usize> {
     m
 }
 
+/// Overlapped speech, on a 10 ms grid over `[0, uem_end]`: seconds where the hypothesis has
+/// two or more speakers, how many of them the reference has two or more too, and the
+/// reference's own overlapped seconds (precision = `.1 / .0`, recall = `.1 / .2`).
+pub fn overlap_detection(
+    reference: &[(String, f64, f64)],
+    hyp: &[(String, f64, f64)],
+    uem_end: f64,
+) -> (f64, f64, f64) {
+    let n = (uem_end * 100.0).ceil().max(0.0) as usize;
+    let counts = |turns: &[(String, f64, f64)]| {
+        let mut c = vec![0u16; n];
+        for (_, s, e) in turns {
+            let a = ((s * 100.0).round().max(0.0) as usize).min(n);
+            let z = ((e * 100.0).round().max(0.0) as usize).min(n);
+            for x in &mut c[a..z.max(a)] {
+                *x += 1;
+            }
+        }
+        c
+    };
+    let (r, h) = (counts(reference), counts(hyp));
+    let hyp_ov = h.iter().filter(|&&x| x >= 2).count();
+    let both = r
+        .iter()
+        .zip(&h)
+        .filter(|(a, b)| **a >= 2 && **b >= 2)
+        .count();
+    let ref_ov = r.iter().filter(|&&x| x >= 2).count();
+    (
+        hyp_ov as f64 / 100.0,
+        both as f64 / 100.0,
+        ref_ov as f64 / 100.0,
+    )
+}
+
 /// Number of distinct speakers.
 pub fn speaker_count(turns: &[(String, f64, f64)]) -> usize {
     ids(turns).len()
@@ -196,6 +231,15 @@ mod tests {
         // Collar of 0.25 s removes 0.5 s around each of the reference boundaries 0, 4, 8.
         let c = der(&r, &h, 0.25, 10.0);
         assert!((c.total - (8.0 - 0.25 - 0.5 - 0.25)).abs() < 1e-9, "{c:?}");
+    }
+
+    #[test]
+    fn overlap_detection_counts_agreement() {
+        let r = vec![t("A", 0.0, 2.0), t("B", 1.0, 3.0)];
+        let h = vec![t("x", 0.0, 2.0), t("y", 1.5, 3.0)];
+        let (hyp, both, reference) = overlap_detection(&r, &h, 3.0);
+        assert!((hyp - 0.5).abs() < 1e-9 && (both - 0.5).abs() < 1e-9);
+        assert!((reference - 1.0).abs() < 1e-9);
     }
 
     #[test]

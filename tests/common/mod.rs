@@ -20,3 +20,16 @@ pub fn encoder() -> SpeakerEncoder {
         )
     })
 }
+
+/// The real segmentation-3.0 model (resegmentation, overlapped speech); a missing model fails
+/// the test with what to do.
+pub fn segmentation() -> gijiroku::diarize::segmentation::Segmentation {
+    gijiroku::diarize::speech::load_segmentation(&models_dir())
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .unwrap_or_else(|| {
+            panic!(
+                "segmentation model missing in {} (set GIJIROKU_MODELS or run scripts/setup.sh)",
+                models_dir().display()
+            )
+        })
+}
