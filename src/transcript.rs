@@ -27,7 +27,8 @@ pub struct Transcript {
     /// Speakers found by diarization (empty when it did not run).
     #[serde(default)]
     pub speakers: Vec<Speaker>,
-    /// Who spoke when (empty when diarization did not run).
+    /// Who spoke when, sorted by start (empty when diarization did not run). Two turns
+    /// overlap where two people talk at once; each word's speaker is in `segments`.
     #[serde(default)]
     pub turns: Vec<Turn>,
 }
