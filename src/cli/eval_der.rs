@@ -80,6 +80,10 @@ pub struct Args {
     reseg_margin: Option<f64>,
     #[arg(long)]
     reseg_share: Option<f32>,
+    /// Join all files into one recording (one after the other; equal RTTM labels are the
+    /// same person) and score that: many speakers, each with little speech.
+    #[arg(long)]
+    join: bool,
     /// Write each hypothesis as `<name>.rttm` into this folder (e.g. to score it elsewhere).
     #[arg(long)]
     write_rttm: Option<PathBuf>,
@@ -197,8 +201,8 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     if let Some(t) = a.vad_threshold {
         rules.threshold = t;
     }
-    let pb = gijiroku::progress::bar(files.len() as u64, "diarizing");
     let mut scores = Vec::new();
+    let mut items = Vec::new();
     for f in &files {
         let name = f
             .file_stem()
@@ -212,7 +216,29 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|t| (t.speaker, t.start, t.end))
             .collect();
-        let (samples, _) = gijiroku::audio::load_16k(f)?;
+        items.push((name, f.clone(), reference));
+    }
+    let joined = if a.join {
+        let mut samples: Vec<f32> = Vec::new();
+        let mut reference = Vec::new();
+        for (_, f, r) in &items {
+            let off = samples.len() as f64 / 16_000.0;
+            reference.extend(r.iter().map(|(s, a, b)| (s.clone(), a + off, b + off)));
+            samples.extend(gijiroku::audio::load_16k(f)?.0);
+        }
+        Some((samples, reference))
+    } else {
+        None
+    };
+    if let Some((_, r)) = &joined {
+        items = vec![("joined".to_string(), PathBuf::new(), r.clone())];
+    }
+    let pb = gijiroku::progress::bar(items.len() as u64, "diarizing");
+    for (name, f, reference) in items {
+        let samples = match &joined {
+            Some((s, _)) => s.clone(),
+            None => gijiroku::audio::load_16k(&f)?.0,
+        };
         let seconds = samples.len() as f64 / 16_000.0;
         let t0 = Instant::now();
         let speech = match (a.speech, vad.as_mut()) {
