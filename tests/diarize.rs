@@ -24,6 +24,33 @@ fn load(name: &str) -> (Vec<f32>, Vec<(String, f64, f64)>) {
     (samples, reference)
 }
 
+/// Base names of the eval set's files (each a WAV with an RTTM), sorted.
+fn eval_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(EVAL)
+        .expect("eval set")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "rttm"))
+        .map(|p| {
+            p.file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Speech regions as `transcribe --diarize` gives the diarizer: Silero VAD with the
+/// diarization rules.
+fn vad_speech(samples: &[f32]) -> Vec<Span> {
+    let model = gijiroku::models::vad_model(&common::models_dir()).expect("VAD model");
+    gijiroku::vad::SpeechDetector::new(&model, gijiroku::vad::VadOptions::for_diarization())
+        .expect("vad")
+        .speech_regions(samples)
+        .expect("vad")
+}
+
 /// The diarization's turns as (speaker, start, end), for scoring.
 fn hyp(d: &diarize::Diarization) -> Vec<(String, f64, f64)> {
     d.turns
@@ -99,25 +126,8 @@ fn diarizes_real_recordings_within_measured_der() {
 fn whole_eval_set_with_the_vad_within_measured_der() {
     let enc = encoder();
     let seg = segmentation();
-    let vad_model = gijiroku::models::vad_model(&common::models_dir()).expect("VAD model");
-    let mut vad = gijiroku::vad::SpeechDetector::new(
-        &vad_model,
-        gijiroku::vad::VadOptions::for_diarization(),
-    )
-    .expect("vad");
     let opts = DiarizeOptions::default();
-    let mut names: Vec<String> = std::fs::read_dir(EVAL)
-        .expect("eval set")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "rttm"))
-        .map(|p| {
-            p.file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
+    let names = eval_names();
     assert_eq!(names.len(), 9);
     let mut total = DerBreakdown::default();
     let mut plain = DerBreakdown::default();
@@ -126,7 +136,7 @@ fn whole_eval_set_with_the_vad_within_measured_der() {
     for name in &names {
         let (samples, reference) = load(name);
         let secs = samples.len() as f64 / 16_000.0;
-        let speech = vad.speech_regions(&samples).expect("vad");
+        let speech = vad_speech(&samples);
         let d = diarize::diarize(&enc, Some(&seg), &samples, &speech, &opts).expect("diarize");
         assert!(d.turns.windows(2).all(|w| w[0].start <= w[1].start));
         assert!(d.turns.iter().all(|t| t.end > t.start));
@@ -173,6 +183,29 @@ fn overlapped_seconds(turns: &[(String, f64, f64)]) -> f64 {
     count.iter().filter(|&&c| c >= 2).count() as f64 / 100.0
 }
 
+/// Feeds `samples` in 3 s blocks, as a decoder might deliver them, and each speech region
+/// once it has ended, as the VAD reports them; checks that no more audio is held than what
+/// follows the last reported region plus `extra` seconds; returns the result.
+fn stream(mut d: Diarizer, samples: &[f32], speech: &[Span], extra: f64) -> diarize::Diarization {
+    let block = 16_000 * 3;
+    let mut next_region = 0;
+    for (i, chunk) in samples.chunks(block).enumerate() {
+        let start = (i * block) as f64 / 16_000.0;
+        d.push_audio(start, chunk).expect("push audio");
+        let end = start + chunk.len() as f64 / 16_000.0;
+        while next_region < speech.len() && speech[next_region].end <= end {
+            d.push_speech(speech[next_region]).expect("push speech");
+            next_region += 1;
+        }
+        let since = speech[..next_region].last().map_or(0.0, |s| s.end);
+        assert!(d.buffered_seconds() <= end - since + extra + 1e-3);
+    }
+    for sp in &speech[next_region..] {
+        d.push_speech(*sp).expect("push speech");
+    }
+    d.finish().expect("finish")
+}
+
 #[test]
 fn streaming_matches_whole_clip() {
     let enc = encoder();
@@ -180,27 +213,9 @@ fn streaming_matches_whole_clip() {
     let (samples, _) = load("picovoice_falcon__test");
     let speech = diarize::energy_speech(&samples);
     let whole = diarize::diarize(&enc, None, &samples, &speech, &opts).expect("whole");
-    let mut d = Diarizer::new(&enc, opts.clone());
-    let block = 16_000 * 3; // 3 s blocks, as a decoder might deliver them
-    let mut next_region = 0;
-    for (i, chunk) in samples.chunks(block).enumerate() {
-        let start = (i * block) as f64 / 16_000.0;
-        d.push_audio(start, chunk).expect("push audio");
-        let end = start + chunk.len() as f64 / 16_000.0;
-        // The VAD reports a region once it has ended.
-        while next_region < speech.len() && speech[next_region].end <= end {
-            d.push_speech(speech[next_region]).expect("push speech");
-            next_region += 1;
-        }
-        // Only audio after the last reported region is kept (at most the 3 s block plus the
-        // unfinished region), never the whole recording.
-        let since = speech[..next_region].last().map_or(0.0, |s| s.end);
-        assert!(d.buffered_seconds() <= end - since + 1e-3);
-    }
-    for sp in &speech[next_region..] {
-        d.push_speech(*sp).expect("push speech");
-    }
-    let streamed = d.finish().expect("finish");
+    // Only audio after the last reported region is kept (at most the 3 s block plus the
+    // unfinished region), never the whole recording.
+    let streamed = stream(Diarizer::new(&enc, opts.clone()), &samples, &speech, 0.0);
     assert_eq!(streamed.turns, whole.turns);
     assert_eq!(streamed.speakers, whole.speakers);
     // A long silence (no region at all) does not pile up audio: 100 s in, at most 70 s kept.
@@ -254,24 +269,13 @@ fn streaming_with_segmentation_matches_whole_clip() {
     let (samples, _) = load("pyannote__sample");
     let speech = diarize::energy_speech(&samples);
     let whole = diarize::diarize(&enc, Some(&seg), &samples, &speech, &opts).expect("whole");
-    let mut d = Diarizer::new(&enc, opts).with_segmentation(&seg);
-    let block = 16_000 * 3;
-    let mut next_region = 0;
-    for (i, chunk) in samples.chunks(block).enumerate() {
-        let start = (i * block) as f64 / 16_000.0;
-        d.push_audio(start, chunk).expect("push audio");
-        let end = start + chunk.len() as f64 / 16_000.0;
-        while next_region < speech.len() && speech[next_region].end <= end {
-            d.push_speech(speech[next_region]).expect("push speech");
-            next_region += 1;
-        }
-        let since = speech[..next_region].last().map_or(0.0, |s| s.end);
-        assert!(d.buffered_seconds() <= end - since + 10.0 + 1e-3);
-    }
-    for sp in &speech[next_region..] {
-        d.push_speech(*sp).expect("push speech");
-    }
-    let streamed = d.finish().expect("finish");
+    // The model's buffer adds at most one 10 s chunk.
+    let streamed = stream(
+        Diarizer::new(&enc, opts).with_segmentation(&seg),
+        &samples,
+        &speech,
+        10.0,
+    );
     assert_eq!(streamed.turns, whole.turns);
     assert_eq!(streamed.speakers, whole.speakers);
     // The telephone sample has 1.9 s of overlapped speech; some of it is found.
@@ -286,24 +290,7 @@ fn streaming_with_segmentation_matches_whole_clip() {
 fn many_speakers_in_one_recording_are_kept_apart() {
     let enc = encoder();
     let seg = segmentation();
-    let vad_model = gijiroku::models::vad_model(&common::models_dir()).expect("VAD model");
-    let mut vad = gijiroku::vad::SpeechDetector::new(
-        &vad_model,
-        gijiroku::vad::VadOptions::for_diarization(),
-    )
-    .expect("vad");
-    let mut names: Vec<String> = std::fs::read_dir(EVAL)
-        .expect("eval set")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "rttm"))
-        .map(|p| {
-            p.file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
+    let names = eval_names();
     let mut samples: Vec<f32> = Vec::new();
     let mut reference: Vec<(String, f64, f64)> = Vec::new();
     for name in &names {
@@ -320,7 +307,7 @@ fn many_speakers_in_one_recording_are_kept_apart() {
         samples.extend_from_slice(&s);
     }
     assert_eq!(der::speaker_count(&reference), 15);
-    let speech = vad.speech_regions(&samples).expect("vad");
+    let speech = vad_speech(&samples);
     let d = diarize::diarize(
         &enc,
         Some(&seg),
