@@ -50,7 +50,8 @@ pub fn render(t: &Transcript, f: Format) -> anyhow::Result<String> {
         Format::Srt => to_srt(t),
         Format::Vtt => to_vtt(t),
         Format::Rttm => {
-            if t.turns.is_empty() {
+            // Diarization that ran and heard nobody (silence) gives an empty RTTM.
+            if t.turns.is_empty() && t.model.speaker_encoder.is_none() {
                 bail!("RTTM needs speakers: transcribe with --diarize");
             }
             crate::diarize::to_rttm(t)
@@ -172,6 +173,15 @@ mod tests {
             ],
             turns: vec![],
         }
+    }
+
+    #[test]
+    fn rttm_needs_diarization_but_not_speech() {
+        let mut t = sample();
+        assert!(render(&t, Format::Rttm).is_err(), "no diarization: refused");
+        // Diarization ran and heard nobody (a silent clip): an empty RTTM, no error.
+        t.model.speaker_encoder = Some("speaker-encoder-campplus.safetensors".into());
+        assert_eq!(render(&t, Format::Rttm).unwrap(), "");
     }
 
     #[test]
