@@ -191,7 +191,8 @@ pub struct Diarization {
     pub turns: Vec<Turn>,
     /// One speaker at a time (sorted, never overlapping): who holds the floor, which is whose
     /// words Whisper writes. Where two talk at once it is the one the clustering heard in
-    /// that window (the dominant voice). Empty: take `turns`.
+    /// that window (the dominant voice). Empty when `turns` never overlap (no
+    /// resegmentation): they are the floor.
     pub floor: Vec<Turn>,
 }
 
@@ -300,8 +301,6 @@ pub struct Diarizer<'a> {
     speech: Vec<Span>,
     /// Local speakers from the segmentation model, when it is given.
     local: Option<resegment::LocalSegmenter<'a>>,
-    /// End of the audio seen (samples).
-    total: usize,
 }
 
 impl<'a> Diarizer<'a> {
@@ -314,7 +313,6 @@ impl<'a> Diarizer<'a> {
             pending: Default::default(),
             speech: Vec::new(),
             local: None,
-            total: 0,
         }
     }
 
@@ -341,7 +339,6 @@ impl<'a> Diarizer<'a> {
             self.buf_start = at;
         }
         self.buf.extend_from_slice(samples);
-        self.total = self.total.max(at + samples.len());
         if let Some(l) = self.local.as_mut() {
             l.push(at, samples)?;
         }
@@ -416,7 +413,9 @@ impl<'a> Diarizer<'a> {
         let mut d = finish_diarization(&windows, &self.speech, &self.opts);
         if let Some(l) = self.local.take() {
             let chunks = l.finish()?;
-            apply_resegment(&mut d, &chunks, self.total, &self.opts.resegment);
+            // The buffer ends where the audio seen ends.
+            let total = self.buf_start + self.buf.len();
+            apply_resegment(&mut d, &chunks, total, &self.opts.resegment);
         }
         Ok(d)
     }
@@ -462,14 +461,15 @@ fn apply_resegment(
         .filter_map(|t| index.get(t.speaker.as_str()).map(|&k| (t.start, t.end, k)))
         .collect();
     let (new, floor) = resegment::resegment(chunks, &turns, d.speakers.len(), total_samples, o);
+    // Speakers numbered in order of first speech; those without a turn vanish.
     let mut order: Vec<Option<usize>> = vec![None; d.speakers.len()];
-    let mut next = 0;
-    for &(_, _, k) in &new {
-        if order[k].is_none() {
-            order[k] = Some(next);
-            next += 1;
-        }
+    for (&(_, _, k), o) in new
+        .iter()
+        .zip(cluster::dense(&new.iter().map(|t| t.2).collect::<Vec<_>>()))
+    {
+        order[k] = Some(o);
     }
+    let next = order.iter().flatten().count();
     let mut speakers: Vec<Option<DiarizedSpeaker>> = vec![None; next];
     for (k, s) in d.speakers.iter().enumerate() {
         if let Some(o) = order[k] {
@@ -561,8 +561,8 @@ pub fn finish_diarization(
         .collect();
     Diarization {
         speakers,
-        floor: turns.clone(),
         turns,
+        floor: Vec::new(),
     }
 }
 
@@ -807,14 +807,7 @@ pub fn assign_speakers(t: &mut Transcript, d: &Diarization) {
     } else {
         &d.floor
     };
-    let max_end: Vec<f64> = turns
-        .iter()
-        .scan(f64::MIN, |m, t| {
-            *m = m.max(t.end);
-            Some(*m)
-        })
-        .collect();
-    let who = |start: f64, end: f64| -> Option<String> { speaker_at(turns, &max_end, start, end) };
+    let who = |start: f64, end: f64| -> Option<String> { speaker_at(turns, start, end) };
     let mut out: Vec<Segment> = Vec::new();
     for seg in std::mem::take(&mut t.segments) {
         if seg.words.is_empty() {
@@ -936,11 +929,10 @@ fn absorb_fragments(groups: &mut Vec<Vec<Word>>) {
 }
 
 /// The speaker of the turn overlapping `[start, end]` most (nearest turn for a zero overlap
-/// within 1 s, e.g. a word timed in a pause). Should turns overlap, a word inside two goes to
-/// the longer one. `max_end[i]` is the latest end among `turns[..=i]` (turns sorted by start).
-fn speaker_at(turns: &[Turn], max_end: &[f64], start: f64, end: f64) -> Option<String> {
+/// within 1 s, e.g. a word timed in a pause); `turns` sorted and never overlapping.
+fn speaker_at(turns: &[Turn], start: f64, end: f64) -> Option<String> {
     let span = Span::new(start, end.max(start));
-    let i0 = max_end.partition_point(|&e| e < start - 1.0);
+    let i0 = turns.partition_point(|t| t.end < start - 1.0);
     let mut best: Option<(&Turn, f64)> = None;
     for t in turns[i0..].iter().take_while(|t| t.start <= end + 1.0) {
         let ov = span.overlap(&Span::new(t.start, t.end));
@@ -949,13 +941,7 @@ fn speaker_at(turns: &[Turn], max_end: &[f64], start: f64, end: f64) -> Option<S
         } else {
             (t.start - end).max(start - t.end).max(0.0)
         };
-        let better = match best {
-            None => true,
-            Some((b, d)) => {
-                dist < d - 1e-9 || ((dist - d).abs() <= 1e-9 && t.end - t.start > b.end - b.start)
-            }
-        };
-        if better {
+        if best.is_none_or(|(_, d)| dist < d) {
             best = Some((t, dist));
         }
     }

@@ -22,9 +22,7 @@
 //!
 //! Written by hand: no crate does diarization reconstruction.
 
-use super::segmentation::{
-    argmax, Segmentation, CHUNK_SAMPLES, FRAMES, FRAME_STEP, POWERSET, RECEPTIVE_FIELD,
-};
+use super::segmentation::{argmax, frame_at, Segmentation, CHUNK_SAMPLES, POWERSET};
 
 const SR: f64 = 16_000.0;
 /// Grid cell: 10 ms.
@@ -62,7 +60,7 @@ impl Default for ResegmentOptions {
 }
 
 /// One chunk's local speakers: its first sample, how many samples are real audio, and the
-/// powerset class of each of its [`FRAMES`] frames.
+/// powerset class of each of its [`super::segmentation::FRAMES`] frames.
 #[derive(Debug, Clone)]
 pub struct LocalChunk {
     pub start: usize,
@@ -71,10 +69,9 @@ pub struct LocalChunk {
 }
 
 impl LocalChunk {
-    /// The frame whose receptive field is centred nearest to sample `s` of the recording.
-    fn frame_at(&self, s: usize) -> usize {
-        let x = s as f64 - self.start as f64 - RECEPTIVE_FIELD as f64 / 2.0;
-        ((x / FRAME_STEP as f64).round().max(0.0) as usize).min(FRAMES - 1)
+    /// The powerset class of the frame centred nearest to cell `c` of the recording.
+    fn class_at(&self, c: usize) -> usize {
+        self.classes[frame_at((c * CELL + CELL / 2) as f64 - self.start as f64)] as usize
     }
 
     /// Cells `[a, z)` this chunk covers.
@@ -128,8 +125,12 @@ impl<'a> LocalSegmenter<'a> {
         self.total += samples.len();
         while self.next_chunk + CHUNK_SAMPLES <= self.total {
             let a = self.next_chunk - self.audio_start;
-            let chunk = self.audio[a..a + CHUNK_SAMPLES].to_vec();
-            self.add(self.next_chunk, &chunk, CHUNK_SAMPLES)?;
+            let classes = classify(self.model, &self.audio[a..a + CHUNK_SAMPLES])?;
+            self.chunks.push(LocalChunk {
+                start: self.next_chunk,
+                valid: CHUNK_SAMPLES,
+                classes,
+            });
             self.next_chunk += self.step;
         }
         // Keep the last chunk's worth: the stretch's final chunk ends where its audio ends.
@@ -161,19 +162,13 @@ impl<'a> LocalSegmenter<'a> {
             let mut chunk = self.audio[start - self.audio_start..].to_vec();
             let valid = chunk.len();
             chunk.resize(CHUNK_SAMPLES, 0.0);
-            self.add(start, &chunk, valid)?;
+            let classes = classify(self.model, &chunk)?;
+            self.chunks.push(LocalChunk {
+                start,
+                valid,
+                classes,
+            });
         }
-        Ok(())
-    }
-
-    fn add(&mut self, start: usize, chunk: &[f32], valid: usize) -> anyhow::Result<()> {
-        let probs = self.model.run(&[chunk])?;
-        let classes = probs[0].iter().map(|p| argmax(p) as u8).collect();
-        self.chunks.push(LocalChunk {
-            start,
-            valid,
-            classes,
-        });
         Ok(())
     }
 
@@ -189,6 +184,12 @@ impl<'a> LocalSegmenter<'a> {
     pub fn buffered_seconds(&self) -> f64 {
         self.audio.len() as f64 / SR
     }
+}
+
+/// The winning powerset class of each frame of one chunk.
+fn classify(model: &Segmentation, chunk: &[f32]) -> anyhow::Result<Vec<u8>> {
+    let probs = model.run(&[chunk])?;
+    Ok(probs[0].iter().map(|p| argmax(p) as u8).collect())
 }
 
 /// The clustered turns as a lookup on the 10 ms grid: the speaker of a cell, and whether the
@@ -291,7 +292,7 @@ pub fn resegment(
             for c in a.max(b0)..z.min(b1) {
                 // (Weighting the chunks by a Hamming window over their frames measured no
                 // better: 21.8 vs 21.7 % at 2.5 s steps, 22.4 vs 22.2 % at 5 s.)
-                let active = POWERSET[ch.classes[ch.frame_at(c * CELL + CELL / 2)] as usize];
+                let active = POWERSET[ch.class_at(c)];
                 let i = c - b0;
                 count_n[i] += 1.0;
                 for (j, &on) in active.iter().enumerate() {
@@ -386,25 +387,30 @@ fn map_chunk(
     let mut ov = vec![[0f64; 3]; speakers];
     for c in a..z {
         let Some(k) = lab[c - a] else { continue };
-        let class = ch.classes[ch.frame_at(c * CELL + CELL / 2)] as usize;
+        let class = ch.class_at(c);
         // Classes 1–3: exactly one local speaker.
         if (1..=3).contains(&class) && labels.core(c) {
             ov[k][class - 1] += 1.0;
         }
     }
-    // Hungarian assignment on a square matrix (clusters × max(clusters, 3)).
+    // Hungarian assignment: local speakers (rows) to clusters (columns; padded to at least 3).
     let n = speakers.max(3);
-    let w = pathfinding::matrix::Matrix::from_fn(n, n, |(k, j)| {
-        if k < speakers && j < 3 {
-            ov[k][j] as i64
-        } else {
-            0
-        }
-    });
+    let w =
+        pathfinding::matrix::Matrix::from_fn(
+            3,
+            n,
+            |(j, k)| {
+                if k < speakers {
+                    ov[k][j] as i64
+                } else {
+                    0
+                }
+            },
+        );
     let (_, assign) = pathfinding::kuhn_munkres::kuhn_munkres(&w);
     let mut out = [None; 3];
-    for (k, &j) in assign.iter().enumerate().take(speakers) {
-        if j >= 3 {
+    for (j, &k) in assign.iter().enumerate() {
+        if k >= speakers {
             continue;
         }
         let total: f64 = (0..speakers).map(|x| ov[x][j]).sum();
@@ -418,6 +424,7 @@ fn map_chunk(
 
 #[cfg(test)]
 mod tests {
+    use super::super::segmentation::{frame_center, FRAMES};
     use super::*;
 
     /// A chunk from per-frame classes given as (first second, last second, class) runs.
@@ -429,7 +436,7 @@ mod tests {
             classes: vec![0; FRAMES],
         };
         for f in 0..FRAMES {
-            let t = start_s + (f * FRAME_STEP) as f64 / SR + RECEPTIVE_FIELD as f64 / 2.0 / SR;
+            let t = start_s + frame_center(f);
             for &(a, b, cl) in runs {
                 if a <= t && t < b {
                     c.classes[f] = cl;

@@ -72,8 +72,18 @@ pub const POWERSET: [[bool; LOCAL_SPEAKERS]; POWERSET_CLASSES] = [
 /// Centre time (seconds from the chunk start) of output frame `i`: the middle of
 /// `model.receptive_field[i]`, i.e. `(FRAME_START + i·FRAME_STEP + RECEPTIVE_FIELD/2) / 16 kHz`.
 pub fn frame_center(i: usize) -> f64 {
-    (FRAME_START as f64 + (i * FRAME_STEP) as f64 + RECEPTIVE_FIELD as f64 / 2.0)
-        / SAMPLE_RATE as f64
+    frame_center_samples(i) / SAMPLE_RATE as f64
+}
+
+fn frame_center_samples(i: usize) -> f64 {
+    FRAME_START as f64 + (i * FRAME_STEP) as f64 + RECEPTIVE_FIELD as f64 / 2.0
+}
+
+/// The output frame whose receptive field is centred nearest to sample `offset` of the chunk
+/// (the inverse of [`frame_center`], clamped to the chunk's frames).
+pub fn frame_at(offset: f64) -> usize {
+    let i = (offset - frame_center_samples(0)) / FRAME_STEP as f64;
+    (i.round().max(0.0) as usize).min(FRAMES - 1)
 }
 
 const SINC_FILTERS: usize = 80;

@@ -5,7 +5,7 @@
 //!
 //! It keeps at most one chunk of audio and one grid cell per 10 ms not yet final.
 
-use super::segmentation::{Segmentation, CHUNK_SAMPLES, FRAMES, FRAME_STEP, RECEPTIVE_FIELD};
+use super::segmentation::{Segmentation, CHUNK_SAMPLES};
 use crate::transcript::Span;
 use std::collections::VecDeque;
 
@@ -152,9 +152,7 @@ impl<'a> SegmentationSpeech<'a> {
         let first = start.div_ceil(CELL).max(self.final_cells);
         let last = (start + valid) / CELL;
         for cell in first..last {
-            let centre = (cell * CELL + CELL / 2) as f64 - start as f64;
-            let i = ((centre - RECEPTIVE_FIELD as f64 / 2.0) / FRAME_STEP as f64).round();
-            let i = (i.max(0.0) as usize).min(FRAMES - 1);
+            let i = super::segmentation::frame_at((cell * CELL + CELL / 2) as f64 - start as f64);
             let speech = 1.0 - probs[i][0];
             let k = cell - self.grid_start;
             while self.sum.len() <= k {
