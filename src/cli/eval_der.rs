@@ -95,6 +95,11 @@ pub struct Args {
     /// for trying speech detectors offline).
     #[arg(long, hide = true)]
     speech_rttm: Option<PathBuf>,
+    /// Write each file's speech regions, clustered turns (before resegmentation) and the
+    /// segmentation model's powerset probabilities on 10 s chunks every 1 s as
+    /// `<name>.seg.json` into this folder (for studying resegmentation offline).
+    #[arg(long, hide = true)]
+    dump_segmentation: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -278,6 +283,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             let j = serde_json::json!({"windows": rows, "speech": speech});
             std::fs::write(dir.join(format!("{name}.windows.json")), j.to_string())?;
         }
+        if let (Some(dir), Some(m)) = (&a.dump_segmentation, seg.as_ref()) {
+            dump_segmentation(dir, &name, m, &encoder, &samples, &speech, &opts)?;
+        }
         let took = t0.elapsed().as_secs_f64();
         let hyp: Vec<(String, f64, f64)> = d
             .turns
@@ -414,4 +422,49 @@ fn oracle_speech(reference: &[(String, f64, f64)]) -> Vec<Span> {
         }
     }
     out
+}
+
+/// See `Args::dump_segmentation`.
+fn dump_segmentation(
+    dir: &std::path::Path,
+    name: &str,
+    m: &diarize::segmentation::Segmentation,
+    encoder: &SpeakerEncoder,
+    samples: &[f32],
+    speech: &[Span],
+    opts: &DiarizeOptions,
+) -> anyhow::Result<()> {
+    use diarize::segmentation::CHUNK_SAMPLES;
+    std::fs::create_dir_all(dir)?;
+    let w = diarize::embed_regions(encoder, samples, 0.0, speech, &opts.windows)?;
+    let d = diarize::finish_diarization(&w, speech, opts);
+    let mut chunks = Vec::new();
+    let mut start = 0usize;
+    loop {
+        let end = (start + CHUNK_SAMPLES).min(samples.len());
+        let mut c = samples[start..end].to_vec();
+        let valid = c.len();
+        c.resize(CHUNK_SAMPLES, 0.0);
+        let p = m.run(&[&c])?;
+        chunks.push(serde_json::json!({"start": start, "valid": valid,
+            "p": p[0].iter().map(|r| r.to_vec()).collect::<Vec<_>>()}));
+        if end >= samples.len() {
+            break;
+        }
+        start += 16_000;
+    }
+    let turns: Vec<_> = d
+        .turns
+        .iter()
+        .map(|t| serde_json::json!([t.start, t.end, t.speaker]))
+        .collect();
+    let windows: Vec<_> = w
+        .iter()
+        .map(|w| serde_json::json!({"start": w.start, "end": w.end, "e": w.embedding}))
+        .collect();
+    let sp: Vec<_> = speech.iter().map(|s| [s.start, s.end]).collect();
+    let j = serde_json::json!({"speech": sp, "turns": turns, "chunks": chunks,
+        "windows": windows, "samples": samples.len()});
+    std::fs::write(dir.join(format!("{name}.seg.json")), j.to_string())?;
+    Ok(())
 }

@@ -194,6 +194,8 @@ pub struct Diarization {
     /// that window (the dominant voice). Empty when `turns` never overlap (no
     /// resegmentation): they are the floor.
     pub floor: Vec<Turn>,
+    /// The voice of each speaker (L2-normalised mean embedding; same order as `speakers`).
+    pub centroids: Vec<Vec<f32>>,
 }
 
 /// Collects window embeddings into batches for the encoder.
@@ -321,7 +323,8 @@ impl<'a> Diarizer<'a> {
     pub fn with_segmentation(mut self, model: &'a segmentation::Segmentation) -> Self {
         self.local = Some(resegment::LocalSegmenter::new(
             model,
-            self.opts.resegment.step,
+            Some(self.batcher.encoder),
+            &self.opts.resegment,
         ));
         self
     }
@@ -433,7 +436,7 @@ pub fn diarize(
     let windows = embed_regions(encoder, samples, 0.0, speech, &opts.windows)?;
     let mut d = finish_diarization(&windows, speech, opts);
     if let Some(m) = segmentation {
-        let mut l = resegment::LocalSegmenter::new(m, opts.resegment.step);
+        let mut l = resegment::LocalSegmenter::new(m, Some(encoder), &opts.resegment);
         l.push(0, samples)?;
         let chunks = l.finish()?;
         apply_resegment(&mut d, &chunks, samples.len(), &opts.resegment);
@@ -460,7 +463,26 @@ fn apply_resegment(
         .iter()
         .filter_map(|t| index.get(t.speaker.as_str()).map(|&k| (t.start, t.end, k)))
         .collect();
-    let (new, floor) = resegment::resegment(chunks, &turns, d.speakers.len(), total_samples, o);
+    let r = resegment::resegment(
+        chunks,
+        &turns,
+        d.speakers.len(),
+        &d.centroids,
+        total_samples,
+        o,
+    );
+    let (new, floor) = (r.turns, r.floor);
+    // New speakers (heard by the segmentation model only) join after the clustered ones.
+    for v in r.new_speakers {
+        d.speakers.push(DiarizedSpeaker {
+            id: String::new(),
+            name: None,
+            role: None,
+            similarity: None,
+            seconds: 0.0,
+        });
+        d.centroids.push(v);
+    }
     // Speakers numbered in order of first speech; those without a turn vanish.
     let mut order: Vec<Option<usize>> = vec![None; d.speakers.len()];
     for (&(_, _, k), o) in new
@@ -471,14 +493,17 @@ fn apply_resegment(
     }
     let next = order.iter().flatten().count();
     let mut speakers: Vec<Option<DiarizedSpeaker>> = vec![None; next];
+    let mut centroids: Vec<Vec<f32>> = vec![Vec::new(); next];
     for (k, s) in d.speakers.iter().enumerate() {
         if let Some(o) = order[k] {
             let mut s = s.clone();
             s.id = format!("S{}", o + 1);
             s.seconds = 0.0;
             speakers[o] = Some(s);
+            centroids[o] = d.centroids.get(k).cloned().unwrap_or_default();
         }
     }
+    d.centroids = centroids;
     let mut speakers: Vec<DiarizedSpeaker> = speakers.into_iter().flatten().collect();
     d.turns = new
         .iter()
@@ -563,6 +588,7 @@ pub fn finish_diarization(
         speakers,
         turns,
         floor: Vec::new(),
+        centroids: cents.iter().map(|c| encoder::l2_normalized(c)).collect(),
     }
 }
 
@@ -1054,6 +1080,7 @@ mod tests {
                 },
             ],
             floor: Vec::new(),
+            centroids: Vec::new(),
             turns: vec![
                 Turn {
                     speaker: "S1".into(),
