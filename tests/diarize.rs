@@ -156,10 +156,10 @@ fn whole_eval_set_with_the_vad_within_measured_der() {
         100.0 * total.confusion / total.total,
         100.0 * plain.der()
     );
-    // Measured: 21.6 % (26.3 % without resegmentation; GE2E with the transcription VAD
-    // rules: 32.9 %), count exact on 6/9, 2.7 s of overlapped speech found (81 % of it in
-    // the reference's overlaps).
-    assert!(total.der() < 0.235, "total DER {:.3}", total.der());
+    // Measured: 20.4 % (26.3 % without resegmentation; 21.6 % before new speakers and
+    // pyannote's rounding; GE2E with the transcription VAD rules: 32.9 %), count exact on
+    // 7/9, 2.7 s of overlapped speech found (81 % of it in the reference's overlaps).
+    assert!(total.der() < 0.215, "total DER {:.3}", total.der());
     assert!(
         plain.der() - total.der() > 0.025,
         "resegmentation {:.3} vs clustering alone {:.3}",
@@ -167,7 +167,38 @@ fn whole_eval_set_with_the_vad_within_measured_der() {
         plain.der()
     );
     assert!(overlap_hyp > 1.5, "{overlap_hyp:.1} s of overlap found");
-    assert!(exact >= 5, "speaker count exact on {exact}/9");
+    assert!(exact >= 6, "speaker count exact on {exact}/9");
+}
+
+/// AMI trn03: MEE067 speaks for 1.2 s at the start, then MEO069 for 29 s. Too little for the
+/// clustering's 2 s windows (one cluster), but the segmentation model hears a second voice,
+/// unlike the cluster's: it must come out as a second speaker holding the floor there.
+#[test]
+fn a_brief_second_voice_is_a_speaker_of_its_own() {
+    let (samples, reference) = load("pyannote_debug__trn03");
+    let secs = samples.len() as f64 / 16_000.0;
+    let speech = vad_speech(&samples);
+    let opts = DiarizeOptions::default();
+    let enc = encoder();
+    let plain = diarize::diarize(&enc, None, &samples, &speech, &opts).expect("diarize");
+    assert_eq!(
+        plain.speakers.len(),
+        1,
+        "the clustering alone hears one voice"
+    );
+    let d = diarize::diarize(&enc, Some(&segmentation()), &samples, &speech, &opts).unwrap();
+    assert_eq!(d.speakers.len(), 2, "{:?}", d.turns);
+    let first = &d.turns[0];
+    assert!(
+        first.start < 0.2 && (first.end - 1.15).abs() < 0.25,
+        "the brief voice's turn: {first:?}"
+    );
+    assert!(d.turns[1..].iter().all(|t| t.speaker != first.speaker));
+    assert_eq!(d.floor[0].speaker, first.speaker, "its words go to it");
+    assert_eq!(d.centroids.len(), 2);
+    let s = der::der(&reference, &hyp(&d), 0.0, secs);
+    // Measured: 0.2 % (3.9 % with one speaker).
+    assert!(s.der() < 0.01, "DER {:.3}", s.der());
 }
 
 /// Seconds during which two or more hypothesis speakers talk at once (10 ms grid).

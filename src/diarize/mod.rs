@@ -418,7 +418,7 @@ impl<'a> Diarizer<'a> {
             let chunks = l.finish()?;
             // The buffer ends where the audio seen ends.
             let total = self.buf_start + self.buf.len();
-            apply_resegment(&mut d, &chunks, total, &self.opts.resegment);
+            apply_resegment(&mut d, &chunks, total, &self.opts);
         }
         Ok(d)
     }
@@ -439,7 +439,7 @@ pub fn diarize(
         let mut l = resegment::LocalSegmenter::new(m, Some(encoder), &opts.resegment);
         l.push(0, samples)?;
         let chunks = l.finish()?;
-        apply_resegment(&mut d, &chunks, samples.len(), &opts.resegment);
+        apply_resegment(&mut d, &chunks, samples.len(), opts);
     }
     Ok(d)
 }
@@ -450,7 +450,7 @@ fn apply_resegment(
     d: &mut Diarization,
     chunks: &[resegment::LocalChunk],
     total_samples: usize,
-    o: &resegment::ResegmentOptions,
+    opts: &DiarizeOptions,
 ) {
     let index: std::collections::HashMap<&str, usize> = d
         .speakers
@@ -469,16 +469,29 @@ fn apply_resegment(
         d.speakers.len(),
         &d.centroids,
         total_samples,
-        o,
+        &opts.resegment,
     );
     let (new, floor) = (r.turns, r.floor);
-    // New speakers (heard by the segmentation model only) join after the clustered ones.
-    for v in r.new_speakers {
+    // New speakers (heard by the segmentation model only) join after the clustered ones,
+    // named when they match an enrolled person no cluster has taken.
+    let taken: Vec<&str> = d
+        .speakers
+        .iter()
+        .filter_map(|s| s.name.as_deref())
+        .collect();
+    let free: Vec<Voiceprint> = opts
+        .voiceprints
+        .iter()
+        .filter(|v| !taken.contains(&v.name.as_str()))
+        .cloned()
+        .collect();
+    let names = match_voiceprints(&r.new_speakers, &free, opts.match_threshold);
+    for (v, m) in r.new_speakers.into_iter().zip(names) {
         d.speakers.push(DiarizedSpeaker {
             id: String::new(),
-            name: None,
-            role: None,
-            similarity: None,
+            name: m.map(|(p, _)| free[p].name.clone()),
+            role: m.and_then(|(p, _)| free[p].role.clone()),
+            similarity: m.map(|(_, s)| s),
             seconds: 0.0,
         });
         d.centroids.push(v);

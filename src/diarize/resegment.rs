@@ -5,7 +5,8 @@
 //!
 //! 1. [`LocalSegmenter`] runs the model on 10 s chunks every [`ResegmentOptions::step`] as
 //!    audio streams in and keeps, per chunk, the winning powerset class of each frame (589
-//!    bytes a chunk: 1.2 MB for four hours at the default step).
+//!    bytes a chunk: 1.2 MB for four hours at the default step) and the embedding of each
+//!    local speaker heard alone for 1–4 s (at most 2.3 kB a chunk).
 //! 2. [`resegment`] maps each chunk's local speakers to the clustered speakers by how much of
 //!    its solo speech lies in their turns, counting only turn time well away (± `core_margin`)
 //!    from a change of speaker, where the window labels are unsure. A local speaker that
@@ -17,9 +18,9 @@
 //!    for the 2 s windows to form a cluster (a member's one-sentence question, a first
 //!    greeting), which the clustering had folded into a neighbour's turn.
 //! 3. Per 10 ms cell: the number of speakers is the chunks' mean count of active local
-//!    speakers, rounded (at least one where the VAD heard speech); the speakers are that many
-//!    clusters with the most votes from the chunks covering the cell, as in pyannote's
-//!    reconstruction.
+//!    speakers, rounded half to even (at least one where the VAD heard speech); the speakers
+//!    are that many clusters with the most votes from the chunks covering the cell, as in
+//!    pyannote's reconstruction, ties going to the clustering's speaker.
 //!
 //! Measured on ../shared/eval/diarization (9 files; collar 0, overlap scored) in the
 //! ARCHITECTURE notes and the closing notes: this is what brings second speakers in
@@ -443,7 +444,14 @@ pub fn resegment(
             for _ in 0..count.min(speakers) {
                 let best = (0..speakers)
                     .filter(|k| !chosen.contains(k) && v[*k] > 0.0)
-                    .max_by(|&x, &y| v[x].total_cmp(&v[y]).then(y.cmp(&x)));
+                    // Ties (chunks that disagree) go to the clustering's speaker, whose
+                    // windows heard the voice (DER 20.7 → 20.4 %: 0.5 s less confusion),
+                    // then to the lower index.
+                    .max_by(|&x, &y| {
+                        v[x].total_cmp(&v[y])
+                            .then((lab[i] == Some(x)).cmp(&(lab[i] == Some(y))))
+                            .then(y.cmp(&x))
+                    });
                 match best {
                     Some(k) => chosen.push(k),
                     None => break,
@@ -761,14 +769,24 @@ mod tests {
         assert_eq!(r.turns.len(), 2, "{:?}", r.turns);
         let new = r.turns.iter().find(|t| t.2 == 1).unwrap();
         assert!(new.0 < 0.03 && (new.1 - 1.5).abs() < 0.03, "{:?}", r.turns);
-        assert!(r.floor.iter().any(|t| t.2 == 1), "the new voice holds the floor");
+        assert!(
+            r.floor.iter().any(|t| t.2 == 1),
+            "the new voice holds the floor"
+        );
 
         // A voice like the cluster's is that speaker, not a new one.
         let mut like = ch.clone();
         let mut v = voice(0);
         v[1] = 0.5;
         like.voices[2] = Some(v);
-        let r = resegment(&[like], &turns, 1, &[voice(0)], 160_000, &Default::default());
+        let r = resegment(
+            &[like],
+            &turns,
+            1,
+            &[voice(0)],
+            160_000,
+            &Default::default(),
+        );
         assert!(r.new_speakers.is_empty(), "{r:?}");
 
         // Speech outside the turns (the VAD heard nothing there) makes no new speaker.
