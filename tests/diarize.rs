@@ -156,17 +156,18 @@ fn whole_eval_set_with_the_vad_within_measured_der() {
         100.0 * total.confusion / total.total,
         100.0 * plain.der()
     );
-    // Measured: 20.4 % (26.3 % without resegmentation; 21.6 % before new speakers and
-    // pyannote's rounding; GE2E with the transcription VAD rules: 32.9 %), count exact on
-    // 7/9, 2.7 s of overlapped speech found (81 % of it in the reference's overlaps).
-    assert!(total.der() < 0.215, "total DER {:.3}", total.der());
+    // Measured: 19.97 % (pyannote.metrics: 19.966 %; 26.3 % without resegmentation; 21.6 %
+    // before new speakers, pyannote's rounding and the turn smoothing; GE2E with the
+    // transcription VAD rules: 32.9 %), count exact on 7/9, 2.9 s of overlapped speech found
+    // (82 % of it in the reference's overlaps).
+    assert!(total.der() < 0.21, "total DER {:.3}", total.der());
     assert!(
         plain.der() - total.der() > 0.025,
         "resegmentation {:.3} vs clustering alone {:.3}",
         total.der(),
         plain.der()
     );
-    assert!(overlap_hyp > 1.5, "{overlap_hyp:.1} s of overlap found");
+    assert!(overlap_hyp > 2.0, "{overlap_hyp:.1} s of overlap found");
     assert!(exact >= 6, "speaker count exact on {exact}/9");
 }
 

@@ -60,7 +60,9 @@ pub struct Args {
     window: Option<f64>,
     #[arg(long)]
     hop: Option<f64>,
-    /// Shortest turn kept (s) and longest pause inside a turn (s).
+    /// Shortest turn kept (s) and longest pause inside a turn (s) of the clustering's turns;
+    /// the pause is bridged only with --no-resegment (the resegmentation bridges its own
+    /// turns' pauses under 0.25 s).
     #[arg(long)]
     min_turn: Option<f64>,
     #[arg(long)]

@@ -413,7 +413,12 @@ impl<'a> Diarizer<'a> {
         self.process(true)?;
         self.batcher.flush()?;
         let windows = std::mem::take(&mut self.batcher.out);
-        let mut d = finish_diarization(&windows, &self.speech, &self.opts);
+        let gap = if self.local.is_some() {
+            0.0
+        } else {
+            self.opts.merge_gap
+        };
+        let mut d = cluster_turns(&windows, &self.speech, &self.opts, gap);
         if let Some(l) = self.local.take() {
             let chunks = l.finish()?;
             // The buffer ends where the audio seen ends.
@@ -434,7 +439,12 @@ pub fn diarize(
     opts: &DiarizeOptions,
 ) -> anyhow::Result<Diarization> {
     let windows = embed_regions(encoder, samples, 0.0, speech, &opts.windows)?;
-    let mut d = finish_diarization(&windows, speech, opts);
+    let gap = if segmentation.is_some() {
+        0.0
+    } else {
+        opts.merge_gap
+    };
+    let mut d = cluster_turns(&windows, speech, opts, gap);
     if let Some(m) = segmentation {
         let mut l = resegment::LocalSegmenter::new(m, Some(encoder), &opts.resegment);
         l.push(0, samples)?;
@@ -544,11 +554,25 @@ fn apply_resegment(
     d.speakers = std::mem::take(&mut speakers);
 }
 
-/// Clustering, smoothing and naming, from window embeddings and the speech regions.
+/// Clustering, smoothing and naming, from window embeddings and the speech regions (the
+/// turns without resegmentation).
 pub fn finish_diarization(
     windows: &[WindowEmbedding],
     speech: &[Span],
     opts: &DiarizeOptions,
+) -> Diarization {
+    cluster_turns(windows, speech, opts, opts.merge_gap)
+}
+
+/// [`finish_diarization`] with pauses under `merge_gap` bridged. Before resegmentation none
+/// are: the VAD's pauses stay silence in the labels it reads, and its own smoothing
+/// ([`resegment::ResegmentOptions::min_off`]) bridges the final turns (DER 20.2 → 20.05 %,
+/// 0.25 s less false alarm; bridging 0.05–0.2 s measured the same as none).
+fn cluster_turns(
+    windows: &[WindowEmbedding],
+    speech: &[Span],
+    opts: &DiarizeOptions,
+    merge_gap: f64,
 ) -> Diarization {
     if windows.is_empty() {
         return Diarization::default();
@@ -557,7 +581,7 @@ pub fn finish_diarization(
     let labels = cluster::cluster(&embs, &opts.cluster);
     let anchors = anchors(windows, &labels, opts.split_margin);
     let mut pieces = label_speech(&anchors, speech);
-    smooth(&mut pieces, opts.min_turn, opts.merge_gap);
+    smooth(&mut pieces, opts.min_turn, merge_gap);
     // Number speakers in order of first speech after smoothing (some may have vanished).
     let order = cluster::dense(&pieces.iter().map(|p| p.2).collect::<Vec<_>>());
     let mut map = std::collections::HashMap::new();

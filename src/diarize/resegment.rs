@@ -61,6 +61,10 @@ pub struct ResegmentOptions {
     pub new_max_solo: f64,
     pub new_inside: f32,
     pub new_max_similarity: f32,
+    /// Each speaker's pauses shorter than `min_off` (s) are bridged, then turns shorter than
+    /// `min_on` (s) dropped, so turns do not flicker (frames where chunks disagree).
+    pub min_on: f64,
+    pub min_off: f64,
 }
 
 impl Default for ResegmentOptions {
@@ -84,6 +88,13 @@ impl Default for ResegmentOptions {
             new_max_solo: 4.0,
             new_inside: 0.8,
             new_max_similarity: 0.3,
+            // A quarter second either way (with the clustering's turns left unbridged, see
+            // `cluster_turns`): DER 20.4 → 19.97 %, and no turn of 10–20 ms in the demo's RTTM.
+            // Measured (on / off, s): 0.2/0.25 20.05 %, 0.3/0.3 19.95 %, 0.2/0.3 20.02 %,
+            // 0.2/0.35 20.23 %, 0.1/0.3 20.08 %; none 20.4 %. Differences of 0.1–0.3 s of error
+            // in 157 s: all of these are equally good.
+            min_on: 0.25,
+            min_off: 0.25,
         }
     }
 }
@@ -496,12 +507,49 @@ pub fn resegment(
     if let Some((s, k)) = floor_open {
         floor.push((secs(s), secs(n), k));
     }
-    out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let out = smooth_turns(out, o.min_on, o.min_off);
+    let floor = smooth_floor(floor, o.min_on, o.min_off);
     Resegmented {
         turns: out,
         floor,
         new_speakers,
     }
+}
+
+/// Per speaker: pauses under `min_off` s bridged, then turns under `min_on` s dropped. Sorted
+/// by start.
+fn smooth_turns(mut turns: Spans, min_on: f64, min_off: f64) -> Spans {
+    turns.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.total_cmp(&b.0)));
+    let mut out: Spans = Vec::with_capacity(turns.len());
+    for t in turns {
+        match out.last_mut() {
+            Some(l) if l.2 == t.2 && t.0 - l.1 < min_off => l.1 = l.1.max(t.1),
+            _ => out.push(t),
+        }
+    }
+    out.retain(|t| t.1 - t.0 >= min_on);
+    out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    out
+}
+
+/// The floor (one speaker at a time, in time order) without flicker: a holder's spell under
+/// `min_on` s goes to the spell before it (or after it, at the start), and the same holder's
+/// spells less than `min_off` s apart are joined.
+fn smooth_floor(floor: Spans, min_on: f64, min_off: f64) -> Spans {
+    let mut out: Spans = Vec::with_capacity(floor.len());
+    for t in floor {
+        match out.last_mut() {
+            Some(l) if l.2 == t.2 && t.0 - l.1 < min_off => l.1 = l.1.max(t.1),
+            Some(l) if t.1 - t.0 < min_on && t.0 - l.1 < 1e-9 => l.1 = t.1,
+            _ => out.push(t),
+        }
+    }
+    // A short first spell joins the next one when they touch.
+    if out.len() >= 2 && out[0].1 - out[0].0 < min_on && out[1].0 - out[0].1 < 1e-9 {
+        out[1].0 = out[0].0;
+        out.remove(0);
+    }
+    out
 }
 
 /// Gives each unmapped local speaker whose voice is unlike every cluster (see
@@ -799,5 +847,22 @@ mod tests {
             &ResegmentOptions::default(),
         );
         assert!(r.new_speakers.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn turns_and_floor_do_not_flicker() {
+        // Speaker 0 with a 0.1 s pause; a 0.05 s blip of speaker 1 inside the pause.
+        let turns = vec![(0.0, 2.0, 0), (2.1, 4.0, 0), (2.02, 2.07, 1), (5.0, 6.0, 1)];
+        assert_eq!(
+            smooth_turns(turns, 0.25, 0.25),
+            vec![(0.0, 4.0, 0), (5.0, 6.0, 1)]
+        );
+        let floor = vec![(0.0, 0.1, 1), (0.1, 2.0, 0), (2.0, 2.1, 1), (2.1, 4.0, 0)];
+        assert_eq!(smooth_floor(floor, 0.25, 0.25), vec![(0.0, 4.0, 0)]);
+        // A pause of 0.3 s stays.
+        assert_eq!(
+            smooth_turns(vec![(0.0, 1.0, 0), (1.3, 2.0, 0)], 0.25, 0.25).len(),
+            2
+        );
     }
 }
