@@ -156,7 +156,7 @@ fn whole_eval_set_with_the_vad_within_measured_der() {
         100.0 * total.confusion / total.total,
         100.0 * plain.der()
     );
-    // Measured: 19.97 % (pyannote.metrics: 19.966 %; 26.3 % without resegmentation; 21.6 %
+    // Measured: 19.94 % (pyannote.metrics: 19.94 %; 26.3 % without resegmentation; 21.6 %
     // before new speakers, pyannote's rounding and the turn smoothing; GE2E with the
     // transcription VAD rules: 32.9 %), count exact on 7/9, 2.9 s of overlapped speech found
     // (82 % of it in the reference's overlaps).
