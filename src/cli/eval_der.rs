@@ -248,32 +248,38 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         };
         let seconds = samples.len() as f64 / 16_000.0;
         let t0 = Instant::now();
-        let speech = match (a.speech, vad.as_mut()) {
-            (SpeechSource::Segmentation, _) => match &seg {
-                Some(m) => diarize::speech::speech_regions(m, &samples, rules)?,
-                None => Vec::new(),
-            },
-            (SpeechSource::Vad, Some(v)) => v.speech_regions(&samples)?,
-            (SpeechSource::Vad, None) | (SpeechSource::Energy, _) => {
-                diarize::energy_speech(&samples)
-            }
-            (SpeechSource::Oracle, _) => oracle_speech(&reference),
-        };
-        let speech = match &a.speech_rttm {
-            Some(dir) => {
-                let p = dir.join(format!("{name}.rttm"));
-                let t = std::fs::read_to_string(&p)
-                    .with_context(|| format!("cannot read {}", p.display()))?;
-                let turns: Vec<(String, f64, f64)> = der::parse_rttm(&t)?
-                    .into_iter()
-                    .map(|t| (t.speaker, t.start, t.end))
-                    .collect();
-                oracle_speech(&turns)
-            }
-            None => speech,
-        };
+        let mut speech = Vec::new();
         let reseg = if a.no_resegment { None } else { seg.as_ref() };
-        let d = diarize::diarize(&encoder, reseg, &samples, &speech, &opts)?;
+        // The segmentation model runs beside the VAD and the embeddings, as in transcription.
+        let find_speech = || -> anyhow::Result<Vec<gijiroku::transcript::Span>> {
+            let found = match (a.speech, vad.as_mut()) {
+                (SpeechSource::Segmentation, _) => match &seg {
+                    Some(m) => diarize::speech::speech_regions(m, &samples, rules)?,
+                    None => Vec::new(),
+                },
+                (SpeechSource::Vad, Some(v)) => v.speech_regions(&samples)?,
+                (SpeechSource::Vad, None) | (SpeechSource::Energy, _) => {
+                    diarize::energy_speech(&samples)
+                }
+                (SpeechSource::Oracle, _) => oracle_speech(&reference),
+            };
+            let regions = match &a.speech_rttm {
+                Some(dir) => {
+                    let p = dir.join(format!("{name}.rttm"));
+                    let t = std::fs::read_to_string(&p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    let turns: Vec<(String, f64, f64)> = der::parse_rttm(&t)?
+                        .into_iter()
+                        .map(|t| (t.speaker, t.start, t.end))
+                        .collect();
+                    oracle_speech(&turns)
+                }
+                None => found,
+            };
+            speech = regions.clone();
+            Ok(regions)
+        };
+        let d = diarize::diarize_clip(&encoder, reseg, &samples, find_speech, &opts)?;
         if let Some(dir) = &a.dump_windows {
             std::fs::create_dir_all(dir)?;
             let w = diarize::embed_regions(&encoder, &samples, 0.0, &speech, &opts.windows)?;

@@ -433,15 +433,39 @@ pub fn diarize(
     speech: &[Span],
     opts: &DiarizeOptions,
 ) -> anyhow::Result<Diarization> {
-    let windows = embed_regions(encoder, samples, 0.0, speech, &opts.windows)?;
-    let mut d = cluster_turns(&windows, speech, opts, segmentation.is_some());
-    if let Some(m) = segmentation {
-        let mut l = resegment::LocalSegmenter::new(m, Some(encoder), &opts.resegment);
-        l.push(0, samples)?;
-        let chunks = l.finish()?;
-        apply_resegment(&mut d, &chunks, samples.len(), opts);
-    }
-    Ok(d)
+    diarize_clip(encoder, segmentation, samples, || Ok(speech.to_vec()), opts)
+}
+
+/// [`diarize`] with the speech regions found by `find_speech` (e.g. the VAD) while the
+/// segmentation model, which needs no speech regions, runs on a thread of its own: its
+/// LSTM and convolutions are single-threaded, so on two cores they fill the time the VAD
+/// (one thread) leaves idle.
+pub fn diarize_clip(
+    encoder: &SpeakerEncoder,
+    segmentation: Option<&segmentation::Segmentation>,
+    samples: &[f32],
+    find_speech: impl FnOnce() -> anyhow::Result<Vec<Span>>,
+    opts: &DiarizeOptions,
+) -> anyhow::Result<Diarization> {
+    std::thread::scope(|s| {
+        let local = segmentation.map(|m| {
+            s.spawn(move || {
+                let mut l = resegment::LocalSegmenter::new(m, Some(encoder), &opts.resegment);
+                l.push(0, samples)?;
+                l.finish()
+            })
+        });
+        let speech = find_speech()?;
+        let windows = embed_regions(encoder, samples, 0.0, &speech, &opts.windows)?;
+        let mut d = cluster_turns(&windows, &speech, opts, local.is_some());
+        if let Some(h) = local {
+            let chunks = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("the segmentation thread panicked"))??;
+            apply_resegment(&mut d, &chunks, samples.len(), opts);
+        }
+        Ok(d)
+    })
 }
 
 /// Replaces the turns of `d` by their resegmentation; speakers left without speech are
