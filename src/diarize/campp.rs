@@ -359,53 +359,142 @@ impl candle_core::CustomOp2 for Conv3x3<'_> {
         // (i, j) reads parity i % s at g + (i / s)·wp + j. The last valid output is the last
         // column needed, and its reads stay inside the buffer.
         let n = (b - 1) * ps + (ho - 1) * wp + w;
-        let mut full = vec![0f32; o * n];
-        for t in 0..9 {
-            let (i, j) = (t / 3, t % 3);
-            let off = (i % s) * per_parity + (i / s) * wp + j;
-            // SAFETY: dst is o × n with row stride n; lhs is the o × c block of taps t of
-            // `wt` (row stride 9c); rhs is c × n at `off` with row stride `row`, and
-            // off + (c-1)·row + n - 1 < c·row as shown above. No two pointers alias.
-            unsafe {
-                gemm::gemm(
-                    o,
-                    n,
-                    c,
-                    full.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    t > 0,
-                    wt.as_ptr().add(t * c),
-                    1,
-                    k as isize,
-                    xp.as_ptr().add(off),
-                    1,
-                    row as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+        let taps = (0..9).map(|t| (t, (t / 3 % s) * per_parity + (t / 3 / s) * wp + t % 3));
+        let full = tap_products(o, n, c, wt, taps, &xp, row)?;
+        let y = valid_outputs(&full, o, n, (b, ps), (ho, wp), w, self.b, self.relu);
+        Ok((F32(y), candle_core::Shape::from((o, b, ho, w))))
+    }
+}
+
+/// `Σ_taps W_tap · X[off_tap …]`: for each `(tap, offset)`, the `o × c` block `tap` of the
+/// tap-major weights `wt (o, taps·c)` times the `c × n` matrix read from `xp` at `offset`
+/// with row stride `row`, accumulated into one `o × n` result. The products read `xp` in
+/// place (the `gemm` crate takes arbitrary strides), so no column matrix is copied.
+fn tap_products(
+    o: usize,
+    n: usize,
+    c: usize,
+    wt: &[f32],
+    taps: impl Iterator<Item = (usize, usize)>,
+    xp: &[f32],
+    row: usize,
+) -> candle_core::Result<Vec<f32>> {
+    let k = wt.len() / o.max(1);
+    let mut full = vec![0f32; o * n];
+    for (i, (tap, off)) in taps.enumerate() {
+        if n == 0 || c == 0 || (tap + 1) * c > k || off + (c - 1) * row + n > xp.len() {
+            candle_core::bail!("campp: tap {tap} at {off} outside its buffers");
         }
-        let mut y = Vec::with_capacity(o * b * ho * w);
-        for oi in 0..o {
-            let bias = self.b.map_or(0.0, |b| b[oi]);
-            for bi in 0..b {
-                for hh in 0..ho {
-                    let g = oi * n + bi * ps + hh * wp;
-                    let src = &full[g..g + w];
-                    if self.relu {
-                        y.extend(src.iter().map(|&v| (v + bias).max(0.0)));
-                    } else {
-                        y.extend(src.iter().map(|&v| v + bias));
-                    }
+        // SAFETY: dst is o × n (row stride n) inside `full`; lhs is o × c inside `wt` (row
+        // stride k, columns tap·c..(tap+1)·c ≤ k); rhs is c × n inside `xp` (checked above).
+        // `full` is not aliased by the inputs.
+        unsafe {
+            gemm::gemm(
+                o,
+                n,
+                c,
+                full.as_mut_ptr(),
+                1,
+                n as isize,
+                i > 0,
+                wt.as_ptr().add(tap * c),
+                1,
+                k as isize,
+                xp.as_ptr().add(off),
+                1,
+                row as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    }
+    Ok(full)
+}
+
+/// The valid outputs of a [`tap_products`] grid: for each channel and each of `b` windows
+/// (`plane` grid columns apart), `rows` runs of `w` values (`stride` apart), plus the bias,
+/// optionally through ReLU; laid out `(o, b, rows, w)`.
+#[allow(clippy::too_many_arguments)]
+fn valid_outputs(
+    full: &[f32],
+    o: usize,
+    n: usize,
+    (b, plane): (usize, usize),
+    (rows, stride): (usize, usize),
+    w: usize,
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Vec<f32> {
+    let mut y = Vec::with_capacity(o * b * rows * w);
+    for oi in 0..o {
+        let bias = bias.map_or(0.0, |b| b[oi]);
+        for bi in 0..b {
+            for r in 0..rows {
+                let g = oi * n + bi * plane + r * stride;
+                let src = &full[g..g + w];
+                if relu {
+                    y.extend(src.iter().map(|&v| (v + bias).max(0.0)));
+                } else {
+                    y.extend(src.iter().map(|&v| v + bias));
                 }
             }
         }
-        Ok((F32(y), candle_core::Shape::from((o, b, ho, w))))
+    }
+    y
+}
+
+/// Kernel-3 convolution over time with dilation `d` and zero padding `d`, on `(C, B, T)` →
+/// `(O, B, T)`, as [`tap_products`] over one zero-padded copy of the input (the CAM layers'
+/// local convolution; a column matrix would be 3× the input).
+struct Conv1d3<'a> {
+    dilation: usize,
+    b: Option<&'a [f32]>,
+}
+
+impl candle_core::CustomOp2 for Conv1d3<'_> {
+    fn name(&self) -> &'static str {
+        "campp-conv1d3"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &candle_core::CpuStorage,
+        xl: &candle_core::Layout,
+        ws: &candle_core::CpuStorage,
+        wl: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use candle_core::CpuStorage::F32;
+        let (F32(x), F32(wt)) = (xs, ws) else {
+            candle_core::bail!("campp-conv1d3: f32 only");
+        };
+        let (Some((xa, xz)), Some((wa, wz))) = (xl.contiguous_offsets(), wl.contiguous_offsets())
+        else {
+            candle_core::bail!("campp-conv1d3: contiguous inputs only");
+        };
+        let (x, wt) = (&x[xa..xz], &wt[wa..wz]);
+        let (c, b, t) = xl.shape().dims3()?;
+        let (o, k) = wl.shape().dims2()?;
+        let d = self.dilation;
+        if k != 3 * c || b == 0 || t == 0 || self.b.is_some_and(|b| b.len() != o) {
+            candle_core::bail!("campp-conv1d3: weight {o}×{k} for {c} channels");
+        }
+        let tp = t + 2 * d;
+        let row = b * tp;
+        let mut xp = vec![0f32; c * row];
+        for (ci, src) in x.chunks_exact(t).enumerate() {
+            let (ch, bi) = (ci / b, ci % b);
+            let dst = ch * row + bi * tp + d;
+            xp[dst..dst + t].copy_from_slice(src);
+        }
+        // Output tt of window bi at grid column bi·tp + tt; tap j reads it + j·d.
+        let n = (b - 1) * tp + t;
+        let full = tap_products(o, n, c, wt, (0..3).map(|j| (j, j * d)), &xp, row)?;
+        let y = valid_outputs(&full, o, n, (b, tp), (1, 0), t, self.b, false);
+        Ok((F32(y), candle_core::Shape::from((o, b, t))))
     }
 }
 
@@ -458,19 +547,14 @@ impl CamDense {
         let c = h.dims()[0];
         let h3 = h.reshape((c, b, t))?;
         let d = self.dilation;
-        let hp = h3.pad_with_zeros(2, d, d)?;
-        let cols = Tensor::cat(
-            &[
-                hp.narrow(2, 0, t)?,
-                hp.narrow(2, d, t)?,
-                hp.narrow(2, 2 * d, t)?,
-            ],
-            0,
-        )?
-        .reshape((3 * c, b * t))?;
-        let y = self.local.fwd(&cols, false)?;
+        let y = h3.contiguous()?.apply_op2_no_bwd(
+            &self.local.w,
+            &Conv1d3 {
+                dilation: d,
+                b: self.local.b.as_deref(),
+            },
+        )?;
         let o = y.dims()[0];
-        let y = y.reshape((o, b, t))?;
         // Context: global mean + mean of the 100-frame segment (avg_pool1d, ceil_mode: the last
         // partial segment is averaged over its own frames).
         let mean = h3.mean_keepdim(2)?;
