@@ -156,11 +156,12 @@ fn whole_eval_set_with_the_vad_within_measured_der() {
         100.0 * total.confusion / total.total,
         100.0 * plain.der()
     );
-    // Measured: 19.94 % (pyannote.metrics: 19.94 %; 26.3 % without resegmentation; 21.6 %
-    // before new speakers, pyannote's rounding and the turn smoothing; GE2E with the
-    // transcription VAD rules: 32.9 %), count exact on 7/9, 2.9 s of overlapped speech found
-    // (82 % of it in the reference's overlaps).
-    assert!(total.der() < 0.21, "total DER {:.3}", total.der());
+    // Measured: 19.49 % (pyannote.metrics: 19.49 %; 25.7 % without resegmentation; 19.94 %
+    // with the split margin at 0.05, 21.6 % before new speakers, pyannote's rounding and the
+    // turn smoothing; GE2E with the transcription VAD rules: 32.9 %), count exact on 7/9,
+    // 2.9 s of overlapped speech found (82 % of it in the reference's overlaps). The bound is
+    // the target.
+    assert!(total.der() < 0.20, "total DER {:.3}", total.der());
     assert!(
         plain.der() - total.der() > 0.025,
         "resegmentation {:.3} vs clustering alone {:.3}",
