@@ -324,15 +324,7 @@ impl candle_core::CustomOp2 for Conv3x3<'_> {
         ws: &candle_core::CpuStorage,
         wl: &candle_core::Layout,
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        use candle_core::CpuStorage::F32;
-        let (F32(x), F32(wt)) = (xs, ws) else {
-            candle_core::bail!("campp-conv3x3: f32 only");
-        };
-        let (Some((xa, xz)), Some((wa, wz))) = (xl.contiguous_offsets(), wl.contiguous_offsets())
-        else {
-            candle_core::bail!("campp-conv3x3: contiguous inputs only");
-        };
-        let (x, wt) = (&x[xa..xz], &wt[wa..wz]);
+        let (x, wt) = f32_inputs(self.name(), (xs, xl), (ws, wl))?;
         let (c, b, h, w) = xl.shape().dims4()?;
         let (o, k) = wl.shape().dims2()?;
         let s = self.stride;
@@ -362,8 +354,28 @@ impl candle_core::CustomOp2 for Conv3x3<'_> {
         let taps = (0..9).map(|t| (t, (t / 3 % s) * per_parity + (t / 3 / s) * wp + t % 3));
         let full = tap_products(o, n, c, wt, taps, &xp, row)?;
         let y = valid_outputs(&full, o, n, (b, ps), (ho, wp), w, self.b, self.relu);
-        Ok((F32(y), candle_core::Shape::from((o, b, ho, w))))
+        Ok((
+            candle_core::CpuStorage::F32(y),
+            candle_core::Shape::from((o, b, ho, w)),
+        ))
     }
+}
+
+/// The contiguous f32 data of a custom op's input and weight tensors.
+fn f32_inputs<'s>(
+    op: &str,
+    (xs, xl): (&'s candle_core::CpuStorage, &candle_core::Layout),
+    (ws, wl): (&'s candle_core::CpuStorage, &candle_core::Layout),
+) -> candle_core::Result<(&'s [f32], &'s [f32])> {
+    use candle_core::CpuStorage::F32;
+    let (F32(x), F32(wt)) = (xs, ws) else {
+        candle_core::bail!("{op}: f32 only");
+    };
+    let (Some((xa, xz)), Some((wa, wz))) = (xl.contiguous_offsets(), wl.contiguous_offsets())
+    else {
+        candle_core::bail!("{op}: contiguous inputs only");
+    };
+    Ok((&x[xa..xz], &wt[wa..wz]))
 }
 
 /// `Σ_taps W_tap · X[off_tap …]`: for each `(tap, offset)`, the `o × c` block `tap` of the
@@ -467,15 +479,7 @@ impl candle_core::CustomOp2 for Conv1d3<'_> {
         ws: &candle_core::CpuStorage,
         wl: &candle_core::Layout,
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        use candle_core::CpuStorage::F32;
-        let (F32(x), F32(wt)) = (xs, ws) else {
-            candle_core::bail!("campp-conv1d3: f32 only");
-        };
-        let (Some((xa, xz)), Some((wa, wz))) = (xl.contiguous_offsets(), wl.contiguous_offsets())
-        else {
-            candle_core::bail!("campp-conv1d3: contiguous inputs only");
-        };
-        let (x, wt) = (&x[xa..xz], &wt[wa..wz]);
+        let (x, wt) = f32_inputs(self.name(), (xs, xl), (ws, wl))?;
         let (c, b, t) = xl.shape().dims3()?;
         let (o, k) = wl.shape().dims2()?;
         let d = self.dilation;
@@ -494,7 +498,10 @@ impl candle_core::CustomOp2 for Conv1d3<'_> {
         let n = (b - 1) * tp + t;
         let full = tap_products(o, n, c, wt, (0..3).map(|j| (j, j * d)), &xp, row)?;
         let y = valid_outputs(&full, o, n, (b, tp), (1, 0), t, self.b, false);
-        Ok((F32(y), candle_core::Shape::from((o, b, t))))
+        Ok((
+            candle_core::CpuStorage::F32(y),
+            candle_core::Shape::from((o, b, t)),
+        ))
     }
 }
 
