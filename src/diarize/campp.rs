@@ -170,13 +170,7 @@ impl candle_core::CustomOp1 for ChannelAffine<'_> {
         storage: &candle_core::CpuStorage,
         layout: &candle_core::Layout,
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let candle_core::CpuStorage::F32(data) = storage else {
-            candle_core::bail!("campp-channel-affine: f32 only");
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("campp-channel-affine: contiguous input only");
-        };
-        let x = &data[start..end];
+        let x = f32_data(self.name(), storage, layout)?;
         let c = layout.dims()[0];
         let n = x.len() / c.max(1);
         for v in [self.s, self.t].into_iter().flatten() {
@@ -192,14 +186,34 @@ impl candle_core::CustomOp1 for ChannelAffine<'_> {
         for (ci, row) in x.chunks_exact(n).enumerate() {
             let s = self.s.map_or(1.0, |s| s[ci]);
             let t = self.t.map_or(0.0, |t| t[ci]);
-            if self.relu {
-                y.extend(row.iter().map(|&v| (v * s + t).max(0.0)));
-            } else {
-                y.extend(row.iter().map(|&v| v * s + t));
-            }
+            extend_affine(&mut y, row, s, t, self.relu);
         }
         Ok((candle_core::CpuStorage::F32(y), layout.shape().clone()))
     }
+}
+
+/// Appends `v·s + t` for each `v` of `src`, through ReLU when `relu`.
+fn extend_affine(y: &mut Vec<f32>, src: &[f32], s: f32, t: f32, relu: bool) {
+    if relu {
+        y.extend(src.iter().map(|&v| (v * s + t).max(0.0)));
+    } else {
+        y.extend(src.iter().map(|&v| v * s + t));
+    }
+}
+
+/// The contiguous f32 data of a custom op's input.
+fn f32_data<'s>(
+    op: &str,
+    storage: &'s candle_core::CpuStorage,
+    layout: &candle_core::Layout,
+) -> candle_core::Result<&'s [f32]> {
+    let candle_core::CpuStorage::F32(data) = storage else {
+        candle_core::bail!("{op}: f32 only");
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{op}: contiguous input only");
+    };
+    Ok(&data[start..end])
 }
 
 /// `y = W x + b` on `(K, N)` columns; `W (O, K)`, `b (O)`.
@@ -324,7 +338,10 @@ impl candle_core::CustomOp2 for Conv3x3<'_> {
         ws: &candle_core::CpuStorage,
         wl: &candle_core::Layout,
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let (x, wt) = f32_inputs(self.name(), (xs, xl), (ws, wl))?;
+        let (x, wt) = (
+            f32_data(self.name(), xs, xl)?,
+            f32_data(self.name(), ws, wl)?,
+        );
         let (c, b, h, w) = xl.shape().dims4()?;
         let (o, k) = wl.shape().dims2()?;
         let s = self.stride;
@@ -335,7 +352,8 @@ impl candle_core::CustomOp2 for Conv3x3<'_> {
         let ps = hq * wp; // one window's plane (per parity)
         let per_parity = b * ps; // one channel's planes of one parity
         let row = s * per_parity; // one channel, all parities (a row of the product's rhs)
-                                  // Padded row r of window bi, channel ci → parity r % s, plane row r / s.
+
+        // Padded row r of window bi, channel ci → parity r % s, plane row r / s.
         let mut xp = vec![0f32; c * row];
         for ci in 0..c {
             for bi in 0..b {
@@ -359,23 +377,6 @@ impl candle_core::CustomOp2 for Conv3x3<'_> {
             candle_core::Shape::from((o, b, ho, w)),
         ))
     }
-}
-
-/// The contiguous f32 data of a custom op's input and weight tensors.
-fn f32_inputs<'s>(
-    op: &str,
-    (xs, xl): (&'s candle_core::CpuStorage, &candle_core::Layout),
-    (ws, wl): (&'s candle_core::CpuStorage, &candle_core::Layout),
-) -> candle_core::Result<(&'s [f32], &'s [f32])> {
-    use candle_core::CpuStorage::F32;
-    let (F32(x), F32(wt)) = (xs, ws) else {
-        candle_core::bail!("{op}: f32 only");
-    };
-    let (Some((xa, xz)), Some((wa, wz))) = (xl.contiguous_offsets(), wl.contiguous_offsets())
-    else {
-        candle_core::bail!("{op}: contiguous inputs only");
-    };
-    Ok((&x[xa..xz], &wt[wa..wz]))
 }
 
 /// `Σ_taps W_tap · X[off_tap …]`: for each `(tap, offset)`, the `o × c` block `tap` of the
@@ -447,12 +448,7 @@ fn valid_outputs(
         for bi in 0..b {
             for r in 0..rows {
                 let g = oi * n + bi * plane + r * stride;
-                let src = &full[g..g + w];
-                if relu {
-                    y.extend(src.iter().map(|&v| (v + bias).max(0.0)));
-                } else {
-                    y.extend(src.iter().map(|&v| v + bias));
-                }
+                extend_affine(&mut y, &full[g..g + w], 1.0, bias, relu);
             }
         }
     }
@@ -479,7 +475,10 @@ impl candle_core::CustomOp2 for Conv1d3<'_> {
         ws: &candle_core::CpuStorage,
         wl: &candle_core::Layout,
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let (x, wt) = f32_inputs(self.name(), (xs, xl), (ws, wl))?;
+        let (x, wt) = (
+            f32_data(self.name(), xs, xl)?,
+            f32_data(self.name(), ws, wl)?,
+        );
         let (c, b, t) = xl.shape().dims3()?;
         let (o, k) = wl.shape().dims2()?;
         let d = self.dilation;
