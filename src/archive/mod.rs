@@ -9,6 +9,7 @@
 //! the next [`Archive::open`] instead of leaving the two apart.
 
 pub mod access;
+pub mod files;
 pub mod meta;
 pub mod minutes_text;
 
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub use access::Viewer;
+pub use files::StoredFile;
 pub use meta::{Classification, MeetingKind, MeetingMeta};
 
 /// Version of the catalog's tables (SQLite `user_version`).
