@@ -1,0 +1,1106 @@
+// The review editor: the transcript as turns of word spans beside the recording. The page holds
+// the Transcript JSON from the server and edits it in place; every edit replaces a range of
+// segments (and maybe the speaker list) and pushes that before/after pair on the undo stack, so
+// undo costs memory in proportion to the edit, not to a 3-hour transcript. Autosave PUTs the
+// whole transcript with the version it was based on; a 409 keeps the local copy.
+import {
+  api, loadMe, header, el, fmtTime, KINDS, ApiError,
+} from "/assets/common.js";
+
+const LOW = 0.5; // words below this probability are underlined and visited by F7/F8
+const AUTOSAVE_MS = 2000;
+const SKIP_S = 3;
+
+const meetingId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
+const params = new URLSearchParams(location.search);
+const viewVersion = params.has("v") ? Number(params.get("v")) : null;
+const startAt = params.has("t") ? Number(params.get("t")) : null;
+const draftKey = `gijiroku:draft:${meetingId}`;
+
+const audio = document.getElementById("audio");
+const box = document.getElementById("transcript");
+const banners = document.getElementById("banners");
+
+let meeting = null;
+let T = null; // the Transcript being edited
+let baseVersion = null; // the server version T is based on
+let readOnly = false;
+let spaced = false; // language writes spaces between words (English) or not (Japanese)
+
+let undoStack = [];
+let redoStack = [];
+let dirty = false;
+let saving = false;
+let conflict = false;
+let changeGen = 0; // bumps on every change, so a save only clears `dirty` if nothing changed meanwhile
+let saveTimer = null;
+
+let flat = []; // every rendered word: {si, wi, start, end, prob, el}
+let starts = new Float64Array(0);
+let selected = -1; // index into flat
+let current = -1; // index into flat of the word being played
+let follow = true; // scroll along with playback until the user scrolls away
+let editing = null; // {el, si, wi} while a word is edited inline
+let leaving = false; // set when the page reloads on purpose (the local copy is in localStorage)
+
+// ---- small helpers --------------------------------------------------------------------------
+
+const clone = (x) => structuredClone(x);
+
+function segText(words) {
+  return words.map((w) => w.text).join("").trim();
+}
+
+function speakerById(id) {
+  return T.speakers.find((s) => s.id === id) || null;
+}
+
+function speakerName(id) {
+  if (id === null || id === undefined) return "話者不明";
+  const s = speakerById(id);
+  return s ? s.name || s.label || s.id : id;
+}
+
+function speakerColor(id) {
+  const i = T.speakers.findIndex((s) => s.id === id);
+  if (i < 0) return "#5b6475";
+  const hues = [214, 140, 20, 280, 340, 180, 45, 95, 250, 0];
+  return `hsl(${hues[i % hues.length]} 60% 36%)`;
+}
+
+/** The turns: runs of consecutive segments with the same speaker. Segments without a speaker
+ *  (diarization did not run) are a turn each, so a long undiarized recording is not one block. */
+function turns() {
+  const out = [];
+  T.segments.forEach((s, i) => {
+    const last = out[out.length - 1];
+    if (last && s.speaker && last.speaker === s.speaker) last.end = i + 1;
+    else out.push({ speaker: s.speaker ?? null, start: i, end: i + 1 });
+  });
+  return out;
+}
+
+function turnOfSegment(si) {
+  return turns().find((t) => si >= t.start && si < t.end);
+}
+
+function newSpeaker() {
+  let n = 0;
+  for (const s of T.speakers) {
+    const m = /^S(\d+)$/.exec(s.id);
+    if (m) n = Math.max(n, Number(m[1]));
+  }
+  n += 1;
+  const sp = {
+    id: `S${n}`,
+    label: T.language === "ja" ? `話者${n}` : `Speaker ${n}`,
+    name: null,
+    role: null,
+  };
+  T.speakers.push(sp);
+  return sp.id;
+}
+
+function setSegmentSpeaker(seg, id) {
+  seg.speaker = id;
+  for (const w of seg.words) w.speaker = id;
+}
+
+/** Segment times must enclose their words (the server checks). */
+function fitSegment(seg) {
+  if (!seg.words.length) return;
+  seg.start = Math.min(seg.start, seg.words[0].start);
+  seg.end = Math.max(seg.end, seg.words[seg.words.length - 1].end);
+}
+
+// ---- edits and undo -------------------------------------------------------------------------
+
+/** Replaces segments [a, b) with what `mutate` returns (it gets a copy) and records the edit.
+ *  `whole` also snapshots speakers and turns, for edits that touch them. */
+function change(label, a, b, mutate, whole = false) {
+  if (readOnly) return;
+  const before = clone(T.segments.slice(a, b));
+  const spBefore = whole ? clone(T.speakers) : null;
+  const turnsBefore = whole ? clone(T.turns) : null;
+  const after = mutate(clone(before));
+  for (const s of after) s.text = segText(s.words);
+  const kept = after.filter((s) => s.words.length > 0);
+  T.segments.splice(a, b - a, ...kept);
+  renumber();
+  undoStack.push({
+    label, a, before, after: clone(kept), spBefore, turnsBefore,
+    spAfter: whole ? clone(T.speakers) : null, turnsAfter: whole ? clone(T.turns) : null,
+  });
+  if (undoStack.length > 300) undoStack.shift();
+  redoStack = [];
+  changed();
+}
+
+function renumber() {
+  T.segments.forEach((s, i) => (s.id = i));
+}
+
+function undo() {
+  const e = undoStack.pop();
+  if (!e) return;
+  T.segments.splice(e.a, e.after.length, ...clone(e.before));
+  if (e.spBefore) T.speakers = clone(e.spBefore);
+  if (e.turnsBefore) T.turns = clone(e.turnsBefore);
+  renumber();
+  redoStack.push(e);
+  changed();
+}
+
+function redo() {
+  const e = redoStack.pop();
+  if (!e) return;
+  T.segments.splice(e.a, e.before.length, ...clone(e.after));
+  if (e.spAfter) T.speakers = clone(e.spAfter);
+  if (e.turnsAfter) T.turns = clone(e.turnsAfter);
+  renumber();
+  undoStack.push(e);
+  changed();
+}
+
+function changed() {
+  changeGen += 1;
+  dirty = true;
+  keepDraft();
+  setStatus();
+  render();
+  clearTimeout(saveTimer);
+  if (!conflict) saveTimer = setTimeout(save, AUTOSAVE_MS);
+}
+
+/** Edits word (si, wi) to `text`; empty text deletes the word. A corrected word counts as
+ *  certain (probability 1), so F7/F8 no longer stop on it. */
+function editWord(si, wi, text) {
+  const old = T.segments[si].words[wi];
+  const lead = (old.text.match(/^\s*/) || [""])[0];
+  const t = text.trim();
+  if (t === old.text.trim()) return;
+  change(t ? "語の修正" : "語の削除", si, si + 1, ([seg]) => {
+    if (t) {
+      seg.words[wi].text = lead + t;
+      seg.words[wi].probability = 1;
+    } else {
+      seg.words.splice(wi, 1);
+    }
+    return [seg];
+  });
+}
+
+/** Splits a text into words: by spaces where the language uses them, else by
+ *  Intl.Segmenter (the browser's dictionary word breaker for Japanese). */
+function tokenize(text) {
+  text = text.replace(/\s+/g, " ").trim();
+  if (!text) return [];
+  if (spaced) return text.split(" ").map((w, i) => (i === 0 ? w : " " + w));
+  const seg = new Intl.Segmenter(T.language || "ja", { granularity: "word" });
+  const out = [];
+  for (const s of seg.segment(text)) {
+    if (!s.segment.trim()) continue;
+    // Punctuation and particles attach to the word before, as Whisper's tokens do.
+    if (!s.isWordLike && out.length) out[out.length - 1] += s.segment.trim();
+    else out.push(s.segment.trim());
+  }
+  return out;
+}
+
+/** Replaces a turn's text as a whole. The new words get times by their share of characters
+ *  along the old words' characters, and stay in the segment those characters belonged to. */
+function editTurn(turn, newText) {
+  change("発言の書き換え", turn.start, turn.end, (segs) => {
+    // The old character timeline: each visible character's segment and time.
+    const chars = [];
+    segs.forEach((seg, k) => {
+      for (const w of seg.words) {
+        const t = w.text.trim();
+        const n = Math.max(1, [...t].length);
+        for (let c = 0; c < n; c++) {
+          chars.push({
+            k,
+            start: w.start + ((w.end - w.start) * c) / n,
+            end: w.start + ((w.end - w.start) * (c + 1)) / n,
+          });
+        }
+      }
+    });
+    const toks = tokenize(newText);
+    const speaker = segs[0].speaker ?? null;
+    for (const seg of segs) seg.words = [];
+    if (!toks.length || !chars.length) return segs;
+    const total = toks.reduce((n, t) => n + [...t.trim()].length, 0) || 1;
+    let pos = 0;
+    for (const tok of toks) {
+      const len = [...tok.trim()].length;
+      const a = Math.min(chars.length - 1, Math.floor((pos / total) * chars.length));
+      const b = Math.min(chars.length - 1, Math.max(a, Math.ceil(((pos + len) / total) * chars.length) - 1));
+      pos += len;
+      const seg = segs[chars[a].k];
+      const prev = seg.words[seg.words.length - 1];
+      const start = Math.max(chars[a].start, prev ? prev.end : seg.start);
+      let end = chars[b].k === chars[a].k ? chars[b].end : seg.end;
+      end = Math.max(end, start);
+      const w = { start, end, text: tok, probability: 1 };
+      if (speaker !== null) w.speaker = speaker;
+      seg.words.push(w);
+    }
+    // A segment's first word carries no leading space.
+    for (const seg of segs) if (seg.words.length) seg.words[0].text = seg.words[0].text.replace(/^\s+/, spaced ? " " : "");
+    return segs;
+  });
+}
+
+/** Splits the turn at flat word `i`: from that word on, the turn's segments go to `speakerId`
+ *  (a new speaker when null). */
+function splitAt(i, speakerId) {
+  const { si, wi } = flat[i];
+  const turn = turnOfSegment(si);
+  if (si === turn.start && wi === 0) return;
+  change("発言の分割", turn.start, turn.end, (segs) => {
+    const k = si - turn.start;
+    const seg = segs[k];
+    let rest = k + 1;
+    if (wi > 0) {
+      const tail = { ...clone(seg), words: seg.words.slice(wi) };
+      seg.words = seg.words.slice(0, wi);
+      seg.end = seg.words[seg.words.length - 1].end;
+      tail.start = tail.words[0].start;
+      tail.words[0].text = tail.words[0].text.replace(/^\s+/, spaced ? " " : "");
+      segs.splice(k + 1, 0, tail);
+      rest = k + 1;
+    } else {
+      rest = k;
+    }
+    const id = speakerId ?? newSpeaker();
+    for (let j = rest; j < segs.length; j++) setSegmentSpeaker(segs[j], id);
+    return segs;
+  }, true);
+}
+
+function assignTurn(turn, speakerId) {
+  change("話者の変更", turn.start, turn.end, (segs) => {
+    const id = speakerId ?? newSpeaker();
+    for (const s of segs) setSegmentSpeaker(s, id);
+    return segs;
+  }, true);
+}
+
+/** Merges a turn with the next one: the next turn's speech goes to this turn's speaker.
+ *  Without diarization (no speakers) the two segments become one. */
+function mergeWithNext(turn) {
+  const all = turns();
+  const idx = all.findIndex((t) => t.start === turn.start);
+  const next = all[idx + 1];
+  if (!next) return;
+  change("発言の結合", turn.start, next.end, (segs) => {
+    if (turn.speaker !== null) {
+      for (const s of segs) setSegmentSpeaker(s, turn.speaker);
+      return segs;
+    }
+    const [a, ...others] = segs;
+    for (const b of others) {
+      a.words.push(...b.words);
+      a.end = Math.max(a.end, b.end);
+    }
+    if (next.speaker !== null) for (const w of a.words) w.speaker = next.speaker;
+    a.speaker = next.speaker;
+    return [a];
+  }, true);
+}
+
+function renameSpeaker(id, name) {
+  const i = T.speakers.findIndex((s) => s.id === id);
+  if (i < 0) return;
+  const v = name.trim() || null;
+  if ((T.speakers[i].name ?? null) === v) return;
+  change("話者名の変更", 0, 0, () => {
+    T.speakers[i].name = v;
+    return [];
+  }, true);
+}
+
+/** Merges speaker `from` into `into`: every segment, word and turn of `from` goes to `into`. */
+function mergeSpeakers(from, into) {
+  if (from === into) return;
+  change("話者の統合", 0, T.segments.length, (segs) => {
+    for (const s of segs) {
+      if (s.speaker === from) s.speaker = into;
+      for (const w of s.words) if (w.speaker === from) w.speaker = into;
+    }
+    for (const t of T.turns) if (t.speaker === from) t.speaker = into;
+    T.speakers = T.speakers.filter((s) => s.id !== from);
+    return segs;
+  }, true);
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+
+function render() {
+  const top = box.scrollTop;
+  const selKey = selected >= 0 && flat[selected] ? [flat[selected].si, flat[selected].wi] : null;
+  flat = [];
+  const frag = document.createDocumentFragment();
+  const all = turns();
+  all.forEach((turn, ti) => {
+    const text = el("div", { class: "text", lang: T.language || "ja" });
+    for (let si = turn.start; si < turn.end; si++) {
+      const seg = T.segments[si];
+      seg.words.forEach((w, wi) => {
+        if (/^\s/.test(w.text) && text.childNodes.length) text.append(" ");
+        else if (spaced && wi === 0 && text.childNodes.length) text.append(" ");
+        const span = el(
+          "span",
+          {
+            class: "w" + (w.probability < LOW ? " low" : ""),
+            dataset: {
+              i: flat.length, start: w.start.toFixed(2), end: w.end.toFixed(2),
+              prob: (w.probability ?? 1).toFixed(2),
+            },
+            title: `${fmtTime(w.start)} ・ 確からしさ ${Math.round((w.probability ?? 1) * 100)} %`,
+          },
+          w.text.trim(),
+        );
+        flat.push({ si, wi, start: w.start, end: w.end, prob: w.probability ?? 1, el: span });
+        text.append(span);
+      });
+    }
+    const first = T.segments[turn.start];
+    const spk = el(
+      "button",
+      {
+        type: "button", class: "spk", title: "話者を変更 (assign to another speaker)",
+        style: `color:${speakerColor(turn.speaker)}`,
+        onclick: (e) => speakerMenu(e.currentTarget, turn),
+      },
+      speakerName(turn.speaker),
+    );
+    const role = turn.speaker && speakerById(turn.speaker)?.role;
+    const acts = readOnly ? null : el(
+      "div",
+      { class: "acts" },
+      el("button", { type: "button", class: "edit-turn", title: "発言全体を書き換える", onclick: () => openTurnEditor(turn, text) }, "書換"),
+      ti + 1 < all.length
+        ? el("button", { type: "button", class: "merge-next", title: "次の発言と結合する", onclick: () => mergeWithNext(turn) }, "結合")
+        : null,
+    );
+    frag.append(
+      el(
+        "div",
+        { class: "turn", dataset: { turn: ti, speaker: turn.speaker ?? "" } },
+        el(
+          "div",
+          { class: "who" },
+          spk,
+          role ? el("small", {}, role) : null,
+          el("span", { class: "time", title: "ここから再生", onclick: () => seek(first.start, true) }, fmtTime(first.start)),
+          acts,
+        ),
+        text,
+      ),
+    );
+  });
+  if (!all.length) frag.append(el("p", { class: "muted" }, "発言がありません。"));
+  box.replaceChildren(frag);
+  starts = Float64Array.from(flat, (w) => w.start);
+  box.scrollTop = top;
+  selected = -1;
+  if (selKey) {
+    const j = flat.findIndex((w) => w.si === selKey[0] && w.wi === selKey[1]);
+    if (j >= 0) select(j, false);
+  }
+  current = -1;
+  highlight();
+  renderSpeakers();
+  const lows = flat.filter((w) => w.prob < LOW).length;
+  document.getElementById("low-count").textContent = `${lows} 語`;
+  document.getElementById("btn-undo").disabled = readOnly || !undoStack.length;
+  document.getElementById("btn-redo").disabled = readOnly || !redoStack.length;
+}
+
+function renderSpeakers() {
+  const list = document.getElementById("speakers");
+  if (!T.speakers.length) {
+    list.replaceChildren(el("p", { class: "muted" }, "話者の識別は行われていません。"));
+    return;
+  }
+  const counts = new Map();
+  for (const t of turns()) counts.set(t.speaker, (counts.get(t.speaker) || 0) + 1);
+  list.replaceChildren(
+    ...T.speakers.map((s) => {
+      const name = el("input", {
+        class: "speaker-name", value: s.name || "", placeholder: s.label,
+        title: `${s.label} の名前 (rename everywhere)`, disabled: readOnly,
+        dataset: { id: s.id },
+      });
+      name.addEventListener("change", () => renameSpeaker(s.id, name.value));
+      name.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") name.blur();
+      });
+      const merge = el(
+        "select",
+        { class: "merge-into", title: "この話者を別の話者に統合する (merge into)", disabled: readOnly },
+        el("option", { value: "" }, "統合…"),
+        T.speakers.filter((o) => o.id !== s.id).map((o) => el("option", { value: o.id }, `→ ${o.name || o.label}`)),
+      );
+      merge.addEventListener("change", () => {
+        if (!merge.value) return;
+        const into = merge.value;
+        if (confirm(`「${s.name || s.label}」の発言をすべて「${speakerName(into)}」にまとめます。`)) mergeSpeakers(s.id, into);
+        else merge.value = "";
+      });
+      return el(
+        "div",
+        { class: "speaker-row", dataset: { id: s.id } },
+        el("div", { class: "line" },
+          el("span", { style: `color:${speakerColor(s.id)};font-weight:600;min-width:4.5rem` }, s.label),
+          name),
+        el("div", { class: "line" },
+          el("span", { class: "muted", style: "font-size:0.8rem;flex:1" }, `${counts.get(s.id) || 0} 発言${s.role ? " ・ " + s.role : ""}`),
+          merge,
+          el("button", { type: "button", class: "enroll", title: "この話者の声を登録し、次回から名前を自動で付ける (enroll voiceprint)", disabled: readOnly, onclick: () => enroll(s) }, "声紋登録"),
+        ),
+      );
+    }),
+  );
+}
+
+// ---- selection, playback, highlight ---------------------------------------------------------
+
+function select(i, scroll = true) {
+  if (selected >= 0 && flat[selected]) flat[selected].el.classList.remove("sel");
+  selected = i;
+  if (i < 0 || !flat[i]) return;
+  flat[i].el.classList.add("sel");
+  if (scroll) flat[i].el.scrollIntoView({ block: "center" });
+}
+
+function seek(t, play = false) {
+  if (!isFinite(t)) return;
+  audio.currentTime = Math.max(0, t);
+  follow = true;
+  document.getElementById("btn-follow").classList.add("hidden");
+  if (play && audio.paused) audio.play().catch(() => {});
+  highlight();
+}
+
+function togglePlay() {
+  if (audio.paused) audio.play().catch(() => {});
+  else audio.pause();
+}
+
+function skip(d) {
+  seek(Math.min(audio.duration || Infinity, Math.max(0, audio.currentTime + d)));
+}
+
+function setRate(r) {
+  r = Math.round(Math.min(2, Math.max(0.5, r)) * 100) / 100;
+  audio.playbackRate = r;
+  const sel = document.getElementById("rate");
+  if (![...sel.options].some((o) => Number(o.value) === r)) sel.append(el("option", { value: String(r) }, `${r}×`));
+  sel.value = String([...sel.options].find((o) => Number(o.value) === r).value);
+}
+
+/** Index of the last word starting at or before t (binary search), -1 before the first. */
+function wordAt(t) {
+  let lo = 0;
+  let hi = starts.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid] <= t + 1e-3) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}
+
+function highlight() {
+  const t = audio.currentTime || 0;
+  document.getElementById("clock").textContent = `${fmtTime(t)} / ${fmtTime(audio.duration)}`;
+  const i = wordAt(t);
+  if (i === current) return;
+  if (current >= 0 && flat[current]) flat[current].el.classList.remove("cur");
+  current = i;
+  if (i < 0 || !flat[i]) return;
+  const e = flat[i].el;
+  e.classList.add("cur");
+  if (follow && !editing) {
+    const r = e.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    if (r.top < b.top + 40 || r.bottom > b.bottom - 40) {
+      box.scrollTop += r.top - b.top - b.height / 3;
+    }
+  }
+}
+
+function loop() {
+  highlight();
+  if (!audio.paused) requestAnimationFrame(loop);
+}
+
+function nextLow(dir) {
+  if (!flat.length) return;
+  let from = selected >= 0 ? selected : current;
+  if (from < 0) from = dir > 0 ? -1 : flat.length;
+  for (let i = from + dir; i >= 0 && i < flat.length; i += dir) {
+    if (flat[i].prob < LOW) {
+      select(i);
+      seek(flat[i].start);
+      return;
+    }
+  }
+}
+
+// ---- inline editing -------------------------------------------------------------------------
+
+function startWordEdit(i) {
+  if (readOnly || !flat[i] || editing) return;
+  const { si, wi, el: span } = flat[i];
+  select(i, false);
+  editing = { span, si, wi, original: span.textContent };
+  span.contentEditable = "true";
+  span.spellcheck = false;
+  span.focus();
+  const range = document.createRange();
+  range.selectNodeContents(span);
+  const s = getSelection();
+  s.removeAllRanges();
+  s.addRange(range);
+  const finish = (commit) => {
+    if (!editing || editing.span !== span) return;
+    const ed = editing;
+    editing = null;
+    span.contentEditable = "false";
+    span.removeEventListener("keydown", onKey);
+    span.removeEventListener("blur", onBlur);
+    if (commit && span.textContent.trim() !== ed.original.trim()) editWord(ed.si, ed.wi, span.textContent);
+    else span.textContent = ed.original;
+  };
+  const onKey = (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      e.stopPropagation();
+      finish(true);
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopPropagation();
+      finish(false);
+    }
+  };
+  const onBlur = () => finish(true);
+  span.addEventListener("keydown", onKey);
+  span.addEventListener("blur", onBlur);
+}
+
+function openTurnEditor(turn, textEl) {
+  if (readOnly) return;
+  const segs = T.segments.slice(turn.start, turn.end);
+  const full = segs.map((s) => segText(s.words)).join(spaced ? " " : "");
+  const area = el("textarea", { class: "turn-text", lang: T.language || "ja" });
+  area.value = full;
+  const ok = el("button", { type: "button", class: "primary turn-ok" }, "反映");
+  const cancel = el("button", { type: "button" }, "取消");
+  const wrap = el("div", {}, area, el("div", { class: "row", style: "margin-top:0.3rem" }, ok, cancel,
+    el("small", {}, "語の時刻は文字数に応じて配分されます (times spread by characters)")));
+  textEl.replaceWith(wrap);
+  area.focus();
+  ok.onclick = () => {
+    if (area.value.trim() === full.trim()) render();
+    else editTurn(turn, area.value);
+  };
+  cancel.onclick = () => render();
+  area.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      render();
+    } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      ok.click();
+    }
+  });
+}
+
+// ---- menus ----------------------------------------------------------------------------------
+
+let openMenu = null;
+
+function closeMenu() {
+  openMenu?.remove();
+  openMenu = null;
+}
+
+function showMenu(anchor, title, items) {
+  closeMenu();
+  const r = anchor.getBoundingClientRect();
+  const m = el(
+    "div",
+    { class: "menu", role: "menu", style: `left:${r.left + scrollX}px;top:${r.bottom + scrollY + 4}px` },
+    el("div", { class: "title" }, title),
+    items.map(([label, fn]) =>
+      el("button", { type: "button", role: "menuitem", onclick: () => { closeMenu(); fn(); } }, label)),
+  );
+  document.body.append(m);
+  openMenu = m;
+  m.querySelector("button")?.focus();
+}
+
+function speakerMenu(anchor, turn) {
+  if (readOnly) return;
+  const items = T.speakers
+    .filter((s) => s.id !== turn.speaker)
+    .map((s) => [`${s.name || s.label}${s.name ? `（${s.label}）` : ""}`, () => assignTurn(turn, s.id)]);
+  items.push(["＋ 新しい話者", () => assignTurn(turn, null)]);
+  showMenu(anchor, "この発言の話者を変更", items);
+}
+
+function splitMenu() {
+  if (readOnly) return;
+  if (selected < 0) {
+    alert("分割する位置の語をクリックして選んでください。");
+    return;
+  }
+  const { si, wi, el: anchor } = flat[selected];
+  const turn = turnOfSegment(si);
+  if (si === turn.start && wi === 0) {
+    alert("発言の先頭では分割できません。");
+    return;
+  }
+  const i = selected;
+  const items = T.speakers
+    .filter((s) => s.id !== turn.speaker)
+    .map((s) => [`${s.name || s.label}`, () => splitAt(i, s.id)]);
+  items.unshift(["＋ 新しい話者", () => splitAt(i, null)]);
+  showMenu(anchor, "ここから後の話者", items);
+}
+
+document.addEventListener("mousedown", (e) => {
+  if (openMenu && !openMenu.contains(e.target)) closeMenu();
+});
+
+// ---- saving ---------------------------------------------------------------------------------
+
+function setStatus(state) {
+  const s = document.getElementById("save-status");
+  state = state || (saving ? "saving" : conflict ? "error" : dirty ? "dirty" : "saved");
+  s.dataset.state = state;
+  s.textContent = {
+    saved: `保存済み（第${baseVersion}版）`,
+    dirty: "未保存",
+    saving: "保存中…",
+    error: conflict ? "競合あり" : "保存できません",
+  }[state];
+}
+
+function keepDraft() {
+  try {
+    localStorage.setItem(draftKey, JSON.stringify({ base_version: baseVersion, transcript: T, at: new Date().toISOString() }));
+  } catch (e) {
+    // Quota exceeded on a very long transcript: the copy in memory is still saved by autosave.
+    console.warn("draft not kept in localStorage", e);
+  }
+}
+
+async function save(note) {
+  clearTimeout(saveTimer);
+  if (readOnly || saving || !dirty) return;
+  saving = true;
+  setStatus();
+  const gen = changeGen;
+  try {
+    const r = await api("PUT", `/api/meetings/${meetingId}/transcript`, {
+      base_version: baseVersion,
+      transcript: T,
+      note: typeof note === "string" ? note : (undoStack[undoStack.length - 1]?.label || "校正"),
+    });
+    baseVersion = r.version;
+    if (gen === changeGen) {
+      dirty = false;
+      localStorage.removeItem(draftKey);
+    } else keepDraft();
+    saving = false;
+    setStatus();
+    if (dirty) saveTimer = setTimeout(save, AUTOSAVE_MS);
+  } catch (e) {
+    saving = false;
+    if (e instanceof ApiError && e.status === 409) {
+      conflict = true;
+      showConflict(e);
+    } else {
+      banner("error", `保存できませんでした: ${e.message}`, [["再試行", () => save()]], "save-error");
+      // Network trouble: try again later; a 4xx other than 409 needs the user.
+      if (!(e instanceof ApiError) || e.status === 0 || e.status >= 500) saveTimer = setTimeout(save, 10000);
+    }
+    setStatus("error");
+  }
+}
+
+function banner(kind, text, actions = [], id = null) {
+  if (id) document.getElementById(id)?.remove();
+  const b = el(
+    "div",
+    { class: `banner ${kind === "error" ? "error" : "notice"}`, id, role: "alert" },
+    el("span", { class: "grow" }, text),
+    actions.map(([label, fn]) =>
+      el("button", { type: "button", onclick: () => { b.remove(); fn(); } }, label)),
+  );
+  banners.append(b);
+  return b;
+}
+
+function showConflict(e) {
+  const latest = e.body && e.body.latest_version;
+  banner(
+    "error",
+    `この記録は他の人が変更しました（${e.message}）。あなたの編集はこの端末に残っています。`,
+    [
+      ["最新版を読み込む", () => {
+        // The local copy stays in localStorage; the reloaded page offers it back.
+        keepDraft();
+        leaving = true;
+        location.reload();
+      }],
+      ["自分の版で上書き保存", () => {
+        if (latest !== undefined && latest !== null) baseVersion = latest;
+        conflict = false;
+        dirty = true;
+        save("競合を自分の版で解決");
+      }],
+    ],
+    "conflict-banner",
+  );
+}
+
+// ---- speakers: enroll -----------------------------------------------------------------------
+
+async function enroll(s) {
+  const name = prompt(`「${s.name || s.label}」の声を登録します。氏名:`, s.name || "");
+  if (name === null || !name.trim()) return;
+  const role = prompt("役職（議長・委員など、空欄可）:", s.role || "") ?? "";
+  try {
+    if (dirty) await save();
+    const r = await api("POST", `/api/meetings/${meetingId}/speakers/${encodeURIComponent(s.id)}/enroll`, {
+      name: name.trim(),
+      role: role.trim() || null,
+    });
+    banner("notice", `「${r.name}」の声紋を登録しました（${Math.round(r.seconds)} 秒分）。次回の文字起こしから自動で名前が付きます。`, [["閉じる", () => {}]]);
+    if (!s.name) renameSpeaker(s.id, r.name);
+  } catch (e) {
+    banner("error", `声紋を登録できませんでした: ${e.message}`, [["閉じる", () => {}]]);
+  }
+}
+
+// ---- history --------------------------------------------------------------------------------
+
+const ORIGINS = { machine: "自動認識", revision: "校正", "minutes-text": "会議録本文" };
+
+async function openHistory() {
+  const dlg = document.getElementById("history");
+  const tbody = document.querySelector("#versions tbody");
+  tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6 }, "読み込み中…")));
+  document.getElementById("diff").replaceChildren();
+  if (!dlg.open) dlg.showModal();
+  try {
+    const vs = await api("GET", `/api/meetings/${meetingId}/versions`);
+    vs.sort((a, b) => b.version - a.version);
+    tbody.replaceChildren(
+      ...vs.map((v) =>
+        el(
+          "tr",
+          { dataset: { version: v.version } },
+          el("td", {}, `第${v.version}版`),
+          el("td", {}, ORIGINS[v.origin] || v.origin),
+          el("td", {}, v.author || ""),
+          el("td", { style: "white-space:nowrap" }, v.created_at || ""),
+          el("td", {}, v.note || ""),
+          el(
+            "td",
+            { style: "white-space:nowrap" },
+            v.version > Math.min(...vs.map((x) => x.version))
+              ? el("button", { type: "button", onclick: () => showDiff(prevVersion(vs, v.version), v.version) }, "差分")
+              : null,
+            " ",
+            el("a", { class: "button", href: `/meetings/${meetingId}?v=${v.version}`, target: "_blank" }, "表示"),
+            " ",
+            readOnly || v.version === baseVersion ? null
+              : el("button", { type: "button", class: "restore", onclick: () => restore(v.version) }, "この版に戻す"),
+          ),
+        ),
+      ),
+    );
+    const opts = () => vs.map((v) => el("option", { value: v.version }, `第${v.version}版（${ORIGINS[v.origin] || v.origin}）`));
+    const from = document.getElementById("diff-from");
+    const to = document.getElementById("diff-to");
+    from.replaceChildren(...opts());
+    to.replaceChildren(...opts());
+    if (vs.length) {
+      to.value = String(vs[0].version);
+      from.value = String(vs[vs.length - 1].version);
+    }
+  } catch (e) {
+    tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "error" }, e.message)));
+  }
+}
+
+function prevVersion(vs, n) {
+  return Math.max(...vs.filter((v) => v.version < n).map((v) => v.version));
+}
+
+async function showDiff(from, to) {
+  const out = document.getElementById("diff");
+  document.getElementById("diff-from").value = String(from);
+  document.getElementById("diff-to").value = String(to);
+  out.replaceChildren(el("p", { class: "muted" }, "読み込み中…"));
+  try {
+    const d = await api("GET", `/api/meetings/${meetingId}/diff?from=${from}&to=${to}`);
+    if (!d.changes.length) {
+      out.replaceChildren(el("p", { class: "muted" }, `第${from}版と第${to}版に違いはありません。`));
+      return;
+    }
+    out.replaceChildren(
+      el("p", { class: "muted" }, `第${from}版 → 第${to}版：${d.changes.length} か所`),
+      ...d.changes.map((c) => {
+        const who = c.speaker_from === c.speaker_to ? (c.speaker_to || "") : `${c.speaker_from || "–"} → ${c.speaker_to || "–"}`;
+        return el(
+          "div",
+          { class: "change" },
+          el("a", { href: "#", onclick: (e) => { e.preventDefault(); if (c.start !== null) seek(c.start); } },
+            fmtTime(c.start)),
+          " ",
+          el("strong", {}, who),
+          " ",
+          c.ops.map((op) =>
+            op.op === "delete" ? el("del", {}, op.text) : op.op === "insert" ? el("ins", {}, op.text) : op.text),
+        );
+      }),
+    );
+  } catch (e) {
+    out.replaceChildren(el("p", { class: "error" }, e.message));
+  }
+}
+
+/** Saves version n's transcript as the newest version (an ordinary, undoable edit). */
+async function restore(n) {
+  if (!confirm(`第${n}版の内容を新しい版として保存します。`)) return;
+  try {
+    const r = await api("GET", `/api/meetings/${meetingId}/transcript?version=${n}`);
+    change(`第${n}版に戻す`, 0, T.segments.length, () => {
+      T.speakers = r.transcript.speakers;
+      T.turns = r.transcript.turns;
+      return clone(r.transcript.segments);
+    }, true);
+    await save(`第${n}版に戻す`);
+    openHistory();
+  } catch (e) {
+    banner("error", `戻せませんでした: ${e.message}`, [["閉じる", () => {}]]);
+  }
+}
+
+// ---- minutes downloads ----------------------------------------------------------------------
+
+function minutesLinks() {
+  const redact = document.getElementById("redact").checked;
+  const q = new URLSearchParams();
+  if (viewVersion !== null) q.set("version", viewVersion);
+  if (redact) q.set("redact", "1");
+  const qs = q.toString() ? `?${q}` : "";
+  document.getElementById("dl-docx").href = `/api/meetings/${meetingId}/minutes.docx${qs}`;
+  document.getElementById("dl-md").href = `/api/meetings/${meetingId}/minutes.md${qs}`;
+}
+
+async function beforeDownload(e) {
+  // The minutes are drafted from the saved version: save pending edits first.
+  if (!dirty || readOnly) return;
+  e.preventDefault();
+  const href = e.currentTarget.href;
+  await save();
+  if (!dirty) location.href = href;
+}
+
+// ---- keyboard -------------------------------------------------------------------------------
+
+function typing(t) {
+  return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+}
+
+document.addEventListener("keydown", (e) => {
+  if (!T) return;
+  const inField = typing(e.target);
+  const ctrl = e.ctrlKey || e.metaKey;
+  const k = e.key;
+  let handled = true;
+  // F-keys and modifier shortcuts work everywhere; plain keys only outside text fields.
+  // Ctrl+Z and Ctrl+←/→ inside a text field keep their native meaning there.
+  if ((k === "Escape" && !inField && !openMenu) || (ctrl && (k === " " || e.code === "Space"))) togglePlay();
+  else if (k === "Escape" && openMenu) closeMenu();
+  else if (k === "F1" || (ctrl && k === "ArrowLeft" && !inField)) skip(-SKIP_S);
+  else if (k === "F2" || (ctrl && k === "ArrowRight" && !inField)) skip(SKIP_S);
+  else if (k === "F3") setRate(audio.playbackRate - 0.1);
+  else if (k === "F4") setRate(audio.playbackRate + 0.1);
+  else if (k === "F8" || (e.altKey && k === "ArrowDown")) nextLow(1);
+  else if (k === "F7" || (e.altKey && k === "ArrowUp")) nextLow(-1);
+  else if (ctrl && (k === "s" || k === "S")) save();
+  else if (ctrl && !inField && (k === "z" || k === "Z") && e.shiftKey) redo();
+  else if (ctrl && !inField && (k === "z" || k === "Z")) undo();
+  else if (ctrl && !inField && (k === "y" || k === "Y")) redo();
+  else if (k === "Enter" && !inField && selected >= 0) startWordEdit(selected);
+  else handled = false;
+  if (handled) e.preventDefault();
+});
+
+// ---- loading --------------------------------------------------------------------------------
+
+async function load() {
+  await loadMe();
+  header("archive");
+  meeting = await api("GET", `/api/meetings/${meetingId}`);
+  document.title = `${meeting.title || "会議"} — 校正 — gijiroku`;
+  document.getElementById("m-title").textContent = meeting.title || `会議 ${meeting.id}`;
+  document.getElementById("m-meta").textContent = [
+    meeting.date, KINDS[meeting.kind] || meeting.kind, meeting.body, meeting.place,
+  ].filter(Boolean).join(" ・ ");
+  if (meeting.has_audio) audio.src = `/api/meetings/${meetingId}/audio`;
+  else {
+    audio.classList.add("hidden");
+    document.getElementById("no-audio").classList.remove("hidden");
+  }
+
+  const q = viewVersion !== null ? `?version=${viewVersion}` : "";
+  const r = await api("GET", `/api/meetings/${meetingId}/transcript${q}`);
+  T = r.transcript;
+  baseVersion = r.version;
+  spaced = !["ja", "zh", "th", "lo", "km", "my"].includes(T.language);
+  T.speakers = T.speakers || [];
+  T.turns = T.turns || [];
+  // A segment without word times is shown (and edited) as one word spanning it.
+  for (const s of T.segments) {
+    if ((!s.words || !s.words.length) && s.text && s.text.trim()) {
+      s.words = [{ start: s.start, end: s.end, text: s.text, probability: 1, speaker: s.speaker ?? null }];
+    }
+    s.words = s.words || [];
+  }
+
+  if (viewVersion !== null) {
+    readOnly = true;
+    document.body.classList.add("read-only");
+    banner("notice", `第${baseVersion}版を表示しています（読み取り専用）。`, [["最新版を開く", () => (location.href = `/meetings/${meetingId}`)]]);
+    for (const id of ["btn-edit-word", "btn-split", "btn-undo", "btn-redo", "btn-save"]) document.getElementById(id).disabled = true;
+  } else {
+    offerDraft();
+  }
+  render();
+  setStatus();
+  minutesLinks();
+  if (startAt !== null && isFinite(startAt)) {
+    const go = () => {
+      seek(startAt);
+      const i = wordAt(startAt + 0.05);
+      if (i >= 0) select(i);
+    };
+    if (audio.readyState >= 1 || !meeting.has_audio) go();
+    else audio.addEventListener("loadedmetadata", go, { once: true });
+  }
+}
+
+/** A local copy from an earlier visit that never reached the server: offer it back. */
+function offerDraft() {
+  let d = null;
+  try {
+    d = JSON.parse(localStorage.getItem(draftKey) || "null");
+  } catch (e) {
+    d = null;
+  }
+  if (!d || !d.transcript) return;
+  const note = d.base_version === baseVersion
+    ? `保存されていない編集が残っています（${d.at}）。`
+    : `保存されていない編集が残っています（第${d.base_version}版をもとに編集、現在は第${baseVersion}版）。`;
+  banner("notice", note, [
+    ["編集を復元する", () => {
+      const latest = baseVersion;
+      change("未保存の編集を復元", 0, T.segments.length, () => {
+        T.speakers = d.transcript.speakers || [];
+        T.turns = d.transcript.turns || [];
+        return d.transcript.segments;
+      }, true);
+      // Restoring is choosing "keep mine": it is saved over whatever is newest.
+      baseVersion = latest;
+      save("未保存の編集を復元");
+    }],
+    ["破棄する", () => localStorage.removeItem(draftKey)],
+  ], "draft-banner");
+}
+
+function wire() {
+  box.addEventListener("click", (e) => {
+    const w = e.target.closest(".w");
+    if (!w || w.isContentEditable) return;
+    const i = Number(w.dataset.i);
+    select(i, false);
+    seek(flat[i].start);
+  });
+  box.addEventListener("dblclick", (e) => {
+    const w = e.target.closest(".w");
+    if (w) startWordEdit(Number(w.dataset.i));
+  });
+  // The user scrolling the transcript stops it following playback until a word is clicked.
+  const away = () => {
+    if (!audio.paused) {
+      follow = false;
+      document.getElementById("btn-follow").classList.remove("hidden");
+    }
+  };
+  box.addEventListener("wheel", away, { passive: true });
+  box.addEventListener("touchmove", away, { passive: true });
+  box.addEventListener("mousedown", (e) => {
+    if (e.target === box) away();
+  });
+  document.getElementById("btn-follow").onclick = () => {
+    follow = true;
+    document.getElementById("btn-follow").classList.add("hidden");
+    current = -1;
+    highlight();
+  };
+  audio.addEventListener("play", () => {
+    document.getElementById("btn-play").textContent = "⏸ 停止";
+    requestAnimationFrame(loop);
+  });
+  audio.addEventListener("pause", () => {
+    document.getElementById("btn-play").textContent = "▶ 再生";
+    highlight();
+  });
+  audio.addEventListener("seeked", highlight);
+  audio.addEventListener("timeupdate", highlight);
+  audio.addEventListener("loadedmetadata", highlight);
+  document.getElementById("btn-play").onclick = togglePlay;
+  document.getElementById("btn-back").onclick = () => skip(-SKIP_S);
+  document.getElementById("btn-fwd").onclick = () => skip(SKIP_S);
+  document.getElementById("rate").onchange = (e) => setRate(Number(e.target.value));
+  document.getElementById("btn-prev-low").onclick = () => nextLow(-1);
+  document.getElementById("btn-next-low").onclick = () => nextLow(1);
+  document.getElementById("btn-edit-word").onclick = () => (selected >= 0 ? startWordEdit(selected) : alert("編集する語をクリックして選んでください。"));
+  document.getElementById("btn-split").onclick = splitMenu;
+  document.getElementById("btn-undo").onclick = undo;
+  document.getElementById("btn-redo").onclick = redo;
+  document.getElementById("btn-save").onclick = () => save();
+  document.getElementById("btn-history").onclick = openHistory;
+  document.getElementById("history-close").onclick = () => document.getElementById("history").close();
+  document.getElementById("diff-show").onclick = () =>
+    showDiff(Number(document.getElementById("diff-from").value), Number(document.getElementById("diff-to").value));
+  document.getElementById("redact").onchange = minutesLinks;
+  document.getElementById("dl-docx").addEventListener("click", beforeDownload);
+  document.getElementById("dl-md").addEventListener("click", beforeDownload);
+  window.addEventListener("beforeunload", (e) => {
+    if (dirty && !readOnly && !leaving) {
+      keepDraft();
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  });
+}
+
+wire();
+load().catch((e) => {
+  box.replaceChildren(el("p", { class: "error" }, e.message));
+});
