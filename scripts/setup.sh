@@ -10,8 +10,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # 1. System packages: whisper.cpp's build (cmake, libclang for bindgen), ALSA for capture,
 #    IPADIC for Japanese search, unzip for the wheels, Chromium + chromedriver for the
-#    web pages' browser tests (tests/web_browser.rs; nothing is downloaded at test time).
-pkgs=(cmake libclang-dev clang pkg-config libasound2-dev mecab-ipadic unzip chromium chromium-driver)
+#    web pages' browser tests (tests/web_browser.rs; nothing is downloaded at test time) and
+#    Noto CJK so its screenshots show Japanese instead of empty boxes.
+pkgs=(cmake libclang-dev clang pkg-config libasound2-dev mecab-ipadic unzip chromium chromium-driver fonts-noto-cjk)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -34,6 +34,7 @@ let saving = false;
 let conflict = false;
 let changeGen = 0; // bumps on every change, so a save only clears `dirty` if nothing changed meanwhile
 let saveTimer = null;
+let pending = new Set(); // labels of the changes since the last save: the version's note
 
 let flat = []; // every rendered word: {si, wi, start, end, prob, el}
 let starts = new Float64Array(0);
@@ -133,7 +134,7 @@ function change(label, a, b, mutate, whole = false) {
   });
   if (undoStack.length > 300) undoStack.shift();
   redoStack = [];
-  changed();
+  changed(label);
 }
 
 function renumber() {
@@ -148,7 +149,7 @@ function undo() {
   if (e.turnsBefore) T.turns = clone(e.turnsBefore);
   renumber();
   redoStack.push(e);
-  changed();
+  changed(`取消: ${e.label}`);
 }
 
 function redo() {
@@ -159,10 +160,11 @@ function redo() {
   if (e.turnsAfter) T.turns = clone(e.turnsAfter);
   renumber();
   undoStack.push(e);
-  changed();
+  changed(e.label);
 }
 
-function changed() {
+function changed(label) {
+  if (label) pending.add(label);
   changeGen += 1;
   dirty = true;
   keepDraft();
@@ -709,13 +711,15 @@ async function save(note) {
   saving = true;
   setStatus();
   const gen = changeGen;
+  const labels = [...pending];
   try {
     const r = await api("PUT", `/api/meetings/${meetingId}/transcript`, {
       base_version: baseVersion,
       transcript: T,
-      note: typeof note === "string" ? note : (undoStack[undoStack.length - 1]?.label || "校正"),
+      note: typeof note === "string" ? note : labels.join("、") || "校正",
     });
     baseVersion = r.version;
+    for (const l of labels) pending.delete(l);
     if (gen === changeGen) {
       dirty = false;
       localStorage.removeItem(draftKey);
@@ -862,7 +866,8 @@ async function showDiff(from, to) {
     out.replaceChildren(
       el("p", { class: "muted" }, `第${from}版 → 第${to}版：${d.changes.length} か所`),
       ...d.changes.map((c) => {
-        const who = c.speaker_from === c.speaker_to ? (c.speaker_to || "") : `${c.speaker_from || "–"} → ${c.speaker_to || "–"}`;
+        const nm = (id) => (id ? speakerName(id) : "–");
+        const who = c.speaker_from === c.speaker_to ? nm(c.speaker_to) : `${nm(c.speaker_from)} → ${nm(c.speaker_to)}`;
         return el(
           "div",
           { class: "change" },

@@ -62,17 +62,17 @@ function renderJob(job) {
   );
   const bar = el(
     "div",
-    {},
+    { class: "bar-cell" },
     el("div", { class: "bar", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100,
       "aria-valuenow": Math.round(pct) },
       el("div", { style: `width:${pct}%` })),
     el("div", { class: "stage", style: "font-size:0.85rem" }, `${stage} ${Math.round(pct)} %${eta}`),
   );
-  let action = el("span");
+  let action = el("span", { class: "act" });
   if (job.state === "done" && job.meeting_id !== null && job.meeting_id !== undefined) {
-    action = el("a", { class: "button primary open-editor", href: `/meetings/${job.meeting_id}` }, "校正を開く");
+    action = el("a", { class: "button primary open-editor act", href: `/meetings/${job.meeting_id}` }, "校正を開く");
   }
-  row.replaceChildren(info, bar, action);
+  row.replaceChildren(info, action, bar);
   if (job.state === "failed") {
     row.append(el("div", { class: "err error" }, job.error || "処理に失敗しました"));
   }
