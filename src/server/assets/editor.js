@@ -34,6 +34,7 @@ let saving = false;
 let conflict = false;
 let changeGen = 0; // bumps on every change, so a save only clears `dirty` if nothing changed meanwhile
 let saveTimer = null;
+let draftTimer = null;
 let pending = new Set(); // labels of the changes since the last save: the version's note
 
 let flat = []; // every rendered word: {si, wi, start, end, prob, el}
@@ -167,7 +168,10 @@ function changed(label) {
   if (label) pending.add(label);
   changeGen += 1;
   dirty = true;
-  keepDraft();
+  // The local copy is written a moment later: stringifying a long transcript takes a while
+  // and should not delay showing the edit.
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(keepDraft, 300);
   setStatus();
   render();
   clearTimeout(saveTimer);
@@ -339,74 +343,119 @@ function mergeSpeakers(from, into) {
 
 // ---- rendering ------------------------------------------------------------------------------
 
+// Rendering is incremental because a 3-hour meeting has ~30 000 words: word spans are made
+// once per segment object (edits replace the segments they touch with new objects, so
+// untouched segments keep their spans), a turn whose segments are all unchanged keeps its
+// element, and only the run of turns between the unchanged head and tail is swapped in the DOM.
+const segSpans = new WeakMap(); // segment object → its words' spans
+let turnEls = []; // the turn elements in the transcript, in order
+const turnInfo = new WeakMap(); // turn element → {segs, textEl, sig}
+
+function wordSpan(w) {
+  const span = document.createElement("span");
+  const p = w.probability ?? 1;
+  span.className = p < LOW ? "w low" : "w";
+  span.dataset.start = w.start.toFixed(2);
+  span.dataset.end = w.end.toFixed(2);
+  span.dataset.prob = p.toFixed(2);
+  span.textContent = w.text.trim();
+  return span;
+}
+
+function spansOf(seg) {
+  let spans = segSpans.get(seg);
+  if (!spans) {
+    spans = seg.words.map(wordSpan);
+    segSpans.set(seg, spans);
+  }
+  return spans;
+}
+
+function turnHeader(turn, ti, count, textEl) {
+  const first = T.segments[turn.start];
+  const spk = el(
+    "button",
+    {
+      type: "button", class: "spk", title: "話者を変更 (assign to another speaker)",
+      style: `color:${speakerColor(turn.speaker)}`,
+      onclick: (e) => speakerMenu(e.currentTarget, turn),
+    },
+    speakerName(turn.speaker),
+  );
+  const role = turn.speaker && speakerById(turn.speaker)?.role;
+  const acts = readOnly ? null : el(
+    "div",
+    { class: "acts" },
+    el("button", { type: "button", class: "edit-turn", title: "発言全体を書き換える", onclick: () => openTurnEditor(turn, textEl) }, "書換"),
+    ti + 1 < count
+      ? el("button", { type: "button", class: "merge-next", title: "次の発言と結合する", onclick: () => mergeWithNext(turn) }, "結合")
+      : null,
+  );
+  return el(
+    "div",
+    { class: "who" },
+    spk,
+    role ? el("small", {}, role) : null,
+    el("span", { class: "time", title: "ここから再生", onclick: () => seek(first.start, true) }, fmtTime(first.start)),
+    acts,
+  );
+}
+
 function render() {
-  const top = box.scrollTop;
+  if (current >= 0 && flat[current]) flat[current].el.classList.remove("cur");
+  if (selected >= 0 && flat[selected]) flat[selected].el.classList.remove("sel");
   const selKey = selected >= 0 && flat[selected] ? [flat[selected].si, flat[selected].wi] : null;
-  flat = [];
-  const frag = document.createDocumentFragment();
   const all = turns();
+  const next = [];
+  const reuse = new Map(turnEls.map((e) => [turnInfo.get(e).segs[0], e]));
+  flat = [];
   all.forEach((turn, ti) => {
-    const text = el("div", { class: "text", lang: T.language || "ja" });
-    for (let si = turn.start; si < turn.end; si++) {
-      const seg = T.segments[si];
-      seg.words.forEach((w, wi) => {
-        if (/^\s/.test(w.text) && text.childNodes.length) text.append(" ");
-        else if (spaced && wi === 0 && text.childNodes.length) text.append(" ");
-        const span = el(
-          "span",
-          {
-            class: "w" + (w.probability < LOW ? " low" : ""),
-            dataset: {
-              i: flat.length, start: w.start.toFixed(2), end: w.end.toFixed(2),
-              prob: (w.probability ?? 1).toFixed(2),
-            },
-            title: `${fmtTime(w.start)} ・ 確からしさ ${Math.round((w.probability ?? 1) * 100)} %`,
-          },
-          w.text.trim(),
-        );
-        flat.push({ si, wi, start: w.start, end: w.end, prob: w.probability ?? 1, el: span });
-        text.append(span);
-      });
+    const segs = T.segments.slice(turn.start, turn.end);
+    const first = segs[0];
+    // Everything the header shows; the header is rebuilt when this changes.
+    const sp = turn.speaker ? speakerById(turn.speaker) : null;
+    const sig = [turn.speaker, sp?.name, sp?.label, sp?.role, speakerColor(turn.speaker), first.start, ti + 1 < all.length, turn.start].join("\u0001");
+    let tEl = null;
+    const old = reuse.get(first);
+    if (old) {
+      const info = turnInfo.get(old);
+      if (info.segs.length === segs.length && info.segs.every((s, k) => s === segs[k])) tEl = old;
     }
-    const first = T.segments[turn.start];
-    const spk = el(
-      "button",
-      {
-        type: "button", class: "spk", title: "話者を変更 (assign to another speaker)",
-        style: `color:${speakerColor(turn.speaker)}`,
-        onclick: (e) => speakerMenu(e.currentTarget, turn),
-      },
-      speakerName(turn.speaker),
-    );
-    const role = turn.speaker && speakerById(turn.speaker)?.role;
-    const acts = readOnly ? null : el(
-      "div",
-      { class: "acts" },
-      el("button", { type: "button", class: "edit-turn", title: "発言全体を書き換える", onclick: () => openTurnEditor(turn, text) }, "書換"),
-      ti + 1 < all.length
-        ? el("button", { type: "button", class: "merge-next", title: "次の発言と結合する", onclick: () => mergeWithNext(turn) }, "結合")
-        : null,
-    );
-    frag.append(
-      el(
-        "div",
-        { class: "turn", dataset: { turn: ti, speaker: turn.speaker ?? "" } },
-        el(
-          "div",
-          { class: "who" },
-          spk,
-          role ? el("small", {}, role) : null,
-          el("span", { class: "time", title: "ここから再生", onclick: () => seek(first.start, true) }, fmtTime(first.start)),
-          acts,
-        ),
-        text,
-      ),
-    );
+    let info;
+    if (tEl) {
+      info = turnInfo.get(tEl);
+      if (info.sig !== sig) {
+        info.who.replaceWith((info.who = turnHeader(turn, ti, all.length, info.textEl)));
+        info.sig = sig;
+      }
+      tEl.dataset.turn = ti;
+    } else {
+      const textEl = el("div", { class: "text", lang: T.language || "ja" });
+      segs.forEach((seg, k) => {
+        spansOf(seg).forEach((span, wi) => {
+          const w = seg.words[wi];
+          if (textEl.childNodes.length && (/^\s/.test(w.text) || (spaced && wi === 0))) textEl.append(" ");
+          textEl.append(span);
+        });
+      });
+      const who = turnHeader(turn, ti, all.length, textEl);
+      tEl = el("div", { class: "turn", dataset: { turn: ti, speaker: turn.speaker ?? "" } }, who, textEl);
+      info = { segs, textEl, who, sig };
+      turnInfo.set(tEl, info);
+    }
+    next.push(tEl);
+    segs.forEach((seg, k) => {
+      const spans = spansOf(seg);
+      seg.words.forEach((w, wi) => {
+        const span = spans[wi];
+        const i = flat.length;
+        if (span.dataset.i !== String(i)) span.dataset.i = i;
+        flat.push({ si: turn.start + k, wi, start: w.start, end: w.end, prob: w.probability ?? 1, el: span });
+      });
+    });
   });
-  if (!all.length) frag.append(el("p", { class: "muted" }, "発言がありません。"));
-  box.replaceChildren(frag);
+  swapTurns(next);
   starts = Float64Array.from(flat, (w) => w.start);
-  box.scrollTop = top;
   selected = -1;
   if (selKey) {
     const j = flat.findIndex((w) => w.si === selKey[0] && w.wi === selKey[1]);
@@ -419,6 +468,29 @@ function render() {
   document.getElementById("low-count").textContent = `${lows} 語`;
   document.getElementById("btn-undo").disabled = readOnly || !undoStack.length;
   document.getElementById("btn-redo").disabled = readOnly || !redoStack.length;
+}
+
+/** Replaces the transcript's turn elements with `next`, touching only the changed middle run. */
+function swapTurns(next) {
+  if (!turnEls.length || !next.length) {
+    box.replaceChildren(...next);
+    if (!next.length) box.append(el("p", { class: "muted" }, "発言がありません。"));
+    turnEls = next;
+    return;
+  }
+  let head = 0;
+  while (head < next.length && head < turnEls.length && next[head] === turnEls[head]) head++;
+  let tail = 0;
+  while (
+    tail < next.length - head && tail < turnEls.length - head &&
+    next[next.length - 1 - tail] === turnEls[turnEls.length - 1 - tail]
+  ) tail++;
+  const before = turnEls[turnEls.length - tail] || null; // first element of the unchanged tail
+  for (const e of turnEls.slice(head, turnEls.length - tail)) e.remove();
+  const frag = document.createDocumentFragment();
+  frag.append(...next.slice(head, next.length - tail));
+  box.insertBefore(frag, before);
+  turnEls = next;
 }
 
 function renderSpeakers() {
@@ -609,15 +681,17 @@ function openTurnEditor(turn, textEl) {
     el("small", {}, "語の時刻は文字数に応じて配分されます (times spread by characters)")));
   textEl.replaceWith(wrap);
   area.focus();
+  // The turn's element is kept when nothing changes, so put its text back by hand.
+  const back = () => wrap.replaceWith(textEl);
   ok.onclick = () => {
-    if (area.value.trim() === full.trim()) render();
+    if (area.value.trim() === full.trim()) back();
     else editTurn(turn, area.value);
   };
-  cancel.onclick = () => render();
+  cancel.onclick = back;
   area.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
       e.stopPropagation();
-      render();
+      back();
     } else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
       ok.click();
@@ -722,6 +796,7 @@ async function save(note) {
     for (const l of labels) pending.delete(l);
     if (gen === changeGen) {
       dirty = false;
+      clearTimeout(draftTimer);
       localStorage.removeItem(draftKey);
     } else keepDraft();
     saving = false;
