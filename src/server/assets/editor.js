@@ -1062,10 +1062,14 @@ async function load() {
     s.words = s.words || [];
   }
 
-  if (viewVersion !== null) {
+  if (viewVersion !== null || meeting.may_edit === false) {
     readOnly = true;
     document.body.classList.add("read-only");
-    banner("notice", `第${baseVersion}版を表示しています（読み取り専用）。`, [["最新版を開く", () => (location.href = `/meetings/${meetingId}`)]]);
+    if (viewVersion !== null) {
+      banner("notice", `第${baseVersion}版を表示しています（読み取り専用）。`, [["最新版を開く", () => (location.href = `/meetings/${meetingId}`)]]);
+    } else {
+      banner("notice", "この会議は閲覧のみできます（編集の権限がありません）。");
+    }
     for (const id of ["btn-edit-word", "btn-split", "btn-undo", "btn-redo", "btn-save"]) document.getElementById(id).disabled = true;
   } else {
     offerDraft();
