@@ -34,6 +34,36 @@ pub struct TranscribeOptions {
     pub max_speakers: Option<usize>,
     /// Data folder holding enrolled voiceprints (diarization names speakers from it).
     pub data: Option<PathBuf>,
+    /// Told how far the work is (the web server's job progress); the CLI draws a bar instead.
+    pub progress: Option<Progress>,
+}
+
+/// What the pipeline is doing, for a progress report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Decoding, voice activity and Whisper run together, block by block.
+    Transcribing,
+    /// Clustering the voices of the whole recording (after the last block).
+    Diarizing,
+}
+
+/// Receives `(stage, seconds done, seconds in all)`; the total is 0 when the container does not
+/// tell the duration.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(Stage, f64, f64) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
+}
+
+impl Progress {
+    fn report(p: &Option<Progress>, stage: Stage, done: f64, total: f64) {
+        if let Some(p) = p {
+            (p.0)(stage, done, total);
+        }
+    }
 }
 
 impl TranscribeOptions {
@@ -52,6 +82,7 @@ impl TranscribeOptions {
             min_speakers: None,
             max_speakers: None,
             data: None,
+            progress: None,
         }
     }
 }
@@ -228,6 +259,12 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
         window.samples.extend_from_slice(&block);
         let pos = window.end() as f64 / sr;
         pb.set_position(pos as u64);
+        Progress::report(
+            &opts.progress,
+            Stage::Transcribing,
+            pos,
+            info.duration.unwrap_or(0.0),
+        );
 
         let mut finished = Vec::new();
         match vad.as_mut() {
@@ -339,6 +376,8 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
     };
     if let Some(d) = diarizer {
         let sp = crate::progress::spinner("clustering speakers");
+        let total = transcript.source.duration;
+        Progress::report(&opts.progress, Stage::Diarizing, total, total);
         let result = d.finish()?;
         sp.finish_and_clear();
         crate::diarize::assign_speakers(&mut transcript, &result);

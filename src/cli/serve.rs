@@ -1,0 +1,48 @@
+//! `gijiroku serve`: the web app (see src/server/API.md).
+use super::Globals;
+use anyhow::Context;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on. Keep 127.0.0.1 unless a reverse proxy with HTTPS stands in front.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: std::net::SocketAddr,
+    /// Largest recording accepted for upload, e.g. 4G, 500M.
+    #[arg(long, default_value = "8G")]
+    max_upload: String,
+    /// CPU threads for Whisper in the job worker (default: all cores).
+    #[arg(short = 't', long)]
+    threads: Option<usize>,
+}
+
+pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
+    let max_upload = parse_size(&a.max_upload)
+        .with_context(|| format!("--max-upload {:?} is not a size like 4G or 500M", a.max_upload))?;
+    if let Some(t) = a.threads {
+        if t == 0 || t > 256 {
+            anyhow::bail!("--threads must be from 1 to 256");
+        }
+    }
+    gijiroku::server::run(gijiroku::server::ServeOptions {
+        addr: a.addr,
+        data: g.data.clone(),
+        models_dir: g.models_dir.clone(),
+        max_upload,
+        threads: a.threads,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `8G`, `500M`, `1024K` or plain bytes.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last()?.to_ascii_uppercase() {
+        'G' => (&s[..s.len() - 1], 1u64 << 30),
+        'M' => (&s[..s.len() - 1], 1 << 20),
+        'K' => (&s[..s.len() - 1], 1 << 10),
+        _ => (s, 1),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    (n.is_finite() && n > 0.0).then(|| (n * mult as f64) as u64)
+}
