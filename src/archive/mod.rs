@@ -9,9 +9,12 @@
 //! the next [`Archive::open`] instead of leaving the two apart.
 
 pub mod access;
+pub mod confidential;
+pub mod crypt;
 pub mod files;
 pub mod meta;
 pub mod minutes_text;
+pub mod retention;
 
 use crate::search::{self, Filters, SearchIndex, SearchResult, TurnDoc};
 use crate::transcript::Transcript;
@@ -214,6 +217,8 @@ pub struct Archive {
     /// `<data>/.lock`: held by whoever writes, so recovery never mistakes another process's
     /// import in progress for the leftovers of a crash.
     lock: std::fs::File,
+    /// The key of confidential records (see [`confidential`]), when given.
+    key: Option<std::sync::Arc<crypt::Key>>,
 }
 
 /// Holds the archive's write lock until dropped.
@@ -233,9 +238,10 @@ impl Archive {
     /// Opens (creating if needed) the archive in `dir` and finishes any write a crash
     /// interrupted.
     pub fn open(dir: &Path) -> anyhow::Result<Archive> {
-        std::fs::create_dir_all(dir.join("files"))
+        crate::util::create_private_dir_all(&dir.join("files"))
             .with_context(|| format!("cannot create the archive folder {}", dir.display()))?;
         let path = dir.join("catalog.sqlite");
+        files::make_private(dir, &path)?;
         let db = Connection::open(&path)
             .with_context(|| format!("cannot open the catalog {}", path.display()))?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -266,7 +272,9 @@ impl Archive {
             db,
             index: OnceLock::new(),
             lock,
+            key: None,
         };
+        a.init_crypt()?;
         // Recover only when nobody is writing: a busy lock means another gijiroku is
         // in the middle of its own (recoverable) work.
         match a.lock.try_lock() {
@@ -321,9 +329,15 @@ impl Archive {
             self.remove_unchecked(id)?;
         }
         let pending = self.ids_in_state("pending")?;
-        if !pending.is_empty() {
+        if self.index_looks_broken() {
+            tracing::warn!("the search index is damaged: rebuilding it from the catalog");
+            self.rebuild_index()?;
+        } else if !pending.is_empty() {
             tracing::warn!("indexing {} meeting(s) left unindexed", pending.len());
-            self.index_meetings(&pending, false)?;
+            if let Err(e) = self.index_meetings(&pending, false) {
+                tracing::warn!("the search index failed ({e:#}): rebuilding it from the catalog");
+                self.rebuild_index()?;
+            }
         }
         let known: std::collections::HashSet<String> = {
             let mut st = self.db.prepare("SELECT id FROM meetings")?;
@@ -385,9 +399,9 @@ impl Archive {
             }
         }
         let meta_toml = toml::to_string(meta).unwrap_or_default();
-        self.insert_meeting(meta, "transcript", &sha, |tx, id, dir| {
-            crate::util::write_atomic(&dir.join("transcript-v1.json"), &bytes)?;
-            crate::util::write_atomic(&dir.join("meeting.toml"), meta_toml.as_bytes())?;
+        self.insert_meeting(meta, "transcript", &sha, |tx, id, files| {
+            files.write("transcript-v1.json", &bytes)?;
+            files.write("meeting.toml", meta_toml.as_bytes())?;
             tx.execute(
                 "INSERT INTO transcripts (meeting_id, version, origin, file, model, created_at)
                  VALUES (?1, 1, 'machine', 'transcript-v1.json', ?2, ?3)",
@@ -400,8 +414,7 @@ impl Archive {
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_else(|| "recording".into());
                     let name = format!("audio-{name}");
-                    std::fs::copy(a, dir.join(&name))
-                        .with_context(|| format!("cannot copy {}", a.display()))?;
+                    files.copy_in(&name, a)?;
                     Some(name)
                 }
                 None => None,
@@ -547,9 +560,9 @@ impl Archive {
                 text: t.text.clone(),
             })
             .collect();
-        self.insert_meeting(&meta, "minutes-text", &sha, |tx, id, dir| {
+        self.insert_meeting(&meta, "minutes-text", &sha, |tx, id, files| {
             let file = format!("source-{file_name}");
-            crate::util::write_atomic(&dir.join(&file), &bytes)?;
+            files.write(&file, &bytes)?;
             tx.execute(
                 "INSERT INTO transcripts (meeting_id, version, origin, file, created_at)
                  VALUES (?1, 1, 'minutes-text', ?2, ?3)",
@@ -595,8 +608,10 @@ impl Archive {
         meta: &MeetingMeta,
         origin: &str,
         sha: &str,
-        fill: impl FnOnce(&Transaction, i64, &Path) -> anyhow::Result<()>,
+        fill: impl FnOnce(&Transaction, i64, &files::MeetingFiles) -> anyhow::Result<()>,
     ) -> anyhow::Result<i64> {
+        // Before anything is written: a confidential record needs the key.
+        let key = self.key_for_class(meta.classification.as_str())?;
         let tx = self.db.transaction()?;
         tx.execute(
             "INSERT INTO meetings (kind, title, body, date, place, start_time, classification,
@@ -618,9 +633,9 @@ impl Archive {
         )?;
         let id = tx.last_insert_rowid();
         let dir = self.dir.join("files").join(id.to_string());
-        let written = std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))
-            .and_then(|_| fill(&tx, id, &dir))
+        let files = files::MeetingFiles::new(dir.clone(), key);
+        let written = crate::util::create_private_dir_all(&dir)
+            .and_then(|_| fill(&tx, id, &files))
             .and_then(|_| tx.commit().context("cannot write the catalog"));
         if let Err(e) = written {
             let _ = std::fs::remove_dir_all(&dir);
@@ -635,7 +650,7 @@ impl Archive {
     /// the index is known to be empty and nothing is deleted first.
     fn index_meetings(&self, ids: &[i64], fresh: bool) -> anyhow::Result<usize> {
         let index = self.index()?;
-        let mut w = index.writer(1, 64 << 20)?;
+        let mut w = self.index_writer(64 << 20)?;
         let bar = crate::progress::bar(ids.len() as u64, "indexing");
         let mut n = 0;
         for &id in ids {
@@ -648,6 +663,7 @@ impl Archive {
             bar.inc(1);
         }
         w.commit().context("cannot commit the search index")?;
+        retention::fault("index-after-commit");
         w.wait_merging_threads().ok();
         bar.finish_and_clear();
         index.reload()?;
@@ -673,6 +689,10 @@ impl Archive {
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )?;
+        // Confidential text never enters the index: search reads it from the catalog.
+        if classification == Classification::Confidential.as_str() {
+            return Ok(Vec::new());
+        }
         Ok(self
             .turn_rows(id)?
             .into_iter()
@@ -698,17 +718,30 @@ impl Archive {
         let mut st = self.db.prepare(
             "SELECT seq, speaker, role, start, end, text FROM turns WHERE meeting_id = ?1 ORDER BY seq",
         )?;
+        // Speaker and text may be sealed (confidential meetings): opened below.
         let rows = st.query_map([id], |r| {
-            Ok(TurnRow {
-                seq: r.get(0)?,
-                speaker: r.get(1)?,
-                role: r.get(2)?,
-                start: r.get(3)?,
-                end: r.get(4)?,
-                text: r.get(5)?,
-            })
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, rusqlite::types::Value>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, rusqlite::types::Value>(5)?,
+            ))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, speaker, role, start, end, text) = row?;
+            out.push(TurnRow {
+                seq,
+                speaker: self.open_cell(id, speaker)?,
+                role,
+                start,
+                end,
+                text: self.open_cell(id, text)?,
+            });
+        }
+        Ok(out)
     }
 
     /// Meetings this viewer may read, newest first.
@@ -786,19 +819,7 @@ impl Archive {
         let minutes = st
             .query_map([id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        let mut st = self.db.prepare(
-            "SELECT speaker, role, COUNT(*) FROM turns WHERE meeting_id = ?1
-             GROUP BY speaker, role ORDER BY MIN(seq)",
-        )?;
-        let speakers = st
-            .query_map([id], |r| {
-                Ok(SpeakerEntry {
-                    name: r.get(0)?,
-                    role: r.get(1)?,
-                    turns: r.get::<_, i64>(2)? as usize,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        let speakers = self.speaker_entries(id)?;
         Ok(MeetingDetail {
             summary,
             place,
@@ -824,6 +845,7 @@ impl Archive {
         self.summary(viewer, id)?;
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let files = self.meeting_files(id)?;
         let tx = self.db.transaction()?;
         let version: i64 = tx.query_row(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM minutes WHERE meeting_id = ?1",
@@ -835,10 +857,7 @@ impl Archive {
             .map(|e| format!(".{}", e.to_string_lossy()))
             .unwrap_or_default();
         let name = format!("minutes-v{version}{ext}");
-        crate::util::write_atomic(
-            &self.dir.join("files").join(id.to_string()).join(&name),
-            &bytes,
-        )?;
+        files.write(&name, &bytes)?;
         tx.execute(
             "INSERT INTO minutes (meeting_id, version, file, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, version, name, now()],
@@ -864,12 +883,9 @@ impl Archive {
     }
 
     fn remove_unchecked(&mut self, id: i64) -> anyhow::Result<usize> {
-        let index = self.index()?;
-        let mut w = index.writer(1, 32 << 20)?;
-        index.delete_meeting(&w, id);
-        w.commit().context("cannot commit the search index")?;
-        purge_deleted(&mut w)?;
-        index.reload()?;
+        // The index is a cache of the catalog: if it fails, the removal goes on and the
+        // index is rebuilt without the meeting below.
+        let unindexed = self.unindex_meeting(id);
         let dir = self.meeting_dir(id);
         let mut files = 0;
         if dir.exists() {
@@ -882,24 +898,17 @@ impl Archive {
         // Move the WAL's copies of the removed rows into the (secure-deleted) main file.
         self.db
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        if let Err(e) = unindexed {
+            tracing::warn!("the search index failed ({e:#}): rebuilding it from the catalog");
+            self.rebuild_index()?;
+        }
         Ok(files)
     }
 
     /// Rebuilds the search index from the catalog (after an upgrade, or if it was lost).
     pub fn reindex(&mut self) -> anyhow::Result<usize> {
         let _lock = self.write_lock()?;
-        self.db.execute(
-            "UPDATE meetings SET state = 'pending' WHERE state = 'indexed'",
-            [],
-        )?;
-        self.index = OnceLock::new();
-        let dir = self.dir.join("index");
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("cannot delete the old index {}", dir.display()))?;
-        }
-        let ids = self.ids_in_state("pending")?;
-        self.index_meetings(&ids, true)
+        self.rebuild_index()
     }
 
     /// Searches the turns this viewer may read.
@@ -916,7 +925,15 @@ impl Archive {
             }
             filters.turns = Some(keys);
         }
-        self.index()?.search(&req.query, &filters, req.limit)
+        let mut result = self.index()?.search(&req.query, &filters, req.limit)?;
+        // Confidential turns are not in the index: matched in memory, listed first.
+        if let Some((total, mut hits)) = self.sealed_hits(viewer, req, &filters)? {
+            result.total += total;
+            hits.append(&mut result.hits);
+            hits.truncate(req.limit.max(1));
+            result.hits = hits;
+        }
+        Ok(result)
     }
 
     /// Turns that answer `questioner`: after each of their turns, the turns of others up to
@@ -924,20 +941,31 @@ impl Archive {
     /// When roles are unknown (machine transcripts), the next other speaker's turn.
     fn answer_turns(&self, viewer: &Viewer, questioner: &str) -> anyhow::Result<Vec<u64>> {
         let (cond, mut args) = viewer.sql_condition();
+        // Sealed speaker names (confidential meetings) cannot be matched in SQL: with the key,
+        // those meetings' turns are read whole and opened here.
+        let sealed = if self.has_key() {
+            "OR m.classification = 'confidential'"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT t.meeting_id, t.seq, t.speaker, t.role FROM turns t
              JOIN meetings m ON m.id = t.meeting_id
-             WHERE m.state != 'removing' AND {cond} AND t.meeting_id IN
-                (SELECT DISTINCT meeting_id FROM turns WHERE instr(speaker, ?) > 0)
+             WHERE m.state != 'removing' AND {cond} AND (t.meeting_id IN
+                (SELECT DISTINCT meeting_id FROM turns WHERE instr(speaker, ?) > 0) {sealed})
              ORDER BY t.meeting_id, t.seq"
         );
         args.push(questioner.to_string());
         let mut st = self.db.prepare(&sql)?;
-        let rows: Vec<(i64, u32, String, Option<String>)> = st
+        let sealed_rows: Vec<(i64, u32, rusqlite::types::Value, Option<String>)> = st
             .query_map(rusqlite::params_from_iter(args.iter()), |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
+        let mut rows: Vec<(i64, u32, String, Option<String>)> = Vec::new();
+        for (mid, seq, speaker, role) in sealed_rows {
+            rows.push((mid, seq, self.open_cell(mid, speaker)?, role));
+        }
         let is =
             |role: &Option<String>, set: &[&str]| role.as_deref().is_some_and(|r| set.contains(&r));
         let mut out = Vec::new();
@@ -1007,10 +1035,21 @@ fn summary_row(r: &rusqlite::Row) -> rusqlite::Result<MeetingSummary> {
 }
 
 fn insert_turns(tx: &Transaction, id: i64, turns: &[TurnRow]) -> anyhow::Result<()> {
-    let mut st = tx.prepare(
-        "INSERT INTO turns (meeting_id, seq, speaker, role, start, end, text)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    // A confidential meeting's speaker and text are sealed before they reach a page (see
+    // `confidential`; gijiroku_seal fails without the key).
+    let class: String = tx.query_row(
+        "SELECT classification FROM meetings WHERE id = ?1",
+        [id],
+        |r| r.get(0),
     )?;
+    let sql = if class == Classification::Confidential.as_str() {
+        "INSERT INTO turns (meeting_id, seq, speaker, role, start, end, text)
+         VALUES (?1, ?2, gijiroku_seal(?1, ?3), ?4, ?5, ?6, gijiroku_seal(?1, ?7))"
+    } else {
+        "INSERT INTO turns (meeting_id, seq, speaker, role, start, end, text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    };
+    let mut st = tx.prepare(sql)?;
     for t in turns {
         st.execute(params![
             id, t.seq, t.speaker, t.role, t.start, t.end, t.text

@@ -1,7 +1,7 @@
 use super::Globals;
 use anyhow::Context;
 use gijiroku::archive::{
-    meta, AlreadyArchived, Archive, Classification, MeetingKind, MeetingMeta, MinutesImport, Viewer,
+    meta, AlreadyArchived, Classification, MeetingKind, MeetingMeta, MinutesImport, Viewer,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -72,10 +72,21 @@ pub enum Command {
     AttachMinutes { id: i64, file: PathBuf },
     /// Rebuild the search index from the catalog.
     Reindex,
+    /// Delete the records whose retention period has passed (data/retention.toml; default:
+    /// consultations 5 years): files, every transcript version, index entries, catalog rows,
+    /// voiceprints taken from them.
+    Purge {
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        /// Count expiry as of this date YYYY-MM-DD instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
 }
 
 pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
-    let mut a = Archive::open(&g.data)?;
+    let mut a = super::keys::open_archive(g)?;
     let viewer = Viewer::local();
     match c {
         Command::Add {
@@ -254,6 +265,40 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             a.attach_minutes(&viewer, id, &file)
                 .with_context(|| format!("cannot attach {} to meeting {id}", file.display()))?;
             out!("meeting {id}: minutes {} attached", file.display());
+        }
+        Command::Purge { dry_run, as_of } => {
+            let today = match as_of.as_deref() {
+                Some(d) => meta::parse_date(d)?,
+                None => chrono::Local::now().date_naive(),
+            };
+            let purged = a.purge_expired(&viewer, today, dry_run)?;
+            if g.json {
+                out!("{}", serde_json::to_string_pretty(&purged)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let verb = if dry_run { "would purge" } else { "purged" };
+            for p in &purged {
+                out!(
+                    "{verb} meeting {}: {} ({}, {}, kept until {}; {} turns, {} files{})",
+                    p.removed.id,
+                    p.removed.title,
+                    p.kind,
+                    p.date,
+                    p.expired_on,
+                    p.removed.turns,
+                    p.removed.files,
+                    if p.voiceprints.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; voiceprints {}", p.voiceprints.join(", "))
+                    }
+                );
+            }
+            if purged.is_empty() {
+                out!("no record has passed its retention period ({today})");
+            } else {
+                out!("{verb} {} meeting(s)", purged.len());
+            }
         }
         Command::Reindex => {
             let t = std::time::Instant::now();

@@ -8,6 +8,7 @@ mod bench_search;
 mod eval;
 mod eval_asr;
 mod eval_der;
+mod keys;
 mod minutes;
 mod models;
 mod record;
@@ -41,6 +42,9 @@ struct Cli {
     /// Folder of the archive (catalog, search index, stored files, voiceprints).
     #[arg(long, global = true, env = "GIJIROKU_DATA", default_value = "data")]
     data: PathBuf,
+    /// Key file for the archive's confidential records (encrypted at rest; `keys init FILE`).
+    #[arg(long, global = true, env = "GIJIROKU_KEY_FILE")]
+    key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +56,7 @@ pub struct Globals {
     pub json: bool,
     pub models_dir: PathBuf,
     pub data: PathBuf,
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,6 +86,9 @@ enum Command {
     Record(record::Args),
     /// List audio input devices.
     Devices,
+    /// The key of confidential records (encryption at rest).
+    #[command(subcommand)]
+    Keys(keys::Command),
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -92,6 +100,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         json: cli.json,
         models_dir: cli.models_dir,
         data: cli.data,
+        key_file: cli.key_file,
     };
     match cli.command {
         Command::Transcribe(a) => transcribe::run(a, &g),
@@ -104,6 +113,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Search(a) => search::run(a, &g),
         Command::Record(a) => record::run(a, &g),
         Command::Devices => record::devices(&g),
+        Command::Keys(c) => keys::run(c, &g),
     }
 }
 

@@ -1,5 +1,5 @@
 use super::Globals;
-use gijiroku::archive::{meta, Archive, SearchRequest, Viewer};
+use gijiroku::archive::{meta, SearchRequest, Viewer};
 use gijiroku::search::Filters;
 use std::io::IsTerminal;
 use std::io::Write;
@@ -77,7 +77,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         answers_to: a.answers_to,
         limit: a.limit.clamp(1, 10_000),
     };
-    let archive = Archive::open(&g.data)?;
+    let archive = super::keys::open_archive(g)?;
     let t = std::time::Instant::now();
     let res = archive.search(&Viewer::local(), &req)?;
     let took = t.elapsed().as_secs_f64() * 1000.0;

@@ -1,0 +1,625 @@
+//! Confidential records at rest: the archive key, sealed catalog cells and searching them.
+//!
+//! - The key ([`crypt::Key`]) is given to an open archive with [`Archive::set_key`]. The
+//!   catalog keeps a key check (`archive_key` table) written with the first confidential
+//!   record, so a wrong key file is refused at once ("the key file X does not open this
+//!   archive") instead of producing garbage later.
+//! - The searchable text of confidential meetings — the `turns.text` and `turns.speaker`
+//!   columns and the `speakers.name`/`key` columns — is stored sealed (a BLOB, see
+//!   [`crypt::Key::seal`]). Turns are sealed as they are inserted ([`super::insert_turns`]
+//!   calls the SQL function `gijiroku_seal`); TEMP triggers seal any other insert into these
+//!   tables, so no write path can leave their text plain. Without the key such inserts fail.
+//! - Confidential meetings are never put in the tantivy index. [`Archive::search`] decrypts
+//!   the turns of the confidential meetings the viewer may search and matches the query in
+//!   memory (see [`Query`]): fine for consultation records (hundreds of meetings, tens of
+//!   thousands of turns: a few ms per thousand turns), not meant for millions.
+//!
+//! Metadata (titles, dates, departments, file names) stays plain in the catalog so listings
+//! work without the key: titles of confidential records should not name people.
+
+use super::crypt::{self, Key};
+use super::{Archive, SearchRequest, TurnRow};
+use crate::search::{japanese::fold_char, turn_key, Filters, Hit, MatchedBy, TurnDoc};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value;
+use rusqlite::OptionalExtension;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Reading a confidential meeting without the key.
+#[derive(Debug, thiserror::Error)]
+#[error("meeting {0} is encrypted: give the key file (--key-file or GIJIROKU_KEY_FILE)")]
+pub struct KeyNeeded(pub i64);
+
+/// Adding a confidential record without the key.
+#[derive(Debug, thiserror::Error)]
+#[error("confidential records are encrypted at rest: give the key file (--key-file or GIJIROKU_KEY_FILE; `gijiroku keys init FILE` makes one)")]
+pub struct KeyNeededToAdd;
+
+/// A key that is not this archive's.
+#[derive(Debug, thiserror::Error)]
+#[error("the key file {0} does not open this archive")]
+pub struct WrongKey(pub String);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS archive_key (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    key_check BLOB NOT NULL,               -- a known text sealed with the key (crypt::key_check)
+    created_at TEXT NOT NULL
+);
+";
+
+/// Seal what any insert leaves plain in a confidential meeting's rows (TEMP: these live with
+/// the connection, beside the `gijiroku_seal` function they call; SQLite wants the tables in
+/// their bodies unqualified).
+const TRIGGERS: &str = "
+CREATE TEMP TRIGGER IF NOT EXISTS gijiroku_seal_turns AFTER INSERT ON main.turns
+WHEN (typeof(NEW.text) = 'text' OR typeof(NEW.speaker) = 'text')
+     AND (SELECT classification FROM meetings WHERE id = NEW.meeting_id) = 'confidential'
+BEGIN
+    UPDATE turns SET text = gijiroku_seal(NEW.meeting_id, NEW.text),
+                          speaker = gijiroku_seal(NEW.meeting_id, NEW.speaker)
+    WHERE meeting_id = NEW.meeting_id AND seq = NEW.seq;
+END;
+CREATE TEMP TRIGGER IF NOT EXISTS gijiroku_seal_speakers AFTER INSERT ON main.speakers
+WHEN (typeof(NEW.name) = 'text' OR typeof(NEW.key) = 'text')
+     AND (SELECT classification FROM meetings WHERE id = NEW.meeting_id) = 'confidential'
+BEGIN
+    UPDATE speakers SET name = gijiroku_seal(NEW.meeting_id, NEW.name),
+                             key = gijiroku_seal(NEW.meeting_id, NEW.key)
+    WHERE id = NEW.id;
+END;
+";
+
+/// What a sealed cell is bound to: its meeting.
+fn cell_context(meeting_id: i64) -> Vec<u8> {
+    format!("meeting:{meeting_id}").into_bytes()
+}
+
+impl Archive {
+    /// Sets up the key table, the sealing function and triggers (at every open).
+    pub(crate) fn init_crypt(&self) -> anyhow::Result<()> {
+        self.db.execute_batch(SCHEMA)?;
+        self.register_seal()?;
+        self.db.execute_batch(TRIGGERS)?;
+        Ok(())
+    }
+
+    /// `gijiroku_seal(meeting_id, value)`: text → sealed BLOB with the current key; other
+    /// values unchanged. Fails without a key, so nothing confidential is stored plain.
+    fn register_seal(&self) -> anyhow::Result<()> {
+        let key = self.key.clone();
+        self.db.create_scalar_function(
+            "gijiroku_seal",
+            2,
+            FunctionFlags::SQLITE_UTF8,
+            move |ctx| {
+                let id: i64 = ctx.get(0)?;
+                match ctx.get::<Value>(1)? {
+                    Value::Text(s) => {
+                        let k = key.as_ref().ok_or_else(|| {
+                            rusqlite::Error::UserFunctionError(Box::new(KeyNeededToAdd))
+                        })?;
+                        Ok(Value::Blob(k.seal(s.as_bytes(), &cell_context(id))))
+                    }
+                    other => Ok(other),
+                }
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Gives the archive its key (from `--key-file`, or library code). A key that does not
+    /// match the archive's key check is refused.
+    pub fn set_key(&mut self, key: Key) -> anyhow::Result<()> {
+        let check: Option<Vec<u8>> = self
+            .db
+            .query_row("SELECT key_check FROM archive_key WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(c) = check {
+            if !crypt::key_matches(&key, &c) {
+                return Err(WrongKey(key.source().to_string()).into());
+            }
+        }
+        self.key = Some(Arc::new(key));
+        self.register_seal()
+    }
+
+    /// Does the archive have a key to read confidential records?
+    pub fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The key to write a record of this classification with (`None`: stored plain). The
+    /// first confidential record records the key check.
+    pub(crate) fn key_for_class(&self, classification: &str) -> anyhow::Result<Option<Arc<Key>>> {
+        if classification != super::Classification::Confidential.as_str() {
+            return Ok(None);
+        }
+        let key = self.key.clone().ok_or(KeyNeededToAdd)?;
+        self.db.execute(
+            "INSERT OR IGNORE INTO archive_key (id, key_check, created_at) VALUES (1, ?1, ?2)",
+            rusqlite::params![crypt::key_check(&key), super::now()],
+        )?;
+        Ok(Some(key))
+    }
+
+    /// The key, to read an encrypted file or cell of meeting `id`.
+    pub(crate) fn key_for_meeting(&self, id: i64) -> anyhow::Result<Arc<Key>> {
+        Ok(self.key.clone().ok_or(KeyNeeded(id))?)
+    }
+
+    /// A catalog cell as text: plain text as is, a sealed BLOB decrypted.
+    pub(crate) fn open_cell(&self, meeting_id: i64, v: Value) -> anyhow::Result<String> {
+        match v {
+            Value::Text(s) => Ok(s),
+            Value::Null => Ok(String::new()),
+            Value::Blob(b) => {
+                let key = self.key_for_meeting(meeting_id)?;
+                let plain = key.open(&b, &cell_context(meeting_id)).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "a sealed catalog cell of meeting {meeting_id} cannot be decrypted with \
+                         the key file {} (damaged, or moved from another meeting)",
+                        key.source()
+                    )
+                })?;
+                String::from_utf8(plain).map_err(|_| {
+                    anyhow::anyhow!("a sealed catalog cell of meeting {meeting_id} is not text")
+                })
+            }
+            Value::Integer(i) => Ok(i.to_string()),
+            Value::Real(x) => Ok(x.to_string()),
+        }
+    }
+
+    /// The speakers of a meeting's turns (name, role, number of turns) in order of first
+    /// turn; grouped here rather than in SQL because sealed names differ in every row.
+    pub(crate) fn speaker_entries(&self, id: i64) -> anyhow::Result<Vec<super::SpeakerEntry>> {
+        let mut st = self
+            .db
+            .prepare("SELECT speaker, role FROM turns WHERE meeting_id = ?1 ORDER BY seq")?;
+        let rows = st.query_map([id], |r| {
+            Ok((r.get::<_, Value>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        let mut out: Vec<super::SpeakerEntry> = Vec::new();
+        for row in rows {
+            let (speaker, role) = row?;
+            let name = self.open_cell(id, speaker)?;
+            match out.iter_mut().find(|e| e.name == name && e.role == role) {
+                Some(e) => e.turns += 1,
+                None => out.push(super::SpeakerEntry {
+                    name,
+                    role,
+                    turns: 1,
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Confidential turns matching a search: decrypted and matched in memory, for the
+    /// meetings the viewer may search. `None` when no such meeting exists.
+    pub(crate) fn sealed_hits(
+        &self,
+        viewer: &super::Viewer,
+        req: &SearchRequest,
+        filters: &Filters,
+    ) -> anyhow::Result<Option<(usize, Vec<Hit>)>> {
+        let (cond, args) = viewer.sql_condition();
+        let sql = format!(
+            "SELECT id, kind, title, body, date, classification, department FROM meetings
+             WHERE state != 'removing' AND classification = 'confidential' AND {cond}
+             ORDER BY date DESC, id DESC"
+        );
+        let mut st = self.db.prepare(&sql)?;
+        let meetings: Vec<(i64, String, String, String, String, String, String)> = st
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let from = filters.from.map(|d| d.format("%Y-%m-%d").to_string());
+        let to = filters.to.map(|d| d.format("%Y-%m-%d").to_string());
+        let meetings: Vec<_> = meetings
+            .into_iter()
+            .filter(|m| viewer.may(super::Action::Search, &m.5, &m.6))
+            .filter(|m| {
+                filters
+                    .kind
+                    .as_deref()
+                    .is_none_or(|k| k.is_empty() || m.1 == k)
+            })
+            .filter(|m| {
+                filters
+                    .body
+                    .as_deref()
+                    .is_none_or(|b| b.is_empty() || m.3 == b)
+            })
+            .filter(|m| from.as_deref().is_none_or(|f| m.4.as_str() >= f))
+            .filter(|m| to.as_deref().is_none_or(|t| m.4.as_str() <= t))
+            .collect();
+        if meetings.is_empty() {
+            return Ok(None);
+        }
+        if self.key.is_none() {
+            tracing::warn!(
+                "{} confidential meeting(s) not searched: give the key file (--key-file or \
+                 GIJIROKU_KEY_FILE)",
+                meetings.len()
+            );
+            return Ok(None);
+        }
+        let query = Query::parse(&req.query)?;
+        let turns: Option<std::collections::HashSet<u64>> =
+            filters.turns.as_ref().map(|t| t.iter().copied().collect());
+        let mut hits = Vec::new();
+        for (id, kind, title, body, date, classification, department) in meetings {
+            for t in self.turn_rows(id)? {
+                if turns
+                    .as_ref()
+                    .is_some_and(|ts| !ts.contains(&turn_key(id, t.seq)))
+                {
+                    continue;
+                }
+                if !speaker_and_role_match(filters, &t) {
+                    continue;
+                }
+                let folded = fold(&t.text);
+                let Some(score) = query.score(&folded) else {
+                    continue;
+                };
+                let (fragment, highlights) = snippet(&t.text, &query.literals());
+                hits.push(Hit {
+                    score,
+                    turn: TurnDoc {
+                        meeting_id: id,
+                        seq: t.seq,
+                        kind: kind.clone(),
+                        title: title.clone(),
+                        body: body.clone(),
+                        date: date.clone(),
+                        speaker: t.speaker,
+                        role: t.role,
+                        text: t.text,
+                        start: t.start,
+                        end: t.end,
+                        classification: classification.clone(),
+                        department: department.clone(),
+                    },
+                    fragment,
+                    highlights,
+                    matched_by: if query.is_empty() {
+                        MatchedBy::Filters
+                    } else {
+                        MatchedBy::Words
+                    },
+                });
+            }
+        }
+        // Best first; among equals, newest meeting first, then in the order spoken.
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| b.turn.date.cmp(&a.turn.date))
+                .then_with(|| b.turn.meeting_id.cmp(&a.turn.meeting_id))
+                .then_with(|| a.turn.seq.cmp(&b.turn.seq))
+        });
+        let total = hits.len();
+        hits.truncate(req.limit.max(1));
+        Ok(Some((total, hits)))
+    }
+}
+
+/// The speaker and role filters, as the index applies them (part of the name; end of the
+/// role or of the name).
+fn speaker_and_role_match(filters: &Filters, t: &TurnRow) -> bool {
+    if let Some(s) = filters.speaker.as_deref().filter(|s| !s.is_empty()) {
+        if !t.speaker.contains(s) {
+            return false;
+        }
+    }
+    if let Some(r) = filters.role.as_deref().filter(|s| !s.is_empty()) {
+        let role_ok = t.role.as_deref().is_some_and(|x| x.ends_with(r));
+        if !role_ok && !t.speaker.ends_with(r) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Width- and case-folded text (the index's own folding), for substring matching.
+fn fold(s: &str) -> String {
+    s.chars().map(fold_char).collect()
+}
+
+/// A search query evaluated in memory: words and `"phrases"` (each matched as a folded
+/// substring), `AND` / `&&` / juxtaposition, `OR` / `||`, `NOT` / `-`, `+`, parentheses —
+/// the syntax the index's query parser reads. Substring matching is what the index's bigram
+/// fallback does, so `京都` also finds `東京都` here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    /// No words: every turn matches (filters only).
+    All,
+    Term(String),
+    And(Vec<Query>),
+    Or(Vec<Query>),
+    Not(Box<Query>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    Phrase(String),
+    And,
+    Or,
+    Not,
+    Open,
+    Close,
+}
+
+/// Deepest nesting of parentheses accepted (a hostile query must not overflow the stack).
+const MAX_DEPTH: usize = 64;
+
+impl Query {
+    pub fn parse(q: &str) -> anyhow::Result<Query> {
+        let tokens = tokenize(q);
+        if tokens.is_empty() {
+            return Ok(Query::All);
+        }
+        let mut p = Parser { t: tokens, i: 0 };
+        let parsed = p.or(0)?;
+        if p.i < p.t.len() {
+            anyhow::bail!("cannot understand the query {q:?}: unbalanced parentheses");
+        }
+        Ok(parsed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Query::All)
+    }
+
+    /// `Some(score)` when the folded text matches: the number of occurrences of the query's
+    /// positive terms (at least 1).
+    pub fn score(&self, folded: &str) -> Option<f32> {
+        if !self.matches(folded) {
+            return None;
+        }
+        let n: usize = self
+            .literals()
+            .iter()
+            .map(|l| folded.matches(l.as_str()).count())
+            .sum();
+        Some(n.max(1) as f32)
+    }
+
+    fn matches(&self, folded: &str) -> bool {
+        match self {
+            Query::All => true,
+            Query::Term(t) => folded.contains(t.as_str()),
+            // A query of negations alone matches nothing (as in the index).
+            Query::And(qs) => {
+                qs.iter().any(|q| !matches!(q, Query::Not(_)))
+                    && qs.iter().all(|q| q.matches(folded))
+            }
+            Query::Or(qs) => qs.iter().any(|q| q.matches(folded)),
+            Query::Not(q) => !q.matches(folded),
+        }
+    }
+
+    /// The folded terms asked for (not under a NOT): what is highlighted.
+    pub fn literals(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        fn walk(q: &Query, out: &mut Vec<String>) {
+            match q {
+                Query::Term(t) => out.push(t.clone()),
+                Query::And(qs) | Query::Or(qs) => qs.iter().for_each(|q| walk(q, out)),
+                Query::All | Query::Not(_) => {}
+            }
+        }
+        walk(self, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn tokenize(q: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut chars = q.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+        } else if c == '(' {
+            chars.next();
+            out.push(Token::Open);
+        } else if c == ')' {
+            chars.next();
+            out.push(Token::Close);
+        } else if c == '"' {
+            chars.next();
+            let mut p = String::new();
+            for c in chars.by_ref() {
+                if c == '"' {
+                    break;
+                }
+                p.push(c);
+            }
+            out.push(Token::Phrase(p));
+        } else if c == '-' || c == '+' {
+            chars.next();
+            if c == '-' {
+                out.push(Token::Not);
+            }
+        } else {
+            let mut w = String::new();
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() || c == '(' || c == ')' || c == '"' {
+                    break;
+                }
+                w.push(c);
+                chars.next();
+            }
+            out.push(match w.as_str() {
+                "AND" | "&&" => Token::And,
+                "OR" | "||" => Token::Or,
+                "NOT" => Token::Not,
+                _ => Token::Word(w),
+            });
+        }
+    }
+    out
+}
+
+struct Parser {
+    t: Vec<Token>,
+    i: usize,
+}
+
+impl Parser {
+    fn or(&mut self, depth: usize) -> anyhow::Result<Query> {
+        let mut parts = vec![self.and(depth)?];
+        while self.t.get(self.i) == Some(&Token::Or) {
+            self.i += 1;
+            parts.push(self.and(depth)?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.pop().expect("one part")
+        } else {
+            Query::Or(parts)
+        })
+    }
+
+    fn and(&mut self, depth: usize) -> anyhow::Result<Query> {
+        let mut parts = Vec::new();
+        loop {
+            match self.t.get(self.i) {
+                None | Some(Token::Or) | Some(Token::Close) => break,
+                Some(Token::And) => {
+                    self.i += 1;
+                }
+                _ => parts.push(self.unary(depth)?),
+            }
+        }
+        Ok(match parts.len() {
+            0 => Query::All,
+            1 if !matches!(parts[0], Query::Not(_)) => parts.pop().expect("one part"),
+            _ => Query::And(parts),
+        })
+    }
+
+    fn unary(&mut self, depth: usize) -> anyhow::Result<Query> {
+        match self.t.get(self.i).cloned() {
+            Some(Token::Not) => {
+                self.i += 1;
+                Ok(Query::Not(Box::new(self.unary(depth)?)))
+            }
+            Some(Token::Open) => {
+                if depth >= MAX_DEPTH {
+                    anyhow::bail!("the query nests parentheses too deeply");
+                }
+                self.i += 1;
+                let q = self.or(depth + 1)?;
+                if self.t.get(self.i) == Some(&Token::Close) {
+                    self.i += 1;
+                }
+                Ok(q)
+            }
+            Some(Token::Word(w)) | Some(Token::Phrase(w)) => {
+                self.i += 1;
+                let f = fold(w.trim());
+                Ok(if f.is_empty() {
+                    Query::All
+                } else {
+                    Query::Term(f)
+                })
+            }
+            _ => {
+                self.i += 1;
+                Ok(Query::All)
+            }
+        }
+    }
+}
+
+/// Up to 240 characters of `text` around the first match, with the matches' byte ranges.
+fn snippet(text: &str, literals: &[String]) -> (String, Vec<Range<usize>>) {
+    // Folding keeps one char for one char, so char positions agree between text and folded.
+    let chars: Vec<char> = text.chars().collect();
+    let folded: Vec<char> = chars.iter().map(|&c| fold_char(c)).collect();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for l in literals {
+        let l: Vec<char> = l.chars().collect();
+        if l.is_empty() || l.len() > folded.len() {
+            continue;
+        }
+        for i in 0..=folded.len() - l.len() {
+            if folded[i..i + l.len()] == l[..] {
+                spans.push((i, i + l.len()));
+            }
+        }
+    }
+    spans.sort();
+    const MAX: usize = 240;
+    let first = spans.first().map(|s| s.0).unwrap_or(0);
+    let start = first
+        .saturating_sub(40)
+        .min(chars.len().saturating_sub(MAX));
+    let end = (start + MAX).min(chars.len());
+    let fragment: String = chars[start..end].iter().collect();
+    let byte_at = |ci: usize| -> usize { chars[start..ci].iter().map(|c| c.len_utf8()).sum() };
+    let mut highlights = Vec::new();
+    let mut last_end = 0;
+    for (a, b) in spans {
+        if a < start || b > end || a < last_end {
+            continue;
+        }
+        highlights.push(byte_at(a)..byte_at(b));
+        last_end = b;
+    }
+    (fragment, highlights)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(q: &str, text: &str) -> bool {
+        Query::parse(q).unwrap().score(&fold(text)).is_some()
+    }
+
+    #[test]
+    fn queries_follow_the_index_syntax() {
+        let t = "生活保護の申請について相談がありました。Ｂｕｓ代も";
+        assert!(m("生活保護", t));
+        assert!(m("生活保護 申請", t));
+        assert!(!m("生活保護 年金", t));
+        assert!(m("年金 OR 申請", t));
+        assert!(!m("生活保護 NOT 申請", t));
+        assert!(!m("生活保護 -申請", t));
+        assert!(m("生活保護 -年金", t));
+        assert!(m("\"申請について\"", t));
+        assert!(m("(年金 OR 申請) AND 相談", t));
+        assert!(m("bus", t), "full-width and case folded");
+        assert!(!m("NOT 年金", t), "negations alone match nothing");
+        assert!(m("", t));
+        let deep = "(".repeat(10_000) + "x";
+        assert!(Query::parse(&deep).is_err());
+    }
+
+    #[test]
+    fn snippets_highlight_the_matches() {
+        let (f, h) = snippet("今日は生活保護の話と生活保護の申請", &["生活保護".into()]);
+        assert_eq!(h.len(), 2);
+        assert_eq!(&f[h[0].clone()], "生活保護");
+        assert_eq!(&f[h[1].clone()], "生活保護");
+    }
+}

@@ -1,0 +1,57 @@
+use super::Globals;
+use anyhow::Context;
+use gijiroku::archive::crypt::Key;
+use gijiroku::archive::Archive;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Write a new random archive key to FILE (mode 0600; never overwrites). Confidential
+    /// records are encrypted with it: keep a copy apart, without it they cannot be read.
+    Init { file: PathBuf },
+    /// Check that the key file (--key-file / GIJIROKU_KEY_FILE) opens this archive.
+    Check,
+}
+
+pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
+    match c {
+        Command::Init { file } => {
+            Key::create_file(&file)?;
+            if g.json {
+                println!("{}", serde_json::json!({ "key_file": file }));
+            } else {
+                println!(
+                    "wrote a new archive key to {} (readable by you only). Keep a copy in a safe \
+                     place apart from the archive: without it the confidential records cannot be \
+                     read. Use it with --key-file {} or GIJIROKU_KEY_FILE.",
+                    file.display(),
+                    file.display()
+                );
+            }
+        }
+        Command::Check => {
+            let Some(k) = &g.key_file else {
+                anyhow::bail!("give the key file to check (--key-file or GIJIROKU_KEY_FILE)");
+            };
+            open_archive(g)?;
+            println!(
+                "the key file {} opens the archive in {}",
+                k.display(),
+                g.data.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the archive of `--data` with the key of `--key-file` / GIJIROKU_KEY_FILE, if given.
+pub fn open_archive(g: &Globals) -> anyhow::Result<Archive> {
+    let mut a = Archive::open(&g.data)?;
+    if let Some(path) = &g.key_file {
+        let key = Key::load(path)?;
+        a.set_key(key)
+            .with_context(|| format!("with the archive in {}", g.data.display()))?;
+    }
+    Ok(a)
+}

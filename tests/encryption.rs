@@ -1,0 +1,336 @@
+//! Confidential records at rest: encrypted files and catalog cells, no plaintext anywhere in
+//! the data folder, search and range reads with the key, clear errors without it or with a
+//! wrong one, public records unchanged, private file modes.
+
+mod archive_common;
+mod crypt_common;
+
+use archive_common::*;
+use crypt_common::*;
+use gijiroku::archive::crypt::Key;
+use gijiroku::archive::{Archive, SearchRequest, Viewer};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Unique phrases: found nowhere else, so a byte search for them means a leak.
+const SECRET: &str = "紫陽花通り七丁目の青い郵便受け";
+const CLIENT: &str = "鏑木澄江";
+const REVISED: &str = "猫柳公園の北側ベンチ";
+const MINUTES: &str = "白樺荘二〇四号室の家賃";
+const PUBLIC: &str = "噴水広場の時計台改修";
+
+fn key_file(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    Key::create_file(&p).unwrap();
+    p
+}
+
+#[test]
+fn confidential_records_are_encrypted_at_rest_and_readable_with_the_key() {
+    let (tmp, mut a) = new_archive();
+    let keys = tempfile::tempdir().unwrap();
+    let kf = key_file(keys.path(), "archive.key");
+    a.set_key(Key::load(&kf).unwrap()).unwrap();
+    let data = tmp.path().to_path_buf();
+    let work = tempfile::tempdir().unwrap();
+    let audio = work.path().join("consultation.wav");
+    std::fs::copy(wav(), &audio).unwrap();
+
+    // A confidential consultation with its recording, a revision and minutes.
+    let tpath = work.path().join("consultation.json");
+    transcript(SECRET, CLIENT, Some(&audio))
+        .save(&tpath)
+        .unwrap();
+    let id = a
+        .add_transcript(
+            &tpath,
+            &meta("consultation", "2024-06-10", "confidential"),
+            Some(&audio),
+        )
+        .unwrap();
+    let local = Viewer::local();
+    let rpath = work.path().join("revised.json");
+    transcript(REVISED, CLIENT, Some(&audio))
+        .save(&rpath)
+        .unwrap();
+    assert_eq!(a.add_revision(&local, id, &rpath).unwrap(), 2);
+    let mpath = work.path().join("minutes.md");
+    std::fs::write(
+        &mpath,
+        format!("# 相談記録\n\n{MINUTES}について相談があった。\n"),
+    )
+    .unwrap();
+    a.attach_minutes(&local, id, &mpath).unwrap();
+    // A public council record, same words style, stays plain and indexed.
+    let ppath = work.path().join("council.json");
+    transcript(PUBLIC, "議長", None).save(&ppath).unwrap();
+    let pid = a
+        .add_transcript(&ppath, &meta("council", "2024-06-11", "public"), None)
+        .unwrap();
+    drop(a);
+
+    // No plaintext of the confidential record anywhere in the data folder; the public one
+    // is found (the byte search works).
+    for phrase in [SECRET, CLIENT, REVISED, MINUTES] {
+        let found = files_containing(&data, phrase);
+        assert!(found.is_empty(), "{phrase} found in {found:?}");
+    }
+    assert!(!files_containing(&data.join("index"), PUBLIC).is_empty());
+    assert!(!files_containing(&data.join("files").join(pid.to_string()), PUBLIC).is_empty());
+    let folder = data.join("files").join(id.to_string());
+    for e in std::fs::read_dir(&folder).unwrap() {
+        let b = std::fs::read(e.unwrap().path()).unwrap();
+        assert!(b.starts_with(b"GJRKENC1"), "every stored file is encrypted");
+    }
+
+    // With the key: turns, speakers, versions, search and the recording read back.
+    let mut a = Archive::open(&data).unwrap();
+    a.set_key(Key::load(&kf).unwrap()).unwrap();
+    let turns = a.turns(&local, id).unwrap();
+    assert!(turns.iter().any(|t| t.text.contains(REVISED)), "{turns:?}");
+    assert!(turns.iter().any(|t| t.speaker == CLIENT));
+    let d = a.show(&local, id).unwrap();
+    assert_eq!(d.speakers.len(), 2);
+    assert!(d.speakers.iter().any(|s| s.name == CLIENT && s.turns == 2));
+    let (v, t1) = a.transcript(&local, id, Some(1)).unwrap();
+    assert_eq!(v, 1);
+    assert!(t1.segments[1].text.contains(SECRET));
+    let q = |query: &str| SearchRequest {
+        query: query.into(),
+        limit: 20,
+        ..Default::default()
+    };
+    let r = a.search(&local, &q("猫柳公園 ベンチ")).unwrap();
+    assert_eq!(r.total, 1, "{:?}", r.hits);
+    assert_eq!(r.hits[0].turn.meeting_id, id);
+    assert!(r.hits[0].marked("[", "]").contains("[猫柳公園]"));
+    // The first version's words are no longer searchable (the revision replaced them).
+    assert_eq!(a.search(&local, &q(SECRET)).unwrap().total, 0);
+    // Public and confidential hits merge; the public viewer sees only the public one.
+    let both = a.search(&local, &q("生活保護")).unwrap();
+    let ids: std::collections::BTreeSet<i64> =
+        both.hits.iter().map(|h| h.turn.meeting_id).collect();
+    assert_eq!(ids, [id, pid].into_iter().collect());
+    let public = a.search(&Viewer::public(), &q("生活保護")).unwrap();
+    assert!(public.hits.iter().all(|h| h.turn.meeting_id == pid));
+    assert_eq!(public.total, 1);
+    assert_eq!(a.index().unwrap().count_meeting(id).unwrap(), 0);
+    assert!(a.index().unwrap().count_meeting(pid).unwrap() > 0);
+    // --speaker on sealed names.
+    let mut by = q("");
+    by.filters.speaker = Some("鏑木".into());
+    let r = a.search(&local, &by).unwrap();
+    assert_eq!(r.total, 2);
+
+    // Range reads of the encrypted recording return exactly the plaintext bytes.
+    let plain = std::fs::read(&audio).unwrap();
+    let (mut f, name) = a.recording(&local, id).unwrap().unwrap();
+    assert!(name.starts_with("audio-"));
+    assert_eq!(f.len, plain.len() as u64);
+    let len = plain.len() as u64;
+    for (at, n) in [
+        (0u64, 44usize),
+        (1, 1000),
+        (65_535, 3),
+        (65_536, 70_000),
+        (131_000, 2_000),
+        (len - 10, 10),
+        (len - 1, 50),
+    ] {
+        f.reader.seek(SeekFrom::Start(at)).unwrap();
+        let mut buf = Vec::new();
+        (&mut f.reader)
+            .take(n as u64)
+            .read_to_end(&mut buf)
+            .unwrap();
+        let end = (at as usize + n).min(plain.len());
+        assert_eq!(buf, plain[at as usize..end], "range at {at}");
+    }
+    f.reader.seek(SeekFrom::End(-100)).unwrap();
+    let mut tail = Vec::new();
+    f.reader.read_to_end(&mut tail).unwrap();
+    assert_eq!(tail, plain[plain.len() - 100..]);
+    drop(a);
+
+    // A wrong key is refused at once, with the file named.
+    let other = key_file(keys.path(), "other.key");
+    let mut a = Archive::open(&data).unwrap();
+    let e = a.set_key(Key::load(&other).unwrap()).unwrap_err();
+    assert_eq!(
+        format!("{e}"),
+        format!(
+            "the key file {} does not open this archive",
+            other.display()
+        )
+    );
+    // No key: listing works, reading the record says what is missing, public search works.
+    let a = Archive::open(&data).unwrap();
+    assert_eq!(a.list(&local).unwrap().len(), 2);
+    let want =
+        format!("meeting {id} is encrypted: give the key file (--key-file or GIJIROKU_KEY_FILE)");
+    assert_eq!(format!("{}", a.turns(&local, id).unwrap_err()), want);
+    let e = a.transcript(&local, id, Some(2)).unwrap_err();
+    assert!(format!("{e:#}").contains(&want), "{e:#}");
+    let e = a.recording(&local, id).err().unwrap();
+    assert!(format!("{e:#}").contains(&want), "{e:#}");
+    assert_eq!(a.search(&local, &q("噴水広場")).unwrap().total, 1);
+    // Adding a confidential record without the key: a clear error, nothing written.
+    let mut a = a;
+    let n2 = work.path().join("second.json");
+    transcript("別件の相談", "別人", Some(&audio))
+        .save(&n2)
+        .unwrap();
+    let before: Vec<_> = std::fs::read_dir(data.join("files")).unwrap().collect();
+    let e = a
+        .add_transcript(
+            &n2,
+            &meta("consultation", "2024-07-01", "confidential"),
+            Some(&audio),
+        )
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("give the key file"), "{e:#}");
+    assert_eq!(a.list(&local).unwrap().len(), 2);
+    assert_eq!(
+        std::fs::read_dir(data.join("files")).unwrap().count(),
+        before.len()
+    );
+}
+
+#[test]
+fn the_data_folder_is_private() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An existing folder made 0755 (as older versions did) is tightened too.
+    let data = data_folder(tmp.path());
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut a = Archive::open(&data).unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    a.set_key(Key::load(&key_file(keys.path(), "k")).unwrap())
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let audio = work.path().join("c.wav");
+    std::fs::copy(wav(), &audio).unwrap();
+    let tpath = work.path().join("c.json");
+    transcript("私的な内容", "某氏", Some(&audio))
+        .save(&tpath)
+        .unwrap();
+    let id = a
+        .add_transcript(
+            &tpath,
+            &meta("consultation", "2024-06-10", "confidential"),
+            Some(&audio),
+        )
+        .unwrap();
+    let ppath = work.path().join("p.json");
+    transcript("公開の内容", "議長", None).save(&ppath).unwrap();
+    let pid = a
+        .add_transcript(&ppath, &meta("council", "2024-06-11", "public"), None)
+        .unwrap();
+    drop(a);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("catalog.sqlite")), 0o600);
+    for m in [id, pid] {
+        let folder = data.join("files").join(m.to_string());
+        assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+        let mut n = 0;
+        for e in std::fs::read_dir(&folder).unwrap() {
+            let p = e.unwrap().path();
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+            n += 1;
+        }
+        assert!(n >= 2);
+    }
+    for extra in ["catalog.sqlite-wal", "catalog.sqlite-shm"] {
+        let p = data.join(extra);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{extra}");
+        }
+    }
+}
+
+#[test]
+fn cli_keys_and_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_folder(tmp.path());
+    let bin = env!("CARGO_BIN_EXE_gijiroku");
+    let run = |args: &[&str], key: Option<&Path>| {
+        let mut c = std::process::Command::new(bin);
+        c.arg("--data").arg(&data).arg("-q").args(args);
+        c.env_remove("GIJIROKU_KEY_FILE");
+        if let Some(k) = key {
+            c.env("GIJIROKU_KEY_FILE", k);
+        }
+        c.output().unwrap()
+    };
+    let kf = tmp.path().join("archive.key");
+    let o = run(&["keys", "init", kf.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::metadata(&kf).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Never overwritten.
+    let o = run(&["keys", "init", kf.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
+
+    let work = tempfile::tempdir().unwrap();
+    let audio = work.path().join("c.wav");
+    std::fs::copy(wav(), &audio).unwrap();
+    let tpath = work.path().join("c.json");
+    transcript(SECRET, CLIENT, Some(&audio))
+        .save(&tpath)
+        .unwrap();
+    let mpath = work.path().join("meeting.toml");
+    std::fs::write(
+        &mpath,
+        "kind = \"consultation\"\ntitle = \"相談\"\ndate = \"2024-06-10\"\ndepartment = \"福祉課\"\n",
+    )
+    .unwrap();
+    let add = |key: Option<&Path>| {
+        run(
+            &[
+                "archive",
+                "add",
+                tpath.to_str().unwrap(),
+                "--meta",
+                mpath.to_str().unwrap(),
+                "--audio",
+                audio.to_str().unwrap(),
+            ],
+            key,
+        )
+    };
+    // Without the key: one clear line, exit 1, nothing archived.
+    let o = add(None);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("give the key file"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let o = add(Some(&kf));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["archive", "show", "1", "--turns"], Some(&kf));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(SECRET));
+    let o = run(&["search", "紫陽花通り"], Some(&kf));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("紫陽花通り"));
+    let o = run(&["archive", "show", "1", "--turns"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("meeting 1 is encrypted: give the key file (--key-file or GIJIROKU_KEY_FILE)"));
+    let other = tmp.path().join("other.key");
+    Key::create_file(&other).unwrap();
+    let o = run(&["keys", "check"], Some(&other));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!(
+        "the key file {} does not open this archive",
+        other.display()
+    )));
+    let o = run(&["keys", "check"], Some(&kf));
+    assert!(o.status.success());
+    // Not a key file.
+    let o = run(&["archive", "list"], Some(&mpath));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a gijiroku key file"));
+}
