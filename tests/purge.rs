@@ -334,12 +334,24 @@ fn a_kill_at_any_point_of_remove_or_revise_never_bricks_the_archive() {
             plant_stray_delete_files(&data.join("index"));
         }
         // The next commands finish the work and find the archive whole.
-        let o = cli(&data, &["archive", "list"], None);
-        assert!(
-            o.status.success(),
-            "{point} stray={stray}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let o = Command::new(env!("CARGO_BIN_EXE_gijiroku"))
+            .arg("--data")
+            .arg(&data)
+            .args(["-v", "archive", "list"])
+            .env_remove("GIJIROKU_FAULT")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{point} stray={stray}: {err}");
+        // Where the finishing commit writes delete files, the strays reproduce issue 19's
+        // failure, and recovery rebuilds the index instead of failing for ever.
+        if stray && matches!(point, "remove-before-index-commit" | "index-after-commit") {
+            assert!(
+                err.contains("FileAlreadyExists") && err.contains("rebuilding it from the catalog"),
+                "{point}: {err}"
+            );
+        }
         let list = String::from_utf8_lossy(&o.stdout);
         assert_eq!(
             list.contains("council 2024-01-10"),

@@ -5,7 +5,7 @@
 mod archive_common;
 
 use archive_common::*;
-use gijiroku::archive::{Archive, MeetingMeta, SearchRequest, Viewer};
+use gijiroku::archive::{Archive, MeetingMeta, Role, SearchRequest, Viewer};
 use gijiroku::search::{Filters, MatchedBy, SearchResult};
 use gijiroku::transcript::{Segment, Source, Speaker, Transcript};
 
@@ -382,17 +382,9 @@ fn archived_transcripts_are_searchable_with_times_and_classification() {
     assert!(a.show(&Viewer::public(), id).is_err());
     assert!(a.list(&Viewer::public()).unwrap().is_empty());
     // Another department's caseworker neither.
-    let other = Viewer {
-        name: "x".into(),
-        confidential: true,
-        departments: Some(vec!["税務課".into()]),
-    };
+    let other = Viewer::new("x", Role::Caseworker, Some("税務課"));
     assert_eq!(a.search(&other, &q).unwrap().total, 0);
-    let own = Viewer {
-        name: "y".into(),
-        confidential: true,
-        departments: Some(vec!["高齢者福祉課".into()]),
-    };
+    let own = Viewer::new("y", Role::Caseworker, Some("高齢者福祉課"));
     assert_eq!(a.search(&own, &q).unwrap().total, res.total);
 
     // A human revision replaces the searchable text and keeps the versions.

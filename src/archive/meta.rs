@@ -57,6 +57,8 @@ impl MeetingKind {
 #[serde(rename_all = "lowercase")]
 pub enum Classification {
     Public,
+    /// Staff only (any department); never shown to the public.
+    Internal,
     Confidential,
 }
 
@@ -64,6 +66,7 @@ impl Classification {
     pub fn as_str(self) -> &'static str {
         match self {
             Classification::Public => "public",
+            Classification::Internal => "internal",
             Classification::Confidential => "confidential",
         }
     }
@@ -71,8 +74,9 @@ impl Classification {
     pub fn parse(s: &str) -> anyhow::Result<Classification> {
         Ok(match s {
             "public" => Classification::Public,
+            "internal" => Classification::Internal,
             "confidential" => Classification::Confidential,
-            _ => bail!("unknown classification {s:?} (expected public or confidential)"),
+            _ => bail!("unknown classification {s:?} (expected public, internal or confidential)"),
         })
     }
 }

@@ -9,12 +9,14 @@
 //! the next [`Archive::open`] instead of leaving the two apart.
 
 pub mod access;
+pub mod audit;
 pub mod confidential;
 pub mod crypt;
 pub mod files;
 pub mod meta;
 pub mod minutes_text;
 pub mod retention;
+pub mod users;
 
 use crate::search::{self, Filters, SearchIndex, SearchResult, TurnDoc};
 use crate::transcript::Transcript;
@@ -25,9 +27,11 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-pub use access::Viewer;
+pub use access::{Action, Forbidden, UploadForbidden, Viewer};
+pub use audit::{AuditEntry, AuditQuery, AuditReport};
 pub use files::StoredFile;
 pub use meta::{Classification, MeetingKind, MeetingMeta};
+pub use users::{AuthError, Role, Session, User, UserChange};
 
 /// Version of the catalog's tables (SQLite `user_version`).
 const CATALOG_VERSION: i64 = 1;
@@ -274,6 +278,8 @@ impl Archive {
             lock,
             key: None,
         };
+        a.init_users()?;
+        a.init_audit()?;
         a.init_crypt()?;
         // Recover only when nobody is writing: a busy lock means another gijiroku is
         // in the middle of its own (recoverable) work.
@@ -450,7 +456,7 @@ impl Archive {
         id: i64,
         transcript_path: &Path,
     ) -> anyhow::Result<i64> {
-        self.summary(viewer, id)?;
+        self.permit(viewer, id, Action::Edit)?;
         let _lock = self.write_lock()?;
         let bytes = std::fs::read(transcript_path)
             .with_context(|| format!("cannot read {}", transcript_path.display()))?;
@@ -482,6 +488,7 @@ impl Archive {
         tx.execute("UPDATE meetings SET state = 'pending' WHERE id = ?1", [id])?;
         tx.commit()?;
         self.index_meetings(&[id], false)?;
+        self.audit(viewer, "edit", Some(id), &format!("transcript v{version}"))?;
         Ok(version)
     }
 
@@ -820,6 +827,7 @@ impl Archive {
             .query_map([id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         let speakers = self.speaker_entries(id)?;
+        self.audit(viewer, "open", Some(id), "")?;
         Ok(MeetingDetail {
             summary,
             place,
@@ -836,13 +844,15 @@ impl Archive {
     /// The turns of one meeting, in order.
     pub fn turns(&self, viewer: &Viewer, id: i64) -> anyhow::Result<Vec<TurnRow>> {
         self.summary(viewer, id)?;
-        self.turn_rows(id)
+        let rows = self.turn_rows(id)?;
+        self.audit(viewer, "open", Some(id), "turns")?;
+        Ok(rows)
     }
 
     /// Attaches a minutes draft (any file) to a meeting.
     pub fn attach_minutes(&mut self, viewer: &Viewer, id: i64, file: &Path) -> anyhow::Result<()> {
         let _lock = self.write_lock()?;
-        self.summary(viewer, id)?;
+        self.permit(viewer, id, Action::Edit)?;
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let files = self.meeting_files(id)?;
@@ -863,17 +873,19 @@ impl Archive {
             params![id, version, name, now()],
         )?;
         tx.commit()?;
-        Ok(())
+        self.audit(viewer, "edit", Some(id), &format!("minutes v{version}"))
     }
 
     /// Removes a meeting: catalog rows, files and index entries, with the index segments that
     /// held its turns rewritten so its text is gone from disk, not only marked deleted.
     pub fn remove(&mut self, viewer: &Viewer, id: i64) -> anyhow::Result<Removed> {
         let _lock = self.write_lock()?;
-        let s = self.summary(viewer, id)?;
+        let s = self.permit(viewer, id, Action::Delete)?;
         self.db
             .execute("UPDATE meetings SET state = 'removing' WHERE id = ?1", [id])?;
         let files = self.remove_unchecked(id)?;
+        let what = format!("{} turns, {files} files", s.turns);
+        self.audit(viewer, "delete", Some(id), &what)?;
         Ok(Removed {
             id,
             title: s.title,
@@ -933,6 +945,7 @@ impl Archive {
             hits.truncate(req.limit.max(1));
             result.hits = hits;
         }
+        self.audit_search(viewer, &result)?;
         Ok(result)
     }
 

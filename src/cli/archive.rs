@@ -1,7 +1,7 @@
 use super::Globals;
 use anyhow::Context;
 use gijiroku::archive::{
-    meta, AlreadyArchived, Classification, MeetingKind, MeetingMeta, MinutesImport, Viewer,
+    meta, AlreadyArchived, Classification, MeetingKind, MeetingMeta, MinutesImport,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -87,7 +87,7 @@ pub enum Command {
 
 pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
     let mut a = super::keys::open_archive(g)?;
-    let viewer = Viewer::local();
+    let viewer = super::users::viewer(g, &a)?;
     match c {
         Command::Add {
             transcript,
@@ -95,7 +95,7 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             audio,
         } => {
             let m = MeetingMeta::load(&meta, None)?;
-            let id = a.add_transcript(&transcript, &m, audio.as_deref())?;
+            let id = a.add_transcript_by(&viewer, &transcript, &m, audio.as_deref())?;
             if g.json {
                 out!("{}", serde_json::json!({ "id": id }));
             } else {
@@ -125,7 +125,7 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             let mut ids = Vec::new();
             let bar = gijiroku::progress::bar(files.len() as u64, "importing minutes");
             for f in &files {
-                let id = match a.import_minutes(f, &opts) {
+                let id = match a.import_minutes_by(&viewer, f, &opts) {
                     Ok(id) => id,
                     // Re-running an import over a folder skips what is already there.
                     Err(e) => match e.downcast_ref::<AlreadyArchived>() {

@@ -2,6 +2,7 @@
 //! own beyond printing, so the HTTP server can call the same functions.
 
 mod archive;
+mod audit;
 mod bench;
 mod bench_asr;
 mod bench_search;
@@ -15,6 +16,7 @@ mod record;
 mod search;
 mod speakers;
 mod transcribe;
+mod users;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -45,6 +47,11 @@ struct Cli {
     /// Key file for the archive's confidential records (encrypted at rest; `keys init FILE`).
     #[arg(long, global = true, env = "GIJIROKU_KEY_FILE")]
     key_file: Option<PathBuf>,
+    /// Act as this archive user (give it before the command: `gijiroku --user NAME archive
+    /// list`); the password comes from GIJIROKU_PASSWORD or a prompt. Default: the account
+    /// named like the OS user (before any account exists: the local administrator).
+    #[arg(long, env = "GIJIROKU_USER")]
+    user: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,6 +63,8 @@ pub struct Globals {
     pub json: bool,
     pub models_dir: PathBuf,
     pub data: PathBuf,
+    /// `--user`: the archive account to act as.
+    pub user: Option<String>,
     pub key_file: Option<PathBuf>,
 }
 
@@ -82,6 +91,12 @@ enum Command {
     Archive(archive::Command),
     /// Search the archive.
     Search(search::Args),
+    /// Archive user accounts and roles.
+    #[command(subcommand)]
+    Users(users::Command),
+    /// The audit log: verify its hash chain, show entries, prune old ones.
+    #[command(subcommand)]
+    Audit(audit::Command),
     /// Record a meeting from a microphone or line input, with a running transcript.
     Record(record::Args),
     /// List audio input devices.
@@ -100,6 +115,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         json: cli.json,
         models_dir: cli.models_dir,
         data: cli.data,
+        user: cli.user,
         key_file: cli.key_file,
     };
     match cli.command {
@@ -111,6 +127,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Minutes(a) => minutes::run(a, &g),
         Command::Archive(c) => archive::run(c, &g),
         Command::Search(a) => search::run(a, &g),
+        Command::Users(c) => users::run(c, &g),
+        Command::Audit(c) => audit::run(c, &g),
         Command::Record(a) => record::run(a, &g),
         Command::Devices => record::devices(&g),
         Command::Keys(c) => keys::run(c, &g),

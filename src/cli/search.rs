@@ -1,5 +1,5 @@
 use super::Globals;
-use gijiroku::archive::{meta, SearchRequest, Viewer};
+use gijiroku::archive::{meta, SearchRequest};
 use gijiroku::search::Filters;
 use std::io::IsTerminal;
 use std::io::Write;
@@ -79,7 +79,8 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let archive = super::keys::open_archive(g)?;
     let t = std::time::Instant::now();
-    let res = archive.search(&Viewer::local(), &req)?;
+    let viewer = super::users::viewer(g, &archive)?;
+    let res = archive.search(&viewer, &req)?;
     let took = t.elapsed().as_secs_f64() * 1000.0;
     if g.json {
         let hits: Vec<_> = res

@@ -72,9 +72,10 @@ pub struct Filters {
     pub to: Option<NaiveDate>,
     pub kind: Option<String>,
     pub body: Option<String>,
-    /// Set by the archive's access check: `Some(ds)` returns only public turns and those of
-    /// departments `ds` (`Some(vec![])` = public only); `None` does not restrict.
-    pub readable_departments: Option<Vec<String>>,
+    /// Set by the archive's access check: `Some(rules)` returns only turns matching one rule
+    /// `(classification, department)`, where a `None` department means any; `None` does not
+    /// restrict.
+    pub readable: Option<Vec<(String, Option<String>)>>,
     /// Only these turns (see [`turn_key`]): used for `--answers-to`.
     pub turns: Option<Vec<u64>>,
 }
@@ -555,19 +556,22 @@ impl SearchIndex {
                 )),
             ));
         }
-        if let Some(ds) = &fl.readable_departments {
-            must.push((
-                Occur::Must,
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, term(f.classification, "public")),
-                    (
-                        Occur::Should,
-                        Box::new(TermSetQuery::new(
-                            ds.iter().map(|d| Term::from_field_text(f.department, d)),
-                        )),
-                    ),
-                ])),
-            ));
+        if let Some(rules) = &fl.readable {
+            // No rule matches nothing (an empty BooleanQuery matches no document).
+            let any: Vec<(Occur, Box<dyn Query>)> = rules
+                .iter()
+                .map(|(c, d)| {
+                    let q: Box<dyn Query> = match d {
+                        None => term(f.classification, c),
+                        Some(d) => Box::new(BooleanQuery::new(vec![
+                            (Occur::Must, term(f.classification, c)),
+                            (Occur::Must, term(f.department, d)),
+                        ])),
+                    };
+                    (Occur::Should, q)
+                })
+                .collect();
+            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
         if let Some(ts) = &fl.turns {
             must.push((
