@@ -1,6 +1,6 @@
 // Admin page: users (add, disable, role, password) and the audit log. Non-admins get the page
 // but every API call answers 404, shown as a plain message.
-import { api, loadMe, header, el, ROLES, showError, clearError } from "/assets/common.js";
+import { api, loadMe, header, el, ROLES, showError, clearError, fmtDate } from "/assets/common.js";
 
 const box = document.getElementById("admin-error");
 
@@ -77,7 +77,7 @@ async function loadAudit(e) {
       ...rows.map((r) =>
         el("tr", {},
           el("td", {}, r.seq),
-          el("td", { style: "white-space:nowrap" }, r.time),
+          el("td", { style: "white-space:nowrap" }, fmtDate(r.time)),
           el("td", {}, r.user),
           el("td", {}, r.action),
           el("td", {}, r.meeting_id !== null && r.meeting_id !== undefined

@@ -201,3 +201,12 @@ export function clearError(box) {
   box.textContent = "";
   box.classList.add("hidden");
 }
+
+/** An RFC 3339 time from the server in the browser's local time: "2026/12/03 10:00". */
+export function fmtDate(s) {
+  if (!s) return "";
+  const d = new Date(s);
+  if (isNaN(d)) return s;
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}

@@ -4,7 +4,7 @@
 // undo costs memory in proportion to the edit, not to a 3-hour transcript. Autosave PUTs the
 // whole transcript with the version it was based on; a 409 keeps the local copy.
 import {
-  api, loadMe, header, el, fmtTime, KINDS, ApiError,
+  api, loadMe, header, el, fmtTime, fmtDate, KINDS, ApiError,
 } from "/assets/common.js";
 
 const LOW = 0.5; // words below this probability are underlined and visited by F7/F8
@@ -892,7 +892,7 @@ async function openHistory() {
           el("td", {}, `第${v.version}版`),
           el("td", {}, ORIGINS[v.origin] || v.origin),
           el("td", {}, v.author || ""),
-          el("td", { style: "white-space:nowrap" }, v.created_at || ""),
+          el("td", { style: "white-space:nowrap" }, fmtDate(v.created_at)),
           el("td", {}, v.note || ""),
           el(
             "td",
@@ -934,25 +934,33 @@ async function showDiff(from, to) {
   out.replaceChildren(el("p", { class: "muted" }, "読み込み中…"));
   try {
     const d = await api("GET", `/api/meetings/${meetingId}/diff?from=${from}&to=${to}`);
-    if (!d.changes.length) {
+    const renamed = (d.renamed || []).map((r) =>
+      el("div", { class: "change" }, "話者名: ", el("del", {}, r.from || r.id), " → ", el("ins", {}, r.to || r.id)));
+    if (!d.changes.length && !renamed.length) {
       out.replaceChildren(el("p", { class: "muted" }, `第${from}版と第${to}版に違いはありません。`));
       return;
     }
+    const nm = (id) => (id ? speakerName(id) : "");
+    // Ops are word runs; languages written with spaces need them back between runs.
+    const gap = spaced ? " " : "";
     out.replaceChildren(
-      el("p", { class: "muted" }, `第${from}版 → 第${to}版：${d.changes.length} か所`),
+      el("p", { class: "muted" }, `第${from}版 → 第${to}版：${d.changes.length + renamed.length} か所`),
+      ...renamed,
       ...d.changes.map((c) => {
-        const nm = (id) => (id ? speakerName(id) : "–");
-        const who = c.speaker_from === c.speaker_to ? nm(c.speaker_to) : `${nm(c.speaker_from)} → ${nm(c.speaker_to)}`;
+        const who = c.speaker_from === c.speaker_to ? nm(c.speaker_to) : `${nm(c.speaker_from) || "–"} → ${nm(c.speaker_to) || "–"}`;
+        const parts = [];
+        c.ops.forEach((op, k) => {
+          if (k) parts.push(gap);
+          parts.push(op.op === "delete" ? el("del", {}, op.text) : op.op === "insert" ? el("ins", {}, op.text) : op.text);
+        });
         return el(
           "div",
           { class: "change" },
           el("a", { href: "#", onclick: (e) => { e.preventDefault(); if (c.start !== null) seek(c.start); } },
             fmtTime(c.start)),
           " ",
-          el("strong", {}, who),
-          " ",
-          c.ops.map((op) =>
-            op.op === "delete" ? el("del", {}, op.text) : op.op === "insert" ? el("ins", {}, op.text) : op.text),
+          who ? el("strong", {}, who + " ") : null,
+          parts,
         );
       }),
     );
@@ -1080,7 +1088,9 @@ async function load() {
   if (startAt !== null && isFinite(startAt)) {
     const go = () => {
       seek(startAt);
-      const i = wordAt(startAt + 0.05);
+      // The word under that moment, or the first one after it when it falls in a pause.
+      let i = wordAt(startAt + 0.05);
+      if ((i < 0 || flat[i].end <= startAt) && i + 1 < flat.length) i += 1;
       if (i >= 0) select(i);
     };
     if (audio.readyState >= 1 || !meeting.has_audio) go();

@@ -1,7 +1,7 @@
 // Archive page: upload form (XHR so the send progress of a 1 GB recording is visible), the
 // job list with live progress over Server-Sent Events, and the filterable meetings list.
 import {
-  api, loadMe, header, el, fmtDuration, fmtTime, KINDS, STAGES, CLASSIFICATIONS,
+  api, loadMe, header, el, fmtDuration, fmtTime, KINDS, STAGES, CLASSIFICATIONS, fmtDate,
   showError, clearError, csrfToken,
 } from "/assets/common.js";
 
@@ -58,7 +58,7 @@ function renderJob(job) {
     " ",
     el("span", { class: "tag" }, KINDS[job.kind] || job.kind || ""),
     el("div", { class: "muted", style: "font-size:0.85rem" },
-      `${job.file_name || ""} ・ ${job.user || ""} ・ ${job.created_at || ""}`),
+      [job.file_name, job.user, fmtDate(job.created_at)].filter(Boolean).join(" ・ ")),
   );
   const bar = el(
     "div",
@@ -248,8 +248,11 @@ function renderMeetings() {
 }
 
 async function main() {
-  await loadMe();
+  const me = await loadMe();
   header("archive");
+  // The kind a user usually files: clerks council committees, caseworkers consultations.
+  const usual = { clerk: "committee", caseworker: "consultation" }[me.role];
+  if (usual) document.getElementById("up-kind").value = usual;
   document.getElementById("upload-form").addEventListener("submit", upload);
   for (const id of ["f-kind", "f-from", "f-to", "f-text"]) {
     document.getElementById(id).addEventListener("input", renderMeetings);
