@@ -31,7 +31,15 @@ const RECORDS: [(&str, &str, &str, &str); 6] = [
 ];
 
 /// (name, role, department, records readable (1-based), records editable and deletable)
-const USERS: [(&str, Role, Option<&str>, &[usize], &[usize]); 5] = [
+type UserRow = (
+    &'static str,
+    Role,
+    Option<&'static str>,
+    &'static [usize],
+    &'static [usize],
+);
+
+const USERS: [UserRow; 5] = [
     (
         "kanri",
         Role::Admin,
@@ -331,8 +339,7 @@ fn every_write_path_follows_the_matrix() {
             assert_eq!(gone, can_edit.contains(&id), "{name}: {id} removed?");
         }
         // Uploads: every (classification, department) pair of the records.
-        for i in 0..RECORDS.len() {
-            let (class, dept, _, _) = RECORDS[i];
+        for (i, &(class, dept, _, _)) in RECORDS.iter().enumerate() {
             let p = tmp.path().join(format!("upload{i}.txt"));
             std::fs::write(
                 &p,

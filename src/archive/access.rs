@@ -294,59 +294,6 @@ impl Archive {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reading_rights_come_together_and_other_departments_never_exceed_ones_own() {
-        for (role, row) in MATRIX {
-            for (i, cell) in row.iter().enumerate() {
-                assert!(
-                    cell & R == 0 || cell & R == R,
-                    "{role:?} column {i}: read actions must be granted together"
-                );
-                assert!(
-                    cell & !R & !U == 0 || cell & R == R,
-                    "{role:?}: writing needs reading"
-                );
-            }
-            for pair in row.chunks(2) {
-                assert_eq!(
-                    pair[1] & !pair[0],
-                    0,
-                    "{role:?}: other department beyond own"
-                );
-            }
-        }
-        for role in [Role::Admin, Role::Clerk, Role::Caseworker, Role::Viewer] {
-            assert_eq!(MATRIX.iter().filter(|(r, _)| *r == role).count(), 1);
-        }
-    }
-
-    #[test]
-    fn sql_condition_follows_the_matrix() {
-        let cw = Viewer::new("a", Role::Caseworker, Some("福祉課"));
-        let (sql, args) = cw.sql_condition();
-        assert_eq!(
-            sql,
-            "(classification = 'public' OR classification = 'internal' OR \
-             (classification = 'confidential' AND department = ?))"
-        );
-        assert_eq!(args, vec!["福祉課".to_string()]);
-        let (sql, args) = Viewer::public().sql_condition();
-        assert_eq!(sql, "(classification = 'public')");
-        assert!(args.is_empty());
-        // A caseworker without a department reads no confidential record.
-        let (sql, _) = Viewer::new("b", Role::Caseworker, None).sql_condition();
-        assert!(!sql.contains("confidential"));
-        assert!(!Viewer::new("b", Role::Caseworker, Some("")).may_read("confidential", ""));
-        // Unknown classifications are treated as confidential.
-        assert!(!Viewer::new("c", Role::Clerk, None).may_read("secret", "x"));
-        assert!(Viewer::local().may(Action::Delete, "secret", "x"));
-    }
-}
-
 impl Archive {
     /// [`Archive::add_transcript`] on behalf of `viewer`: refused unless the matrix lets them
     /// create such a record; logged as "upload".
@@ -409,5 +356,58 @@ impl Archive {
         }
         self.audit(viewer, "upload", Some(id), "minutes text")?;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_rights_come_together_and_other_departments_never_exceed_ones_own() {
+        for (role, row) in MATRIX {
+            for (i, cell) in row.iter().enumerate() {
+                assert!(
+                    cell & R == 0 || cell & R == R,
+                    "{role:?} column {i}: read actions must be granted together"
+                );
+                assert!(
+                    cell & !R & !U == 0 || cell & R == R,
+                    "{role:?}: writing needs reading"
+                );
+            }
+            for pair in row.chunks(2) {
+                assert_eq!(
+                    pair[1] & !pair[0],
+                    0,
+                    "{role:?}: other department beyond own"
+                );
+            }
+        }
+        for role in [Role::Admin, Role::Clerk, Role::Caseworker, Role::Viewer] {
+            assert_eq!(MATRIX.iter().filter(|(r, _)| *r == role).count(), 1);
+        }
+    }
+
+    #[test]
+    fn sql_condition_follows_the_matrix() {
+        let cw = Viewer::new("a", Role::Caseworker, Some("福祉課"));
+        let (sql, args) = cw.sql_condition();
+        assert_eq!(
+            sql,
+            "(classification = 'public' OR classification = 'internal' OR \
+             (classification = 'confidential' AND department = ?))"
+        );
+        assert_eq!(args, vec!["福祉課".to_string()]);
+        let (sql, args) = Viewer::public().sql_condition();
+        assert_eq!(sql, "(classification = 'public')");
+        assert!(args.is_empty());
+        // A caseworker without a department reads no confidential record.
+        let (sql, _) = Viewer::new("b", Role::Caseworker, None).sql_condition();
+        assert!(!sql.contains("confidential"));
+        assert!(!Viewer::new("b", Role::Caseworker, Some("")).may_read("confidential", ""));
+        // Unknown classifications are treated as confidential.
+        assert!(!Viewer::new("c", Role::Clerk, None).may_read("secret", "x"));
+        assert!(Viewer::local().may(Action::Delete, "secret", "x"));
     }
 }

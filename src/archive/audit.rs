@@ -354,13 +354,11 @@ impl Archive {
                     ));
                 }
                 match &prev {
-                    None if i == 0 => {
-                        if e.seq != 1 || e.prev != GENESIS {
-                            r.problems.push(format!(
-                                "the log starts at seq {} without an anchor: entries before it were deleted",
-                                e.seq
-                            ));
-                        }
+                    None if i == 0 && (e.seq != 1 || e.prev != GENESIS) => {
+                        r.problems.push(format!(
+                            "the log starts at seq {} without an anchor: entries before it were deleted",
+                            e.seq
+                        ));
                     }
                     None => {}
                     Some((pseq, phash)) => {

@@ -162,6 +162,7 @@ impl Archive {
         let bytes = self.read_meeting_file(id, &file)?;
         let t: Transcript = serde_json::from_slice(&bytes)
             .with_context(|| format!("version {v} of meeting {id} is not a readable transcript"))?;
+        self.audit(viewer, "open", Some(id), &format!("transcript v{v}"))?;
         Ok((v, t))
     }
 
@@ -175,7 +176,7 @@ impl Archive {
         t: &Transcript,
         note: &str,
     ) -> Result<i64, SaveError> {
-        self.summary(viewer, id)?;
+        self.permit(viewer, id, super::Action::Edit)?;
         validate(t).map_err(SaveError::Invalid)?;
         let _lock = self.write_lock()?;
         let latest: Option<(i64, String, String)> = self
@@ -199,7 +200,9 @@ impl Archive {
             }
         }
         let bytes = serde_json::to_vec(t).map_err(anyhow::Error::from)?;
-        Ok(self.insert_revision(id, &bytes, t, &viewer.name, note)?)
+        let v = self.insert_revision(id, &bytes, t, &viewer.name, note)?;
+        self.audit(viewer, "edit", Some(id), &format!("transcript v{v}"))?;
+        Ok(v)
     }
 
     /// Stores a revision (the write lock is held by the caller): file, catalog row, turns,
@@ -287,7 +290,7 @@ impl Archive {
 
     /// Stores the minutes' metadata (`minutes.toml`) beside a meeting archived from an upload.
     pub fn set_meeting_meta_toml(&self, viewer: &Viewer, id: i64, toml: &str) -> anyhow::Result<()> {
-        self.summary(viewer, id)?;
+        self.permit(viewer, id, super::Action::Edit)?;
         self.write_meeting_file(id, "minutes.toml", toml.as_bytes())
     }
 }
