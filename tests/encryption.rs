@@ -334,3 +334,80 @@ fn cli_keys_and_clear_errors() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not a gijiroku key file"));
 }
+
+/// Peak resident memory of this process so far (kB).
+fn peak_rss_kb() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = s.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A 1 GiB recording is encrypted as it is copied in (memory flat) and read back at random
+/// offsets without decrypting the rest. Run alone, it prints the figures:
+/// `cargo test --release --test encryption -- --ignored --nocapture` (needs 2 GiB of disk).
+#[test]
+#[ignore]
+fn a_1_gib_recording_streams_in_flat_memory_and_seeks_in_place() {
+    use std::io::Write;
+    let (_tmp, mut a) = new_archive();
+    let keys = tempfile::tempdir().unwrap();
+    a.set_key(Key::load(&key_file(keys.path(), "k")).unwrap())
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let audio = work.path().join("long.wav");
+    // Pseudo-random bytes (xorshift), so every chunk differs.
+    const SIZE: u64 = 1 << 30;
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&audio).unwrap());
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..SIZE >> 20 {
+            for c in block.chunks_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                c.copy_from_slice(&x.to_le_bytes());
+            }
+            f.write_all(&block).unwrap();
+        }
+    }
+    let tpath = work.path().join("t.json");
+    transcript("長い録音", "某氏", None).save(&tpath).unwrap();
+    let before = peak_rss_kb();
+    let t = std::time::Instant::now();
+    let id = a
+        .add_transcript(
+            &tpath,
+            &meta("consultation", "2024-06-10", "confidential"),
+            Some(&audio),
+        )
+        .unwrap();
+    let add = t.elapsed().as_secs_f64();
+    let grown_mb = (peak_rss_kb().saturating_sub(before)) as f64 / 1024.0;
+    let (mut f, _) = a.recording(&Viewer::local(), id).unwrap().unwrap();
+    assert_eq!(f.len, SIZE);
+    let mut src = std::fs::File::open(&audio).unwrap();
+    let mut x: u64 = 12345;
+    let t = std::time::Instant::now();
+    let reads = 200;
+    for _ in 0..reads {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = x % (SIZE - 300_000);
+        let n = 1 + (x >> 40) as usize % 300_000;
+        let mut got = vec![0u8; n];
+        f.reader.seek(SeekFrom::Start(at)).unwrap();
+        f.reader.read_exact(&mut got).unwrap();
+        let mut want = vec![0u8; n];
+        src.seek(SeekFrom::Start(at)).unwrap();
+        src.read_exact(&mut want).unwrap();
+        assert!(got == want, "range at {at}, {n} bytes");
+    }
+    let per_read_ms = t.elapsed().as_secs_f64() * 1000.0 / reads as f64;
+    eprintln!(
+        "1 GiB recording: archived encrypted in {add:.1} s (sha256 check + encryption), peak \
+         memory grew {grown_mb:.1} MB; {reads} random range reads (1 B – 300 kB) {per_read_ms:.2} ms each"
+    );
+    assert!(grown_mb < 64.0, "memory grew {grown_mb} MB");
+}
