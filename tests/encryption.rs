@@ -335,6 +335,64 @@ fn cli_keys_and_clear_errors() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not a gijiroku key file"));
 }
 
+#[test]
+fn records_archived_before_encryption_are_sealed_in_place() {
+    const OLD: &str = "楓並木の角の八百屋さん";
+    const OLD_CLIENT: &str = "蓬田千代";
+    let (tmp, mut a) = new_archive();
+    let data = tmp.path().to_path_buf();
+    let work = tempfile::tempdir().unwrap();
+    let audio = work.path().join("c.wav");
+    std::fs::copy(wav(), &audio).unwrap();
+    let tpath = work.path().join("c.json");
+    transcript(OLD, OLD_CLIENT, Some(&audio))
+        .save(&tpath)
+        .unwrap();
+    // What an older gijiroku left: a consultation stored plain and indexed.
+    let id = a
+        .add_transcript(
+            &tpath,
+            &meta("consultation", "2023-04-01", "public"),
+            Some(&audio),
+        )
+        .unwrap();
+    {
+        let db = rusqlite::Connection::open(data.join("catalog.sqlite")).unwrap();
+        db.execute(
+            "UPDATE meetings SET classification = 'confidential' WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+    }
+    assert!(!files_containing(&data, OLD).is_empty());
+    assert!(a.index().unwrap().count_meeting(id).unwrap() > 0);
+    let keys = tempfile::tempdir().unwrap();
+    let kf = key_file(keys.path(), "k");
+    a.set_key(Key::load(&kf).unwrap()).unwrap();
+    let r = a.seal_existing().unwrap();
+    assert_eq!((r.meetings, r.files, r.rows), (1, 3, 6), "{r:?}");
+    assert_eq!(a.index().unwrap().count_meeting(id).unwrap(), 0);
+    assert_eq!(a.seal_existing().unwrap().rows, 0, "nothing left to seal");
+    drop(a);
+    for phrase in [OLD, OLD_CLIENT] {
+        let found = files_containing(&data, phrase);
+        assert!(found.is_empty(), "{phrase} still in {found:?}");
+    }
+    let mut a = Archive::open(&data).unwrap();
+    a.set_key(Key::load(&kf).unwrap()).unwrap();
+    let req = SearchRequest {
+        query: "八百屋".into(),
+        limit: 5,
+        ..Default::default()
+    };
+    let res = a.search(&Viewer::local(), &req).unwrap();
+    assert_eq!(res.total, 1);
+    assert_eq!(res.hits[0].turn.meeting_id, id);
+    assert_eq!(res.hits[0].turn.speaker, OLD_CLIENT);
+    let (_, t) = a.transcript(&Viewer::local(), id, Some(1)).unwrap();
+    assert!(t.segments[1].text.contains(OLD));
+}
+
 /// Peak resident memory of this process so far (kB).
 fn peak_rss_kb() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -71,6 +71,16 @@ BEGIN
 END;
 ";
 
+/// What [`Archive::seal_existing`] encrypted.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SealReport {
+    /// Meetings that had something plain.
+    pub meetings: usize,
+    pub files: usize,
+    /// Catalog rows (turns, speakers) sealed.
+    pub rows: usize,
+}
+
 /// What a sealed cell is bound to: its meeting.
 fn cell_context(meeting_id: i64) -> Vec<u8> {
     format!("meeting:{meeting_id}").into_bytes()
@@ -172,6 +182,73 @@ impl Archive {
             Value::Integer(i) => Ok(i.to_string()),
             Value::Real(x) => Ok(x.to_string()),
         }
+    }
+
+    /// Encrypts what confidential meetings archived before encryption existed still keep
+    /// plain: their files, turn text and speaker names (sealed in place; `secure_delete`
+    /// overwrites the old cells, then a WAL checkpoint), and takes their turns out of the
+    /// search index (the segments that held them are rewritten).
+    pub fn seal_existing(&mut self) -> anyhow::Result<SealReport> {
+        let _lock = self.write_lock()?;
+        let mut report = SealReport::default();
+        let ids: Vec<i64> = {
+            let mut st = self.db.prepare(
+                "SELECT id FROM meetings WHERE classification = 'confidential'
+                 AND state != 'removing' ORDER BY id",
+            )?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if ids.is_empty() {
+            return Ok(report);
+        }
+        let key = self.key_for_class(super::Classification::Confidential.as_str())?;
+        for id in ids {
+            let files = super::files::MeetingFiles::new(self.meeting_folder(id), key.clone());
+            let mut touched = false;
+            if let Ok(entries) = std::fs::read_dir(self.meeting_folder(id)) {
+                for e in entries {
+                    let path = e?.path();
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    // Temp files of an interrupted write (".x.tmp123") are not the meeting's.
+                    if name.starts_with('.') || !path.is_file() || crypt::file_is_encrypted(&path)?
+                    {
+                        continue;
+                    }
+                    files.copy_in(&name, &path)?;
+                    report.files += 1;
+                    touched = true;
+                }
+            }
+            let tx = self.db.transaction()?;
+            let cells = tx.execute(
+                "UPDATE turns SET text = gijiroku_seal(meeting_id, text),
+                                  speaker = gijiroku_seal(meeting_id, speaker)
+                 WHERE meeting_id = ?1 AND (typeof(text) = 'text' OR typeof(speaker) = 'text')",
+                [id],
+            )? + tx.execute(
+                "UPDATE speakers SET name = gijiroku_seal(meeting_id, name),
+                                     key = gijiroku_seal(meeting_id, key)
+                 WHERE meeting_id = ?1 AND (typeof(name) = 'text' OR typeof(key) = 'text')",
+                [id],
+            )?;
+            tx.commit()?;
+            report.rows += cells;
+            if cells > 0 {
+                touched = true;
+                // Turns of a meeting archived before encryption are in the index.
+                self.unindex_meeting(id)?;
+            }
+            if touched {
+                report.meetings += 1;
+            }
+        }
+        self.db
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(report)
     }
 
     /// The speakers of a meeting's turns (name, role, number of turns) in order of first

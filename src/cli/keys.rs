@@ -12,6 +12,9 @@ pub enum Command {
     Init { file: PathBuf },
     /// Check that the key file (--key-file / GIJIROKU_KEY_FILE) opens this archive.
     Check,
+    /// Encrypt the confidential records archived before encryption at rest existed (files,
+    /// turn text, speaker names) and take their text out of the search index.
+    SealExisting,
 }
 
 pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -40,6 +43,20 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                 k.display(),
                 g.data.display()
             );
+        }
+        Command::SealExisting => {
+            if g.key_file.is_none() {
+                anyhow::bail!("give the key file (--key-file or GIJIROKU_KEY_FILE)");
+            }
+            let r = open_archive(g)?.seal_existing()?;
+            if g.json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!(
+                    "encrypted {} file(s) and {} catalog row(s) of {} confidential meeting(s)",
+                    r.files, r.rows, r.meetings
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
