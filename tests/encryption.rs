@@ -469,3 +469,69 @@ fn a_1_gib_recording_streams_in_flat_memory_and_seeks_in_place() {
     );
     assert!(grown_mb < 64.0, "memory grew {grown_mb} MB");
 }
+
+/// How fast confidential turns are searched (decrypted and matched in memory): 200
+/// consultations of 50 turns of real council speech. Run alone:
+/// `cargo test --release --test encryption -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn sealed_search_speed() {
+    let (_tmp, mut a) = new_archive();
+    let keys = tempfile::tempdir().unwrap();
+    a.set_key(Key::load(&key_file(keys.path(), "k")).unwrap())
+        .unwrap();
+    let mut texts = Vec::new();
+    for f in minutes_files() {
+        let m = gijiroku::archive::minutes_text::parse(&std::fs::read_to_string(f).unwrap());
+        texts.extend(m.turns.into_iter().map(|t| t.text));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (meetings, per) = (200, 50);
+    for i in 0..meetings {
+        let mut t = transcript(&format!("第{i}回"), "相談者", None);
+        let proto = t.segments[0].clone();
+        t.segments = (0..per)
+            .map(|k| {
+                let mut s = proto.clone();
+                s.id = k;
+                s.start = k as f64 * 10.0;
+                s.end = s.start + 9.0;
+                s.text = texts[(i * per + k) % texts.len()].clone();
+                s.speaker = Some(if k % 2 == 0 { "S1" } else { "S2" }.into());
+                s
+            })
+            .collect();
+        let p = work.path().join(format!("{i}.json"));
+        t.save(&p).unwrap();
+        a.add_transcript(
+            &p,
+            &meta("consultation", "2024-06-10", "confidential"),
+            None,
+        )
+        .unwrap();
+    }
+    let req = |q: &str| SearchRequest {
+        query: q.into(),
+        limit: 20,
+        ..Default::default()
+    };
+    let mut totals = Vec::new();
+    let t = std::time::Instant::now();
+    let queries = [
+        "保育園",
+        "予算 AND 子ども",
+        "\"待機児童\"",
+        "防災 OR 消防",
+        "高齢者 -介護",
+    ];
+    for q in queries {
+        totals.push(a.search(&Viewer::local(), &req(q)).unwrap().total);
+    }
+    let ms = t.elapsed().as_secs_f64() * 1000.0 / queries.len() as f64;
+    eprintln!(
+        "sealed search: {} turns of {meetings} confidential meetings, {ms:.0} ms a query \
+         (hits {totals:?})",
+        meetings * per
+    );
+    assert!(totals.iter().any(|&n| n > 0));
+}
