@@ -139,6 +139,15 @@ impl Archive {
         self.register_seal()
     }
 
+    /// Has a key been recorded for this archive (with its first confidential record)?
+    pub fn key_recorded(&self) -> anyhow::Result<bool> {
+        Ok(self
+            .db
+            .query_row("SELECT 1 FROM archive_key WHERE id = 1", [], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Does the archive have a key to read confidential records?
     pub fn has_key(&self) -> bool {
         self.key.is_some()

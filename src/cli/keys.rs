@@ -37,12 +37,21 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             let Some(k) = &g.key_file else {
                 anyhow::bail!("give the key file to check (--key-file or GIJIROKU_KEY_FILE)");
             };
-            open_archive(g)?;
-            println!(
-                "the key file {} opens the archive in {}",
-                k.display(),
-                g.data.display()
-            );
+            let a = open_archive(g)?;
+            if a.key_recorded()? {
+                println!(
+                    "the key file {} opens the archive in {}",
+                    k.display(),
+                    g.data.display()
+                );
+            } else {
+                println!(
+                    "the archive in {} has no confidential record yet: its first one will be \
+                     encrypted with {}",
+                    g.data.display(),
+                    k.display()
+                );
+            }
         }
         Command::SealExisting => {
             if g.key_file.is_none() {
