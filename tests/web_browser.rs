@@ -1,0 +1,715 @@
+//! The web pages of `gijiroku serve`, driven in a real headless browser: Debian's `chromium`
+//! through `chromedriver` (both installed by scripts/setup.sh; nothing is downloaded). The test
+//! starts the real binary on a free port with a temporary archive, signs in, uploads a real
+//! recording, follows the job to the end, reviews the transcript in the editor (seek by click,
+//! keyboard, word edit, speaker rename, autosave, reload), downloads the DOCX minutes, finds
+//! the edited word with the search page, and makes a second browser session save first so the
+//! first one meets the conflict banner. Screenshots for the README go to docs/screenshots/.
+
+mod common;
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const USER: &str = "tanaka";
+const PASSWORD: &str = "kaigiroku-2026";
+/// The word typed over a recognised one: unusual enough that search finds only it.
+const EDIT: &str = "Zephyrtest";
+const SPEAKER: &str = "Chair Tanaka";
+
+/// A child process killed (and reaped) when the test ends, passes or panics.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gijiroku")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free local port")
+}
+
+/// The archive's first account must be an administrator; later ones are added as that admin.
+const ADMIN: &str = "kanri";
+const ADMIN_PASSWORD: &str = "kanri-password-1";
+
+/// Adds a user with the CLI before the server starts (the password goes through stdin; after
+/// the first account, the CLI acts as the administrator through GIJIROKU_USER/PASSWORD).
+fn add_user(data: &Path, name: &str, role: &str, password: &str) {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--data")
+        .arg(data)
+        .args(["users", "add", name, "--role", role, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if name != ADMIN {
+        cmd.env("GIJIROKU_USER", ADMIN)
+            .env("GIJIROKU_PASSWORD", ADMIN_PASSWORD);
+    }
+    let mut child = cmd.spawn().expect("cannot run gijiroku users add");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "users add {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Starts `gijiroku serve` on a free port; returns the process and its base URL (read from the
+/// first stdout line, `listening on http://127.0.0.1:PORT`).
+fn start_server(data: &Path) -> (Proc, String) {
+    let mut child = Command::new(bin())
+        .env("GIJIROKU_MODELS", common::models_dir())
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cannot start gijiroku serve");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"))
+        .to_string();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = out.read_to_end(&mut sink);
+    });
+    (Proc(child), url)
+}
+
+fn start_chromedriver() -> (Proc, String) {
+    let port = free_port();
+    let child = Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver missing: run scripts/setup.sh (Debian packages chromium chromium-driver)",
+        );
+    let proc = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not start listening on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (proc, format!("http://127.0.0.1:{port}"))
+}
+
+/// A new headless Chromium session with its own profile folder.
+async fn browser(driver: &str, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--no-default-browser-check", "--window-size=1440,900",
+                "--autoplay-policy=no-user-gesture-required", "--lang=ja",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .expect("cannot open a Chromium session through chromedriver")
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+/// Polls a JS expression until it is truthy; returns its value.
+async fn wait_js(c: &Client, expr: &str, secs: u64, what: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = js(c, &format!("return ({expr});")).await;
+        if truthy(&v) {
+            return v;
+        }
+        if Instant::now() > deadline {
+            let shot = c.screenshot().await.ok();
+            if let Some(png) = shot {
+                let _ = std::fs::write(std::env::temp_dir().join("web_browser_failure.png"), png);
+            }
+            panic!("timed out after {secs} s waiting for {what}: {expr} (last value {v})");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Presses a chord (keys held in order, released in reverse) as real keyboard input to the
+/// focused element.
+async fn press(c: &Client, chord: &[char]) {
+    let mut ka = KeyActions::new("keyboard".into());
+    for &k in chord {
+        ka = ka.then(KeyAction::Down { value: k });
+    }
+    for &k in chord.iter().rev() {
+        ka = ka.then(KeyAction::Up { value: k });
+    }
+    c.perform_actions(ka).await.expect("key press failed");
+}
+
+async fn type_text(c: &Client, text: &str) {
+    let mut ka = KeyActions::new("keyboard".into());
+    for ch in text.chars() {
+        ka = ka
+            .then(KeyAction::Down { value: ch })
+            .then(KeyAction::Up { value: ch });
+    }
+    c.perform_actions(ka).await.expect("typing failed");
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn screenshots_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn sign_in(c: &Client, base: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    let user = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#user"))
+        .await
+        .unwrap();
+    user.send_keys(USER).await.unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the editor shows words and the recording's metadata is loaded.
+async fn editor_ready(c: &Client) {
+    wait_js(
+        c,
+        "document.querySelectorAll('#transcript .w').length > 0",
+        20,
+        "words in the editor",
+    )
+    .await;
+    wait_js(
+        c,
+        "document.getElementById('audio').readyState >= 1",
+        20,
+        "the audio's metadata",
+    )
+    .await;
+}
+
+/// Clicks word `i`, then replaces it by typing: Enter opens the inline editor with the word
+/// selected, the typed text replaces it, Enter commits.
+async fn retype_word(c: &Client, i: i64, text: &str) {
+    c.find(Locator::Css(&format!("#transcript .w[data-i='{i}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    press(c, &[Key::Enter.into()]).await;
+    wait_js(
+        c,
+        "document.activeElement && document.activeElement.isContentEditable",
+        5,
+        "the inline word editor",
+    )
+    .await;
+    type_text(c, text).await;
+    press(c, &[Key::Enter.into()]).await;
+    wait_js(
+        c,
+        &format!("[...document.querySelectorAll('#transcript .w')].some(w => w.textContent === '{text}')"),
+        5,
+        "the edited word in the transcript",
+    )
+    .await;
+}
+
+async fn wait_saved(c: &Client, what: &str) -> i64 {
+    wait_js(
+        c,
+        "document.getElementById('save-status').dataset.state === 'saved'",
+        30,
+        what,
+    )
+    .await;
+    let t = js(
+        c,
+        "return document.getElementById('save-status').textContent",
+    )
+    .await;
+    let s = t.as_str().unwrap();
+    // "保存済み（第N版）"
+    s.trim_start_matches(|ch: char| !ch.is_ascii_digit())
+        .trim_end_matches(|ch: char| !ch.is_ascii_digit())
+        .parse()
+        .unwrap_or_else(|_| panic!("no version in the save status {s:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_flow_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    add_user(&data, ADMIN, "admin", ADMIN_PASSWORD);
+    add_user(&data, USER, "clerk", PASSWORD);
+    let (_server, base) = start_server(&data);
+    let (_driver, driver) = start_chromedriver();
+    let c = browser(&driver, &tmp.path().join("profile1")).await;
+
+    // ---- sign in: a wrong password shows the server's error, the right one opens the archive
+    sign_in(&c, &base, "wrong password").await;
+    let err = wait_js(&c, "!document.getElementById('login-error').classList.contains('hidden') && document.getElementById('login-error').textContent", 10, "the login error").await;
+    assert!(!err.as_str().unwrap().is_empty());
+    sign_in(&c, &base, PASSWORD).await;
+    wait_js(&c, "location.pathname === '/' && document.getElementById('who') && document.getElementById('who').textContent", 15, "the archive page after sign-in").await;
+
+    // ---- upload a real recording (30 s, 3 speakers, English) with whisper-tiny.en
+    let rec = Path::new(env!("CARGO_MANIFEST_DIR")).join("recordings/ami-meeting-excerpt.wav");
+    wait_js(
+        &c,
+        "document.querySelector('#up-model option[value=\"whisper-tiny.en\"]')",
+        10,
+        "the model list",
+    )
+    .await;
+    // Language and model sit in the collapsed "詳しい設定" section.
+    c.find(Locator::Css("#upload-panel summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#up-language"))
+        .await
+        .unwrap()
+        .select_by_value("en")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#up-model"))
+        .await
+        .unwrap()
+        .select_by_value("whisper-tiny.en")
+        .await
+        .unwrap();
+    // A clerk files committee meetings (public); the form starts on that kind for clerks.
+    let kind = c.find(Locator::Css("#up-kind")).await.unwrap();
+    assert_eq!(
+        kind.prop("value").await.unwrap().as_deref(),
+        Some("committee")
+    );
+    c.find(Locator::Css("#up-title"))
+        .await
+        .unwrap()
+        .send_keys("Project meeting (browser test)")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#up-body"))
+        .await
+        .unwrap()
+        .send_keys("Design team")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#up-file"))
+        .await
+        .unwrap()
+        .send_keys(rec.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Css("#up-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The job row appears and its progress bar moves to 100 % (seen through the SSE stream).
+    wait_js(&c, "document.querySelector('.job')", 30, "the job row").await;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let v = js(&c, "const j = document.querySelector('.job'); return [j.dataset.state, j.dataset.stage, Number(j.dataset.percent), j.querySelector('.bar > div').style.width];").await;
+        let state = v[0].as_str().unwrap_or("").to_string();
+        let pct = num(&v[2]);
+        if seen.last() != Some(&pct) {
+            seen.push(pct);
+        }
+        if state == "done" {
+            assert_eq!(v[3], "100%", "the done job's bar is full");
+            break;
+        }
+        assert_ne!(
+            state,
+            "failed",
+            "the job failed: {}",
+            js(&c, "return document.querySelector('.job').textContent").await
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the job did not finish in 10 minutes (progress seen {seen:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        seen.last(),
+        Some(&100.0),
+        "progress ends at 100 %: {seen:?}"
+    );
+    eprintln!("progress values seen in the browser: {seen:?}");
+    // The meetings list refreshes with the new meeting.
+    wait_js(
+        &c,
+        "document.querySelectorAll('#meetings tbody tr').length === 1",
+        15,
+        "the meeting in the list",
+    )
+    .await;
+    std::fs::write(
+        screenshots_dir().join("archive.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // ---- the editor: words with times and probabilities
+    c.find(Locator::Css(".job .open-editor"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    editor_ready(&c).await;
+    let meeting_path = js(&c, "return location.pathname")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    let n_words = num(&js(
+        &c,
+        "return document.querySelectorAll('#transcript .w').length",
+    )
+    .await);
+    assert!(n_words >= 20.0, "only {n_words} words in a 30 s meeting");
+    let turns = num(&js(
+        &c,
+        "return document.querySelectorAll('#transcript .turn').length",
+    )
+    .await);
+    assert!(turns >= 2.0, "the 3-speaker meeting shows {turns} turn(s)");
+    let first_version = wait_saved(&c, "the initial save status").await;
+
+    // Click a word some seconds in → the audio seeks to its start.
+    let probe = js(&c, "const w = [...document.querySelectorAll('#transcript .w')].find(w => Number(w.dataset.start) > 8); return [Number(w.dataset.i), Number(w.dataset.start)];").await;
+    let (pi, pstart) = (probe[0].as_i64().unwrap(), num(&probe[1]));
+    c.find(Locator::Css(&format!("#transcript .w[data-i='{pi}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let t = num(&wait_js(
+        &c,
+        "!audio.seeking && audio.currentTime > 0 && audio.currentTime",
+        10,
+        "the seek after a click",
+    )
+    .await);
+    assert!(
+        (t - pstart).abs() < 0.3,
+        "clicked a word at {pstart} s, audio at {t} s"
+    );
+    assert_eq!(js(&c, &format!("return document.querySelector(\"#transcript .w[data-i='{pi}']\").classList.contains('sel')")).await, true);
+
+    // Keyboard: Esc plays and pauses; Ctrl+← goes back 3 s; F4 speeds up.
+    press(&c, &[Key::Escape.into()]).await;
+    wait_js(&c, "!audio.paused", 5, "playback after Esc").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    press(&c, &[Key::Escape.into()]).await;
+    wait_js(&c, "audio.paused", 5, "pause after the second Esc").await;
+    let before = num(&js(&c, "return audio.currentTime").await);
+    press(&c, &[Key::Control.into(), Key::Left.into()]).await;
+    let after = num(&wait_js(
+        &c,
+        "!audio.seeking && audio.currentTime",
+        5,
+        "the seek back",
+    )
+    .await);
+    assert!(
+        (before - after - 3.0).abs() < 0.35,
+        "Ctrl+← moved from {before} to {after} s"
+    );
+    press(&c, &[Key::F4.into()]).await;
+    let rate = num(&js(&c, "return audio.playbackRate").await);
+    assert!((rate - 1.1).abs() < 1e-6, "F4 set the rate to {rate}");
+    press(&c, &[Key::F3.into()]).await;
+
+    // Edit a word (Enter on the selected word, type, Enter) and rename the first speaker.
+    retype_word(&c, pi, EDIT).await;
+    let name = c.find(Locator::Css(".speaker-name")).await.unwrap();
+    let speaker_id = name.attr("data-id").await.unwrap().unwrap();
+    name.click().await.unwrap();
+    name.send_keys(SPEAKER).await.unwrap();
+    press(&c, &[Key::Enter.into()]).await;
+    wait_js(
+        &c,
+        &format!("[...document.querySelectorAll('#transcript .turn .spk')].some(b => b.textContent === '{SPEAKER}')"),
+        5,
+        "the renamed speaker on the turns",
+    )
+    .await;
+    // Autosave 2 s after the last change makes a new version.
+    let saved = wait_saved(&c, "the autosave").await;
+    assert!(
+        saved > first_version,
+        "autosave made version {saved} after {first_version}"
+    );
+
+    // Reload: both edits come back from the server.
+    c.refresh().await.unwrap();
+    editor_ready(&c).await;
+    let words: Vec<String> = serde_json::from_value(
+        js(
+            &c,
+            "return [...document.querySelectorAll('#transcript .w')].map(w => w.textContent)",
+        )
+        .await,
+    )
+    .unwrap();
+    assert!(
+        words.iter().any(|w| w == EDIT),
+        "the edited word is gone after reload"
+    );
+    let value = js(
+        &c,
+        &format!("return document.querySelector(\".speaker-name[data-id='{speaker_id}']\").value"),
+    )
+    .await;
+    assert_eq!(value, SPEAKER);
+    // Select the edited word for the screenshot: the selection, speakers and toolbar show.
+    let ei = js(&c, &format!("return Number([...document.querySelectorAll('#transcript .w')].find(w => w.textContent === '{EDIT}').dataset.i)")).await;
+    c.find(Locator::Css(&format!("#transcript .w[data-i='{ei}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    std::fs::write(
+        screenshots_dir().join("editor.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // ---- the DOCX minutes: fetched from the page's own download link
+    let bytes = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(document.getElementById('dl-docx').href)
+               .then(r => r.ok ? r.arrayBuffer() : Promise.reject(r.status))
+               .then(b => done(Array.from(new Uint8Array(b))))
+               .catch(e => done('failed: ' + e));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let bytes: Vec<u8> = serde_json::from_value(bytes.clone())
+        .unwrap_or_else(|_| panic!("the DOCX download failed: {bytes}"));
+    assert_eq!(&bytes[..4], b"PK\x03\x04", "the DOCX is not a zip file");
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("the DOCX is not a valid zip");
+    let mut doc = String::new();
+    zip.by_name("word/document.xml")
+        .expect("the DOCX has no word/document.xml")
+        .read_to_string(&mut doc)
+        .unwrap();
+    assert!(
+        doc.contains(EDIT),
+        "the minutes do not hold the edited word"
+    );
+    assert!(
+        doc.contains(SPEAKER),
+        "the minutes do not name the renamed speaker"
+    );
+
+    // ---- search finds the edited word; its link opens the editor at that moment
+    c.goto(&format!("{base}/search")).await.unwrap();
+    let q = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#q"))
+        .await
+        .unwrap();
+    q.send_keys(EDIT).await.unwrap();
+    c.find(Locator::Css("#search-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(&c, "document.querySelector('.hit')", 15, "a search hit").await;
+    let mark = js(&c, "return document.querySelector('.hit mark') && document.querySelector('.hit mark').textContent").await;
+    assert_eq!(
+        mark.as_str().map(str::to_lowercase),
+        Some(EDIT.to_lowercase()),
+        "the hit's snippet marks the word"
+    );
+    std::fs::write(
+        screenshots_dir().join("search.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let href = c
+        .find(Locator::Css(".hit-link"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        href.starts_with(&format!("{meeting_path}?t=")),
+        "hit link {href} is not {meeting_path}?t=…"
+    );
+    let hit_t: f64 = href.split("?t=").nth(1).unwrap().parse().unwrap();
+    c.find(Locator::Css(".hit-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    editor_ready(&c).await;
+    wait_js(
+        &c,
+        "!audio.seeking && document.querySelector('#transcript .w.sel')",
+        10,
+        "the editor at the hit",
+    )
+    .await;
+    let at = num(&js(&c, "return audio.currentTime").await);
+    assert!(
+        (at - hit_t).abs() < 0.3,
+        "the hit at {hit_t} s opened the audio at {at} s"
+    );
+    assert!(
+        hit_t <= pstart + 0.01,
+        "the hit ({hit_t} s) starts after the edited word ({pstart} s)"
+    );
+
+    // ---- concurrent edits: a second session saves first; this one gets the conflict banner
+    let c2 = browser(&driver, &tmp.path().join("profile2")).await;
+    sign_in(&c2, &base, PASSWORD).await;
+    wait_js(
+        &c2,
+        "location.pathname === '/'",
+        15,
+        "sign-in of the second session",
+    )
+    .await;
+    c2.goto(&format!("{base}{meeting_path}")).await.unwrap();
+    editor_ready(&c2).await;
+    retype_word(&c2, 2, "Othertest").await;
+    wait_saved(&c2, "the second session's save").await;
+    retype_word(&c, 4, "Minetest").await;
+    let banner = wait_js(&c, "document.getElementById('conflict-banner') && document.getElementById('conflict-banner').textContent", 15, "the conflict banner").await;
+    assert!(
+        banner.as_str().unwrap().contains("他の人が変更"),
+        "banner: {banner}"
+    );
+    assert_eq!(
+        js(
+            &c,
+            "return document.getElementById('save-status').dataset.state"
+        )
+        .await,
+        "error"
+    );
+    let kept = js(&c, "return localStorage.getItem('gijiroku:draft:' + location.pathname.split('/')[2]).includes('Minetest')").await;
+    assert_eq!(
+        kept, true,
+        "the local copy is kept in localStorage during the conflict"
+    );
+    // Keep mine: saved over the newest version; nothing typed here is lost.
+    c.find(Locator::XPath(
+        "//div[@id='conflict-banner']//button[contains(., '自分の版で上書き')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_saved(&c, "the save after choosing to keep mine").await;
+    c.refresh().await.unwrap();
+    editor_ready(&c).await;
+    wait_js(
+        &c,
+        "[...document.querySelectorAll('#transcript .w')].some(w => w.textContent === 'Minetest')",
+        5,
+        "the kept edit after reload",
+    )
+    .await;
+
+    c2.close().await.unwrap();
+    c.close().await.unwrap();
+}
