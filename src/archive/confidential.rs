@@ -22,6 +22,7 @@
 use super::crypt::{self, Key};
 use super::{Archive, SearchRequest, TurnRow};
 use crate::search::{japanese::fold_char, turn_key, Filters, Hit, MatchedBy, TurnDoc};
+use anyhow::Context;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::OptionalExtension;
@@ -119,6 +120,20 @@ impl Archive {
             },
         )?;
         Ok(())
+    }
+
+    /// Opens the archive in `dir` with the key in `key_file`, if given (the CLI's
+    /// `--key-file` / GIJIROKU_KEY_FILE; the server does the same).
+    pub fn open_with_key_file(
+        dir: &std::path::Path,
+        key_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<Archive> {
+        let mut a = Archive::open(dir)?;
+        if let Some(path) = key_file {
+            a.set_key(Key::load(path)?)
+                .with_context(|| format!("with the archive in {}", dir.display()))?;
+        }
+        Ok(a)
     }
 
     /// Gives the archive its key (from `--key-file`, or library code). A key that does not

@@ -1,5 +1,4 @@
 use super::Globals;
-use anyhow::Context;
 use gijiroku::archive::crypt::Key;
 use gijiroku::archive::Archive;
 use std::path::PathBuf;
@@ -73,11 +72,5 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
 
 /// Opens the archive of `--data` with the key of `--key-file` / GIJIROKU_KEY_FILE, if given.
 pub fn open_archive(g: &Globals) -> anyhow::Result<Archive> {
-    let mut a = Archive::open(&g.data)?;
-    if let Some(path) = &g.key_file {
-        let key = Key::load(path)?;
-        a.set_key(key)
-            .with_context(|| format!("with the archive in {}", g.data.display()))?;
-    }
-    Ok(a)
+    Archive::open_with_key_file(&g.data, g.key_file.as_deref())
 }
