@@ -427,6 +427,16 @@ async fn review_flow_in_a_real_browser() {
         "the meeting in the list",
     )
     .await;
+    // The form was cleared for the next recording; fold its details and show the page's top.
+    assert_eq!(
+        js(&c, "return document.getElementById('up-title').value").await,
+        ""
+    );
+    js(
+        &c,
+        "document.querySelector('#upload-panel details').open = false; window.scrollTo(0, 0);",
+    )
+    .await;
     std::fs::write(
         screenshots_dir().join("archive.png"),
         c.screenshot().await.unwrap(),

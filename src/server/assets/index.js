@@ -185,7 +185,10 @@ function upload(ev) {
       showError(box, (data && data.error) || `アップロードに失敗しました (${xhr.status})`);
       return;
     }
-    document.getElementById("up-file").value = "";
+    // Ready for the next recording: the per-meeting fields are cleared, the choices kept.
+    const keep = ["up-kind", "up-language", "up-model", "up-class", "up-dept"].map((id) => [id, document.getElementById(id).value]);
+    document.getElementById("upload-form").reset();
+    for (const [id, v] of keep) document.getElementById(id).value = v;
     const job = data.job || data;
     renderJob(job);
     follow(job);
