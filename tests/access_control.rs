@@ -544,3 +544,169 @@ fn the_first_account_must_be_an_admin_and_only_admins_manage_users() {
     assert!(format!("{e:#}").contains("last administrator"), "{e:#}");
     assert_eq!(a.users(&admin).unwrap().len(), 2);
 }
+
+/// Runs the binary on `data` as `user` (password `pw`), feeding `stdin`.
+fn cli_with_stdin(
+    data: &Path,
+    user: Option<&str>,
+    pw: &str,
+    args: &[&str],
+    stdin: &str,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gijiroku"));
+    c.arg("--data").arg(data);
+    if let Some(u) = user {
+        c.arg("--user").arg(u);
+    }
+    let mut child = c
+        .args(args)
+        .env("GIJIROKU_PASSWORD", pw)
+        .env("USER", "nobody-here")
+        .env_remove("GIJIROKU_USER")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn users_commands_on_the_cli() {
+    let (tmp, a) = new_archive();
+    drop(a);
+    let d = tmp.path();
+    let pw = format!("{PASSWORD}\n");
+    // Before any account: the local administrator, and the first account must be an admin.
+    let (ok, _, err) = cli_with_stdin(
+        d,
+        None,
+        "",
+        &[
+            "users",
+            "add",
+            "gikai",
+            "--role",
+            "clerk",
+            "--password-stdin",
+        ],
+        &pw,
+    );
+    assert!(
+        !ok && err.contains("first user must be an administrator"),
+        "{err}"
+    );
+    let (ok, out, err) = cli_with_stdin(
+        d,
+        None,
+        "",
+        &[
+            "users",
+            "add",
+            "kanri",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        &pw,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "user kanri added (admin)");
+    // From now on the CLI needs an account.
+    let (ok, _, err) = cli_with_stdin(d, None, "", &["users", "list"], "");
+    assert!(
+        !ok && err.contains("OS user nobody-here is not one of them"),
+        "{err}"
+    );
+    let add = [
+        "users",
+        "add",
+        "fukushi",
+        "--role",
+        "caseworker",
+        "--department",
+        "福祉課",
+        "--password-stdin",
+    ];
+    let (ok, _, err) = cli_with_stdin(d, Some("kanri"), PASSWORD, &add, &pw);
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli_with_stdin(
+        d,
+        Some("kanri"),
+        PASSWORD,
+        &["users", "add", "x", "--role", "viewer", "--password-stdin"],
+        "short\n",
+    );
+    assert!(
+        !ok && err.lines().count() == 1 && err.contains("too short"),
+        "{err}"
+    );
+    let (ok, out, _) = cli_with_stdin(d, Some("kanri"), PASSWORD, &["users", "list"], "");
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("fukushi")
+            && lines[0].contains("caseworker")
+            && lines[0].contains("福祉課")
+    );
+    // A caseworker cannot list or add users…
+    let (ok, _, err) = cli_with_stdin(d, Some("fukushi"), PASSWORD, &["users", "list"], "");
+    assert!(!ok && err.contains("not an administrator"), "{err}");
+    // …but changes their own password; the old one stops working.
+    let (ok, _, err) = cli_with_stdin(
+        d,
+        Some("fukushi"),
+        PASSWORD,
+        &["users", "passwd", "--password-stdin"],
+        "a brand new password\n",
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli_with_stdin(d, Some("fukushi"), PASSWORD, &["archive", "list"], "");
+    assert!(
+        !ok && err.trim() == "gijiroku: error: wrong user name or password",
+        "{err}"
+    );
+    let (ok, _, err) = cli_with_stdin(
+        d,
+        Some("fukushi"),
+        "a brand new password",
+        &["archive", "list"],
+        "",
+    );
+    assert!(ok, "{err}");
+    // Disabled: signing in fails like a wrong password.
+    let (ok, _, err) = cli_with_stdin(
+        d,
+        Some("kanri"),
+        PASSWORD,
+        &["users", "disable", "fukushi"],
+        "",
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli_with_stdin(
+        d,
+        Some("fukushi"),
+        "a brand new password",
+        &["archive", "list"],
+        "",
+    );
+    assert!(!ok && err.contains("wrong user name or password"), "{err}");
+    let (ok, out, _) = cli_with_stdin(d, Some("kanri"), PASSWORD, &["users", "list"], "");
+    assert!(
+        ok && out.lines().next().unwrap().ends_with("disabled"),
+        "{out}"
+    );
+}

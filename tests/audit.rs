@@ -419,4 +419,20 @@ fn wrong_passwords_are_rate_limited_and_sessions_expire() {
         a.authenticate("fukushi", PASSWORD),
         Err(AuthError::Wrong)
     ));
+    // A megabyte of user name, or of detail, keeps the log's lines short and the chain intact.
+    let huge = "名".repeat(1 << 20);
+    assert!(matches!(a.authenticate(&huge, "x"), Err(AuthError::Wrong)));
+    a.audit(&local, "open", None, &huge).unwrap();
+    a.audit(&Viewer::new(&huge, Role::Viewer, None), "open", None, "")
+        .unwrap();
+    a.audit(&local, "open", None, "").unwrap();
+    let r = a.audit_verify().unwrap();
+    assert!(r.ok(), "{:?}", r.problems);
+    let longest = std::fs::read_to_string(log_path(&a))
+        .unwrap()
+        .lines()
+        .map(str::len)
+        .max()
+        .unwrap();
+    assert!(longest < 4096, "{longest}");
 }

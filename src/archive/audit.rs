@@ -30,6 +30,7 @@ const LOG_FILE: &str = "audit.jsonl";
 /// `audit.jsonl` by a rename and a lock on the old file would not stop writers of the new one.
 const LOCK_FILE: &str = "audit.lock";
 const MAX_DETAIL_CHARS: usize = 300;
+const MAX_USER_CHARS: usize = 100;
 /// `prev` of the very first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// The action of an anchor line (stands for the pruned entries).
@@ -218,7 +219,9 @@ impl Archive {
             let mut e = AuditEntry {
                 seq,
                 time: time.clone(),
-                user: viewer.name.clone(),
+                // Capped like the detail: a line must stay short (see `last_line`) whatever
+                // name a failed sign-in typed.
+                user: viewer.name.chars().take(MAX_USER_CHARS).collect(),
                 action: action.to_string(),
                 meeting_id: *meeting,
                 detail: detail.chars().take(MAX_DETAIL_CHARS).collect(),

@@ -396,12 +396,15 @@ impl Archive {
     /// without looking at the password. Failures are written to the audit log
     /// ("login-failed"); the caller logs a successful login.
     pub fn authenticate(&self, name: &str, password: &str) -> Result<User, AuthError> {
+        // Failures are counted (and logged) under the name's first 64 characters: no account
+        // has a longer name, and a huge one typed must not make a huge row.
+        let key: String = name.chars().take(64).collect();
         let now = unix_now();
         let failures: Option<(i64, i64)> = self
             .db
             .query_row(
                 "SELECT failures, last_failure FROM login_failures WHERE name = ?1",
-                [name],
+                [&key],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
@@ -431,7 +434,7 @@ impl Archive {
         match found {
             Some((u, _)) if ok => {
                 self.db
-                    .execute("DELETE FROM login_failures WHERE name = ?1", [name])
+                    .execute("DELETE FROM login_failures WHERE name = ?1", [&key])
                     .map_err(anyhow::Error::from)?;
                 Ok(u)
             }
@@ -440,10 +443,10 @@ impl Archive {
                     .execute(
                         "INSERT INTO login_failures (name, failures, last_failure) VALUES (?1, 1, ?2)
                          ON CONFLICT (name) DO UPDATE SET failures = failures + 1, last_failure = ?2",
-                        params![name, now],
+                        params![key, now],
                     )
                     .map_err(anyhow::Error::from)?;
-                let who = Viewer::new(name, Role::Viewer, None);
+                let who = Viewer::new(&key, Role::Viewer, None);
                 self.audit(&who, "login-failed", None, "")?;
                 Err(AuthError::Wrong)
             }
