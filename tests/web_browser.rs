@@ -311,6 +311,16 @@ async fn wait_saved(c: &Client, what: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_flow_in_a_real_browser() {
+    let tiny = common::models_dir().join("ggml-whisper-tiny.en.bin");
+    assert!(
+        tiny.is_file(),
+        "{} missing: run scripts/setup.sh (or set GIJIROKU_MODELS)",
+        tiny.display()
+    );
+    assert!(
+        Path::new("/usr/bin/chromium").is_file(),
+        "/usr/bin/chromium missing: run scripts/setup.sh (Debian packages chromium chromium-driver)"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
