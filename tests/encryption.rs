@@ -258,6 +258,7 @@ fn cli_keys_and_clear_errors() {
         let mut c = std::process::Command::new(bin);
         c.arg("--data").arg(&data).arg("-q").args(args);
         c.env_remove("GIJIROKU_KEY_FILE");
+        c.env_remove("GIJIROKU_KEY_PASSPHRASE");
         if let Some(k) = key {
             c.env("GIJIROKU_KEY_FILE", k);
         }
@@ -391,6 +392,56 @@ fn records_archived_before_encryption_are_sealed_in_place() {
     assert_eq!(res.hits[0].turn.speaker, OLD_CLIENT);
     let (_, t) = a.transcript(&Viewer::local(), id, Some(1)).unwrap();
     assert!(t.segments[1].text.contains(OLD));
+}
+
+#[test]
+fn a_passphrase_instead_of_a_key_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_folder(tmp.path());
+    let work = tempfile::tempdir().unwrap();
+    let tpath = work.path().join("c.json");
+    transcript(SECRET, CLIENT, None).save(&tpath).unwrap();
+    let mpath = work.path().join("meeting.toml");
+    std::fs::write(
+        &mpath,
+        "kind = \"consultation\"\ntitle = \"相談\"\ndate = \"2024-06-10\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str], pass: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gijiroku"));
+        c.arg("--data").arg(&data).arg("-q").args(args);
+        c.env_remove("GIJIROKU_KEY_FILE");
+        c.env_remove("GIJIROKU_KEY_PASSPHRASE");
+        if let Some(p) = pass {
+            c.env("GIJIROKU_KEY_PASSPHRASE", p);
+        }
+        c.output().unwrap()
+    };
+    let pass = "紫陽花の咲く坂道をゆっくり上る";
+    let o = run(
+        &[
+            "archive",
+            "add",
+            tpath.to_str().unwrap(),
+            "--meta",
+            mpath.to_str().unwrap(),
+        ],
+        Some(pass),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["archive", "show", "1", "--turns"], Some(pass));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(SECRET));
+    let o = run(&["keys", "check"], Some(pass));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("the passphrase opens the archive"));
+    let o = run(&["archive", "list"], Some("紫陽花の咲く坂道をゆっくり下る"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("the passphrase does not open this archive")
+    );
+    let o = run(&["archive", "list"], Some("short"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("too short"));
+    assert!(files_containing(&data, SECRET).is_empty());
+    assert!(files_containing(&data, pass).is_empty());
 }
 
 /// Peak resident memory of this process so far (kB).

@@ -39,9 +39,9 @@ pub struct KeyNeeded(pub i64);
 #[error("confidential records are encrypted at rest: give the key file (--key-file or GIJIROKU_KEY_FILE; `gijiroku keys init FILE` makes one)")]
 pub struct KeyNeededToAdd;
 
-/// A key that is not this archive's.
+/// A key that is not this archive's ("the key file X" or "the passphrase").
 #[derive(Debug, thiserror::Error)]
-#[error("the key file {0} does not open this archive")]
+#[error("{0} does not open this archive")]
 pub struct WrongKey(pub String);
 
 const SCHEMA: &str = "
@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS archive_key (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     key_check BLOB NOT NULL,               -- a known text sealed with the key (crypt::key_check)
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archive_kdf (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    salt BLOB NOT NULL                     -- argon2id salt of a passphrase-derived key
 );
 ";
 
@@ -123,17 +127,56 @@ impl Archive {
     }
 
     /// Opens the archive in `dir` with the key in `key_file`, if given (the CLI's
-    /// `--key-file` / GIJIROKU_KEY_FILE; the server does the same).
+    /// `--key-file` / GIJIROKU_KEY_FILE; the server does the same), or derived from the
+    /// passphrase in GIJIROKU_KEY_PASSPHRASE.
     pub fn open_with_key_file(
         dir: &std::path::Path,
         key_file: Option<&std::path::Path>,
     ) -> anyhow::Result<Archive> {
         let mut a = Archive::open(dir)?;
-        if let Some(path) = key_file {
-            a.set_key(Key::load(path)?)
-                .with_context(|| format!("with the archive in {}", dir.display()))?;
+        let passphrase = std::env::var("GIJIROKU_KEY_PASSPHRASE")
+            .ok()
+            .filter(|p| !p.is_empty());
+        match (key_file, passphrase) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "give either a key file (--key-file or GIJIROKU_KEY_FILE) or a passphrase \
+                 (GIJIROKU_KEY_PASSPHRASE), not both"
+            ),
+            (Some(path), None) => a
+                .set_key(Key::load(path)?)
+                .with_context(|| format!("with the archive in {}", dir.display()))?,
+            (None, Some(p)) => a
+                .set_passphrase(&p)
+                .with_context(|| format!("with the archive in {}", dir.display()))?,
+            (None, None) => {}
         }
         Ok(a)
+    }
+
+    /// Gives the archive the key derived from `passphrase` (argon2id with this archive's
+    /// salt, made on first use).
+    pub fn set_passphrase(&mut self, passphrase: &str) -> anyhow::Result<()> {
+        let salt: Option<Vec<u8>> = self
+            .db
+            .query_row("SELECT salt FROM archive_kdf WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let salt = match salt {
+            Some(s) => s,
+            None => {
+                let fresh = crypt::random_salt().to_vec();
+                self.db.execute(
+                    "INSERT OR IGNORE INTO archive_kdf (id, salt) VALUES (1, ?1)",
+                    [&fresh],
+                )?;
+                self.db
+                    .query_row("SELECT salt FROM archive_kdf WHERE id = 1", [], |r| {
+                        r.get(0)
+                    })?
+            }
+        };
+        self.set_key(Key::from_passphrase(passphrase, &salt)?)
     }
 
     /// Gives the archive its key (from `--key-file`, or library code). A key that does not
@@ -147,7 +190,7 @@ impl Archive {
             .optional()?;
         if let Some(c) = check {
             if !crypt::key_matches(&key, &c) {
-                return Err(WrongKey(key.source().to_string()).into());
+                return Err(WrongKey(key.describe()).into());
             }
         }
         self.key = Some(Arc::new(key));

@@ -1,7 +1,8 @@
 //! Keys and the cipher that keeps confidential records encrypted at rest.
 //!
 //! - **Key**: 32 random bytes in a key file the administrator holds (`gijiroku keys init FILE`
-//!   writes one, mode 0600), given with `--key-file` / `GIJIROKU_KEY_FILE`. The archive never
+//!   writes one, mode 0600), given with `--key-file` / `GIJIROKU_KEY_FILE`; or derived from a
+//!   passphrase (`GIJIROKU_KEY_PASSPHRASE`) with argon2id and a random salt kept in the catalog. The archive never
 //!   stores the key; it stores a *key check* (a known text sealed with the key) in the catalog,
 //!   so a wrong key file is told apart from damage and never yields garbage.
 //! - **Files** (recordings, transcripts, minutes, `meeting.toml`): XChaCha20-Poly1305 in the
@@ -40,6 +41,8 @@ const TAG: u64 = 16;
 const CELL_VERSION: u8 = 1;
 /// Bytes of a sealed cell's random nonce.
 const CELL_NONCE: usize = 24;
+/// `Key::source` of a passphrase-derived key.
+const PASSPHRASE_SOURCE: &str = "(passphrase)";
 /// First line of a key file, so that any other file given by mistake is refused.
 const KEY_FILE_HEADER: &str = "# gijiroku archive key";
 
@@ -154,6 +157,33 @@ impl Key {
         })
     }
 
+    /// The key derived from a passphrase and the archive's salt with argon2id (64 MiB, 3
+    /// passes: about a quarter of a second, so guessing passphrases is slow).
+    pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> anyhow::Result<Key> {
+        if passphrase.chars().count() < 12 {
+            bail!("the passphrase is too short (at least 12 characters)");
+        }
+        let params = argon2::Params::new(64 * 1024, 3, 1, Some(32))
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        let kdf = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        kdf.hash_password_into(passphrase.as_bytes(), salt, &mut bytes[..])
+            .map_err(|e| anyhow::anyhow!("cannot derive the key from the passphrase: {e}"))?;
+        Ok(Key {
+            bytes,
+            source: PASSPHRASE_SOURCE.to_string(),
+        })
+    }
+
+    /// How errors name this key: "the key file X" or "the passphrase".
+    pub fn describe(&self) -> String {
+        if self.source == PASSPHRASE_SOURCE {
+            "the passphrase".to_string()
+        } else {
+            format!("the key file {}", self.source)
+        }
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new((&*self.bytes).into())
     }
@@ -196,6 +226,14 @@ impl Key {
             )
             .ok()
     }
+}
+
+/// 16 random bytes (the salt of a passphrase-derived key).
+pub fn random_salt() -> [u8; 16] {
+    use chacha20poly1305::aead::rand_core::RngCore;
+    let mut salt = [0u8; 16];
+    OsRng.fill_bytes(&mut salt);
+    salt
 }
 
 /// The known text sealed with the archive key and kept in the catalog.
@@ -505,6 +543,18 @@ mod tests {
         assert!(other.open(&c, b"meeting:1").is_none());
         assert!(key_matches(&key, &key_check(&key)));
         assert!(!key_matches(&other, &key_check(&key)));
+    }
+
+    #[test]
+    fn passphrases_derive_keys_per_salt() {
+        let a = Key::from_passphrase("correct horse battery", b"salt-of-archive-1").unwrap();
+        let b = Key::from_passphrase("correct horse battery", b"salt-of-archive-1").unwrap();
+        let c = Key::from_passphrase("correct horse battery", b"salt-of-archive-2").unwrap();
+        assert_eq!(*a.bytes, *b.bytes);
+        assert_ne!(*a.bytes, *c.bytes);
+        assert!(key_matches(&b, &key_check(&a)));
+        assert_eq!(a.describe(), "the passphrase");
+        assert!(Key::from_passphrase("short", b"salt-of-archive-1").is_err());
     }
 
     #[test]

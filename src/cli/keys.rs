@@ -33,28 +33,31 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Check => {
-            let Some(k) = &g.key_file else {
-                anyhow::bail!("give the key file to check (--key-file or GIJIROKU_KEY_FILE)");
+            let what = match &g.key_file {
+                Some(k) => format!("the key file {}", k.display()),
+                None if passphrase_given() => "the passphrase".to_string(),
+                None => anyhow::bail!(
+                    "give the key file to check (--key-file or GIJIROKU_KEY_FILE) or the \
+                     passphrase (GIJIROKU_KEY_PASSPHRASE)"
+                ),
             };
             let a = open_archive(g)?;
             if a.key_recorded()? {
-                println!(
-                    "the key file {} opens the archive in {}",
-                    k.display(),
-                    g.data.display()
-                );
+                println!("{what} opens the archive in {}", g.data.display());
             } else {
                 println!(
                     "the archive in {} has no confidential record yet: its first one will be \
-                     encrypted with {}",
-                    g.data.display(),
-                    k.display()
+                     encrypted with {what}",
+                    g.data.display()
                 );
             }
         }
         Command::SealExisting => {
-            if g.key_file.is_none() {
-                anyhow::bail!("give the key file (--key-file or GIJIROKU_KEY_FILE)");
+            if g.key_file.is_none() && !passphrase_given() {
+                anyhow::bail!(
+                    "give the key file (--key-file or GIJIROKU_KEY_FILE) or the passphrase \
+                     (GIJIROKU_KEY_PASSPHRASE)"
+                );
             }
             let r = open_archive(g)?.seal_existing()?;
             if g.json {
@@ -70,7 +73,13 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the archive of `--data` with the key of `--key-file` / GIJIROKU_KEY_FILE, if given.
+/// Is a passphrase given (GIJIROKU_KEY_PASSPHRASE, read by `Archive::open_with_key_file`)?
+fn passphrase_given() -> bool {
+    std::env::var_os("GIJIROKU_KEY_PASSPHRASE").is_some_and(|p| !p.is_empty())
+}
+
+/// Opens the archive of `--data` with the key of `--key-file` / GIJIROKU_KEY_FILE, or the
+/// passphrase in GIJIROKU_KEY_PASSPHRASE, if given.
 pub fn open_archive(g: &Globals) -> anyhow::Result<Archive> {
     Archive::open_with_key_file(&g.data, g.key_file.as_deref())
 }
