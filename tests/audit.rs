@@ -248,6 +248,38 @@ fn reads_and_writes_are_logged_and_the_chain_detects_tampering() {
 }
 
 #[test]
+fn entries_deleted_at_the_end_stay_detected_after_more_appends() {
+    let (tmp, mut a) = new_archive();
+    let local = Viewer::local();
+    let id = import(&mut a, tmp.path(), 1, &local);
+    for _ in 0..3 {
+        a.show(&local, id).unwrap();
+    }
+    let path = log_path(&a);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    a.show(&local, id).unwrap();
+    let r = a.audit_verify().unwrap();
+    assert!(!r.ok());
+    assert!(
+        r.problems[0].contains("seq 5 follows seq 2: 2 entries deleted"),
+        "{:?}",
+        r.problems
+    );
+    // The whole log deleted: the next entry continues the catalog's chain.
+    std::fs::remove_file(&path).unwrap();
+    a.show(&local, id).unwrap();
+    let r = a.audit_verify().unwrap();
+    assert!(!r.ok());
+    assert!(
+        r.problems[0].contains("starts at seq 6 without an anchor"),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
 fn pruning_keeps_the_chain_verifiable_from_an_anchor() {
     let (tmp, mut a) = new_archive();
     let local = Viewer::local();

@@ -208,6 +208,14 @@ impl Archive {
             }
             None => (0, GENESIS.to_string()),
         };
+        // Entries deleted at the end (or the whole file): continue from the last entry the
+        // catalog knows, so the gap stays visible to `verify` instead of being papered over.
+        if let Some((head_seq, head_hash, _)) = self.audit_state()? {
+            if head_seq > seq {
+                seq = head_seq;
+                prev = head_hash;
+            }
+        }
         let time = now_millis();
         let mut out = String::new();
         if torn {
