@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod record;
 pub mod search;
+pub mod server;
 pub mod transcript;
 pub mod util;
 pub mod vad;

@@ -13,9 +13,11 @@ pub mod audit;
 pub mod confidential;
 pub mod crypt;
 pub mod files;
+pub mod jobs;
 pub mod meta;
 pub mod minutes_text;
 pub mod retention;
+pub mod review;
 pub mod users;
 
 use crate::search::{self, Filters, SearchIndex, SearchResult, TurnDoc};
@@ -205,6 +207,11 @@ pub struct Removed {
     pub files: usize,
 }
 
+/// No meeting with this id that the viewer may read: absent and unreadable look the same.
+#[derive(Debug, thiserror::Error)]
+#[error("there is no meeting {0} in the archive (see `archive list`)")]
+pub struct NoSuchMeeting(pub i64);
+
 /// The file was imported before (same bytes); importing it again is refused.
 #[derive(Debug, thiserror::Error)]
 #[error("{} is already in the archive as meeting {id}", path.display())]
@@ -278,6 +285,8 @@ impl Archive {
             lock,
             key: None,
         };
+        a.init_jobs()?;
+        a.init_review()?;
         a.init_users()?;
         a.init_audit()?;
         a.init_crypt()?;
@@ -461,35 +470,9 @@ impl Archive {
         let bytes = std::fs::read(transcript_path)
             .with_context(|| format!("cannot read {}", transcript_path.display()))?;
         let t = Transcript::load(transcript_path)?;
-        let turns = transcript_turns(&t);
-        let dir = self.meeting_dir(id);
-        let tx = self.db.transaction()?;
-        let version: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM transcripts WHERE meeting_id = ?1",
-            [id],
-            |r| r.get(0),
-        )?;
-        let file = format!("transcript-v{version}.json");
-        crate::util::write_atomic(&dir.join(&file), &bytes)?;
-        tx.execute(
-            "INSERT INTO transcripts (meeting_id, version, origin, file, model, created_at)
-             VALUES (?1, ?2, 'revision', ?3, ?4, ?5)",
-            params![id, version, file, t.model.name, now()],
-        )?;
-        tx.execute("DELETE FROM turns WHERE meeting_id = ?1", [id])?;
-        tx.execute("DELETE FROM speakers WHERE meeting_id = ?1", [id])?;
-        for s in &t.speakers {
-            tx.execute(
-                "INSERT INTO speakers (meeting_id, key, name, role) VALUES (?1, ?2, ?3, ?4)",
-                params![id, s.id, s.display(), s.role],
-            )?;
-        }
-        insert_turns(&tx, id, &turns)?;
-        tx.execute("UPDATE meetings SET state = 'pending' WHERE id = ?1", [id])?;
-        tx.commit()?;
-        self.index_meetings(&[id], false)?;
-        self.audit(viewer, "edit", Some(id), &format!("transcript v{version}"))?;
-        Ok(version)
+        let v = self.insert_revision(id, &bytes, &t, &viewer.name, "")?;
+        self.audit(viewer, "edit", Some(id), &format!("transcript v{v}"))?;
+        Ok(v)
     }
 
     /// Imports past minutes written as text (`○渡辺議長　…` headings), one turn per heading.
@@ -778,9 +761,7 @@ impl Archive {
         self.db
             .query_row(&sql, rusqlite::params_from_iter(args.iter()), summary_row)
             .optional()?
-            .with_context(|| {
-                format!("there is no meeting {id} in the archive (see `archive list`)")
-            })
+            .ok_or_else(|| NoSuchMeeting(id).into())
     }
 
     /// Everything about one meeting.

@@ -14,6 +14,7 @@ mod minutes;
 mod models;
 mod record;
 mod search;
+mod serve;
 mod speakers;
 mod transcribe;
 mod users;
@@ -91,6 +92,8 @@ enum Command {
     Archive(archive::Command),
     /// Search the archive.
     Search(search::Args),
+    /// The web app: upload, review editor with audio, minutes, search (http://127.0.0.1:8080).
+    Serve(serve::Args),
     /// Archive user accounts and roles.
     #[command(subcommand)]
     Users(users::Command),
@@ -127,6 +130,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Minutes(a) => minutes::run(a, &g),
         Command::Archive(c) => archive::run(c, &g),
         Command::Search(a) => search::run(a, &g),
+        Command::Serve(a) => serve::run(a, &g),
         Command::Users(c) => users::run(c, &g),
         Command::Audit(c) => audit::run(c, &g),
         Command::Record(a) => record::run(a, &g),
