@@ -30,6 +30,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         models_dir: g.models_dir.clone(),
         max_upload,
         threads: a.threads,
+        key_file: g.key_file.clone(),
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -264,7 +264,7 @@ pub(crate) async fn upload(
             let job = a.queue_job(&v, &tmp, &spec)?;
             // The file now belongs to the job folder: nothing left to delete.
             let _ = tmp.keep();
-            a.audit(&v, "upload", None, &format!("job {} {}", job.id, job.file_name))?;
+            a.audit(&v, "upload", None, &format!("job {}", job.id))?;
             Ok(job)
         })
         .await?;

@@ -167,7 +167,7 @@ pub(crate) async fn audio(
             };
             // Browsers ask for many ranges while playing: the audit log records each start.
             if from_start {
-                a.audit(&v, "play", Some(id), &name)?;
+                a.audit(&v, "play", Some(id), "recording")?;
             }
             Ok((file, name))
         })
@@ -372,7 +372,7 @@ pub(crate) async fn enroll(
                 return Err(ApiError::not_found(format!("there is no speaker {speaker} in this transcript")));
             }
             let spans = solo_spans(&t, &speaker);
-            let total: f64 = spans.iter().map(|s| s.1 - s.0).sum();
+            let total: f64 = spans.iter().map(|s| s.1 - s.0).sum::<f64>().max(0.0);
             if total < 1.0 {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -394,7 +394,7 @@ pub(crate) async fn enroll(
     let role = e.role.filter(|r| !r.trim().is_empty());
     let vp_name = name.clone();
     let seconds = tokio::task::spawn_blocking(move || -> anyhow::Result<f64> {
-        let clips = cut_spans(tmp.path(), &spans)?;
+        let clips = cut_spans(tmp.path(), &spans, id)?;
         let encoder = crate::diarize::SpeakerEncoder::from_models_dir(&models)?;
         let vp = crate::diarize::voiceprint::enroll(&encoder, &vp_name, role.as_deref(), &clips)?;
         let secs = vp.seconds;
@@ -435,12 +435,20 @@ fn solo_spans(t: &Transcript, speaker: &str) -> Vec<(f64, f64)> {
 }
 
 /// Decodes the recording as a stream and keeps only the samples inside `spans` (sorted).
-fn cut_spans(path: &std::path::Path, spans: &[(f64, f64)]) -> anyhow::Result<Vec<(String, Vec<f32>)>> {
+fn cut_spans(
+    path: &std::path::Path,
+    spans: &[(f64, f64)],
+    meeting: i64,
+) -> anyhow::Result<Vec<(String, Vec<f32>)>> {
     let mut dec = crate::audio::Decoder16k::open(path)?;
     let sr = crate::audio::SAMPLE_RATE as f64;
     let mut clips: Vec<(String, Vec<f32>)> = spans
         .iter()
-        .map(|s| (format!("{:.1}-{:.1}s", s.0, s.1), Vec::new()))
+        // Named after the meeting so that purging the meeting purges the voiceprint too.
+        .map(|s| {
+            let span = format!("{:.1}-{:.1}s", s.0, s.1);
+            (crate::archive::retention::voiceprint_source(meeting, &span), Vec::new())
+        })
         .collect();
     let mut pos = 0usize;
     let last_end = spans.last().map(|s| s.1).unwrap_or(0.0);

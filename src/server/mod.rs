@@ -36,6 +36,9 @@ pub struct ServeOptions {
     pub max_upload: u64,
     /// CPU threads for Whisper in the worker.
     pub threads: Option<usize>,
+    /// Key file of the archive (confidential records are encrypted with it); the passphrase
+    /// in GIJIROKU_KEY_PASSPHRASE works too.
+    pub key_file: Option<PathBuf>,
 }
 
 /// Progress of a running job, kept in memory (the catalog keeps the state and stage).
@@ -118,6 +121,14 @@ impl From<anyhow::Error> for ApiError {
         if let Some(s) = e.downcast_ref::<SaveError>() {
             return save_error(s);
         }
+        if e.downcast_ref::<crate::archive::access::Forbidden>().is_some()
+            || e.downcast_ref::<crate::archive::access::UploadForbidden>().is_some()
+        {
+            return ApiError::new(StatusCode::FORBIDDEN, e.to_string());
+        }
+        if e.downcast_ref::<crate::archive::users::NotAdmin>().is_some() {
+            return ApiError::not_found("no such API");
+        }
         tracing::error!("request failed: {e:#}");
         ApiError::internal(&format!("the server could not do this: {e}"))
     }
@@ -172,7 +183,7 @@ pub fn run(options: ServeOptions) -> anyhow::Result<()> {
 }
 
 async fn serve(options: ServeOptions) -> anyhow::Result<()> {
-    let archive = Archive::open(&options.data)?;
+    let archive = Archive::open_with_key_file(&options.data, options.key_file.as_deref())?;
     let requeued = archive.recover_jobs()?;
     if requeued > 0 {
         tracing::warn!("{requeued} job(s) interrupted by the last stop are queued again");

@@ -125,7 +125,7 @@ pub(crate) async fn login(
                 Ok((u, s))
             }
             Err(AuthError::Wrong) => {
-                a.audit(&Viewer::public(), "login-failed", None, &l.user)?;
+                // authenticate() has logged the failure.
                 Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"))
             }
             Err(e @ AuthError::TooMany(_)) => {
