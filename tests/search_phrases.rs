@@ -94,7 +94,7 @@ fn quoted_phrases_match_anywhere() {
 
     // Starting and ending inside words, hiragana only, mixed scripts.
     for p in [
-        "育園の待機",
+        "育園の",
         "書館",
         "ているかどうか",
         "ございますので",
@@ -122,20 +122,22 @@ fn quoted_phrases_match_anywhere() {
     exact_as_scan(&a, &turns, "市");
     let last = exact_as_scan(&a, &turns, "鬱");
     assert!(last.hits.iter().any(|h| h.turn.text.ends_with('鬱')));
+    // 50 reference turns hold 保育 as written; punctuation is ignored (so that the issue's
+    // "て質疑を行いますご質" finds 行います。ご質), which adds the three with 確保・育成.
     let hoiku = exact_as_scan(&a, &turns, "保育");
-    assert_eq!(hoiku.total, 50, "the reference turns holding 保育");
+    assert_eq!(hoiku.total, 53);
 
     // Quoted phrase with an unquoted word and a negation keep their boolean meaning.
-    let both = search(&a, "\"育園の\" 待機", 10_000);
+    let both = search(&a, "\"ございますので\" 予算", 10_000);
     assert!(both.total > 0);
     assert!(both
         .hits
         .iter()
-        .all(|h| h.turn.text.contains("育園の") && h.turn.text.contains("待機")));
-    let without = search(&a, "\"育園の\" -\"待機\"", 10_000);
-    let with_phrase = search(&a, "\"育園の\"", 10_000).total;
+        .all(|h| h.turn.text.contains("ございますので") && h.turn.text.contains("予算")));
+    let without = search(&a, "\"ございますので\" -\"予算\"", 10_000);
+    let with_phrase = search(&a, "\"ございますので\"", 10_000).total;
     assert_eq!(without.total + both.total, with_phrase);
-    assert!(without.hits.iter().all(|h| !h.turn.text.contains("待機")));
+    assert!(without.hits.iter().all(|h| !h.turn.text.contains("予算")));
 }
 
 #[test]
@@ -167,11 +169,19 @@ fn exact_hits_rank_above_dictionary_words_and_unquoted_stays_morphological() {
 
 /// Known-item search with random fragments (6–12 characters cut anywhere in a line of a
 /// turn, fixed seed): is the fragment's meeting (and turn) in the top 5? Half of the meetings
-/// (even positions) were used while developing, the other half only measured.
+/// (even positions) were used while developing, the other half only measured. A fragment
+/// found in more than 5 meetings by a plain scan of the text (boilerplate such as
+/// これより採決いたします) cannot single out its meeting in a top 5 whatever the ranking: those
+/// are drawn, counted and reported, but the 30 of the target are fragments that can.
 #[test]
 fn recall_of_random_fragments_of_real_minutes() {
     let (_tmp, a, ids) = archive_with_minutes();
     let v = Viewer::local();
+    let turns = all_turns(&a, &ids);
+    let normalized: Vec<(i64, String)> = turns
+        .iter()
+        .map(|(id, t)| (*id, normalize(&t.text)))
+        .collect();
     for (half, name) in [(0, "development"), (1, "held-out")] {
         let meetings: Vec<i64> = ids
             .iter()
@@ -181,7 +191,7 @@ fn recall_of_random_fragments_of_real_minutes() {
             .collect();
         let mut rng = Rng(0x5EED_0017 + half as u64);
         let (mut quoted_meeting, mut quoted_turn, mut unquoted_meeting) = (0, 0, 0);
-        let mut n = 0;
+        let (mut n, mut ambiguous, mut ambiguous_found) = (0, 0, 0);
         let mut misses = Vec::new();
         while n < 30 {
             let id = meetings[rng.below(meetings.len())];
@@ -191,10 +201,23 @@ fn recall_of_random_fragments_of_real_minutes() {
             let Some(frag) = fragment(&mut rng, &t.text, len) else {
                 continue;
             };
-            n += 1;
             let r = search(&a, &format!("\"{frag}\""), 5);
             assert!(r.total > 0, "\"{frag}\" found nothing");
-            if r.hits.iter().any(|h| h.turn.meeting_id == id) {
+            let found = r.hits.iter().any(|h| h.turn.meeting_id == id);
+            let nf = normalize(&frag);
+            let mut in_meetings: Vec<i64> = normalized
+                .iter()
+                .filter(|(_, t)| t.contains(&nf))
+                .map(|(m, _)| *m)
+                .collect();
+            in_meetings.dedup();
+            if in_meetings.len() > 5 {
+                ambiguous += 1;
+                ambiguous_found += found as usize;
+                continue;
+            }
+            n += 1;
+            if found {
                 quoted_meeting += 1;
             } else {
                 misses.push(frag.clone());
@@ -205,14 +228,23 @@ fn recall_of_random_fragments_of_real_minutes() {
             {
                 quoted_turn += 1;
             }
-            let u = search(&a, &frag, 5);
-            if u.hits.iter().any(|h| h.turn.meeting_id == id) {
+            // Unquoted, a pasted ")" or "AND" is query syntax: an error counts as a miss.
+            let u = a.search(
+                &v,
+                &SearchRequest {
+                    query: frag.clone(),
+                    limit: 5,
+                    ..Default::default()
+                },
+            );
+            if u.is_ok_and(|u| u.hits.iter().any(|h| h.turn.meeting_id == id)) {
                 unquoted_meeting += 1;
             }
         }
         eprintln!(
-            "{name} meetings: recall@5 quoted {quoted_meeting}/30 (turn {quoted_turn}/30), \
-             unquoted {unquoted_meeting}/30; missed {misses:?}"
+            "{name} meetings: recall@5 quoted {quoted_meeting}/30 (its turn {quoted_turn}/30), \
+             unquoted {unquoted_meeting}/30; missed {misses:?}; also drawn: {ambiguous} \
+             fragments in more than 5 meetings ({ambiguous_found} found in the top 5 anyway)"
         );
         assert!(
             quoted_meeting >= 29,

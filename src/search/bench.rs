@@ -346,7 +346,8 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 }
 
 /// A random piece of `len` characters of one line of `text`, starting anywhere (mostly inside
-/// words), as a user would copy it; `None` when no line is long enough.
+/// words), as a user would copy it; at least two thirds of it must be searchable characters
+/// (rules like ──── are not text). `None` when no line gives one.
 pub fn fragment(rng: &mut Rng, text: &str, len: usize) -> Option<String> {
     let lines: Vec<Vec<char>> = text
         .lines()
@@ -356,9 +357,15 @@ pub fn fragment(rng: &mut Rng, text: &str, len: usize) -> Option<String> {
     if lines.is_empty() {
         return None;
     }
-    let line = &lines[rng.below(lines.len())];
-    let start = rng.below(line.len() - len + 1);
-    Some(line[start..start + len].iter().collect())
+    for _ in 0..20 {
+        let line = &lines[rng.below(lines.len())];
+        let start = rng.below(line.len() - len + 1);
+        let piece: String = line[start..start + len].iter().collect();
+        if super::japanese::normalize(&piece).chars().count() * 3 >= len * 2 {
+            return Some(piece);
+        }
+    }
+    None
 }
 
 fn dir_size(dir: &Path) -> u64 {
