@@ -93,6 +93,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         "quoted phrases     {} of the queries, p95 {:.1} ms",
         r.phrase_queries, r.phrase_p95_ms
     );
+    for (q, ms) in &r.slowest {
+        println!("  slow: {q:<34} {ms:.1} ms");
+    }
     for (q, n) in &r.examples {
         println!("  {q:<40} {n} turns");
     }

@@ -49,6 +49,8 @@ pub struct BenchReport {
     /// Quoted-phrase queries among them, and their own p95.
     pub phrase_queries: usize,
     pub phrase_p95_ms: f64,
+    /// The five slowest queries (ms), to see what costs.
+    pub slowest: Vec<(String, f64)>,
     pub mean_hits: f64,
     /// Single-thread time of each analyzer over the base minutes: (name, turns/s, tokens/turn).
     pub analyzers: Vec<(String, f64, f64)>,
@@ -313,6 +315,13 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
             examples.push((label, r.total));
         }
     }
+    let mut by_time: Vec<(String, f64)> = queries
+        .iter()
+        .zip(&times)
+        .map(|((q, _), ms)| (q.clone(), *ms))
+        .collect();
+    by_time.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let slowest: Vec<(String, f64)> = by_time.into_iter().take(5).collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
     phrase_times.sort_by(|a, b| a.total_cmp(b));
@@ -338,6 +347,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         max_ms: sorted.last().copied().unwrap_or(0.0),
         phrase_queries: phrase_times.len(),
         phrase_p95_ms: pct_of(&phrase_times, 0.95),
+        slowest,
         mean_hits: hits_total as f64 / queries.len().max(1) as f64,
         analyzers,
         examples,

@@ -468,24 +468,29 @@ impl SearchIndex {
                 hits.push(phrase_hit(score, turn, &phrases, &gen));
             }
         }
-        // 2. Dictionary words (and phrases as word sequences), below the exact hits.
+        // 2. Dictionary words (and phrases as word sequences), below the exact hits. When the
+        // exact hits fill the page this stage is skipped (it would only add variants such as
+        // stemmed English words, and a phrase of common words is costly) and `total` counts
+        // the exact hits.
         let words_q = self.parse(query, self.f.text)?;
         let not_exact: Vec<&dyn Query> = exact_q.iter().map(|q| &**q).collect();
-        let (docs, n) = searcher.search(
-            &with_filter(&*words_q, &not_exact),
-            &(
-                TopDocs::with_limit((limit - hits.len()).max(1)).order_by_score(),
-                Count,
-            ),
-        )?;
-        total += n;
-        let gen = self.snippets(&searcher, &*words_q, self.f.text)?;
-        for (score, addr) in docs {
-            if hits.len() >= limit {
-                break;
+        if exact_q.is_none() || hits.len() < limit {
+            let (docs, n) = searcher.search(
+                &with_filter(&*words_q, &not_exact),
+                &(
+                    TopDocs::with_limit((limit - hits.len()).max(1)).order_by_score(),
+                    Count,
+                ),
+            )?;
+            total += n;
+            let gen = self.snippets(&searcher, &*words_q, self.f.text)?;
+            for (score, addr) in docs {
+                if hits.len() >= limit {
+                    break;
+                }
+                let turn = self.turn_doc(&searcher.doc(addr)?);
+                hits.push(hit(score, turn, &gen, MatchedBy::Words));
             }
-            let turn = self.turn_doc(&searcher.doc(addr)?);
-            hits.push(hit(score, turn, &gen, MatchedBy::Words));
         }
         let unquoted: Vec<&str> = literals
             .iter()
