@@ -402,8 +402,10 @@ impl SearchIndex {
     }
 
     /// Searches `query` (AND/OR/NOT, "phrases", words ANDed by default) under `filters`.
-    /// Dictionary words are tried first; CJK bigrams only when no dictionary word matched,
-    /// so `京都` does not find `東京都` when 京都 itself is in the archive.
+    /// "Quoted phrases" match their characters anywhere (NFKC + lowercase, punctuation and
+    /// spaces ignored) and rank first; then dictionary words; character bigrams only when no
+    /// dictionary word matched, so `京都` does not find `東京都` when 京都 itself is in the
+    /// archive. Each stage leaves out the turns of the ones before.
     pub fn search(
         &self,
         query: &str,
