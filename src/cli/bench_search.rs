@@ -89,6 +89,13 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         "latency (top 10 with snippets)  p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
         r.p50_ms, r.p95_ms, r.p99_ms, r.max_ms
     );
+    println!(
+        "quoted phrases     {} of the queries, p95 {:.1} ms",
+        r.phrase_queries, r.phrase_p95_ms
+    );
+    for (q, ms) in &r.slowest {
+        println!("  slow: {q:<34} {ms:.1} ms");
+    }
     for (q, n) in &r.examples {
         println!("  {q:<40} {n} turns");
     }

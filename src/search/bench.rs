@@ -46,6 +46,11 @@ pub struct BenchReport {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Quoted-phrase queries among them, and their own p95.
+    pub phrase_queries: usize,
+    pub phrase_p95_ms: f64,
+    /// The five slowest queries (ms), to see what costs.
+    pub slowest: Vec<(String, f64)>,
     pub mean_hits: f64,
     /// Single-thread time of each analyzer over the base minutes: (name, turns/s, tokens/turn).
     pub analyzers: Vec<(String, f64, f64)>,
@@ -103,16 +108,16 @@ fn load_minutes(dir: &Path) -> anyhow::Result<Vec<BaseMeeting>> {
 
 /// Deterministic pseudo-random numbers (xorshift64*): a benchmark must ask the same queries
 /// every run, and one small function beats a dependency.
-struct Rng(u64);
+pub struct Rng(pub u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -228,17 +233,39 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         }
         let i = cands[rng.below(cands.len())];
         let w1 = words[i].clone();
-        let kind = queries.len() % 10;
+        // A third of the queries are phrases: fragments pasted from the minutes (not aligned to
+        // words, quoted or not), and one- and two-character quoted phrases.
+        let kind = queries.len() % 20;
         let q = match kind {
-            0..=4 => (w1, Filters::default()),
-            5 | 6 => {
+            0..=6 => (w1, Filters::default()),
+            7 | 8 => {
                 let j = cands[rng.below(cands.len())];
                 (format!("{w1} {}", words[j]), Filters::default())
             }
-            7 if i + 1 < words.len() && is_word(&words[i + 1]) => {
+            9 if i + 1 < words.len() && is_word(&words[i + 1]) => {
                 (format!("\"{w1}{}\"", words[i + 1]), Filters::default())
             }
-            8 => {
+            10..=14 => {
+                let len = 6 + rng.below(7);
+                let Some(frag) = fragment(&mut rng, &t.text, len) else {
+                    continue;
+                };
+                let q = if kind == 14 {
+                    frag
+                } else {
+                    format!("\"{frag}\"")
+                };
+                (q, Filters::default())
+            }
+            15 => {
+                let two: String = w1.chars().take(2).collect();
+                (format!("\"{two}\""), Filters::default())
+            }
+            16 => {
+                let one: String = w1.chars().take(1).collect();
+                (format!("\"{one}\""), Filters::default())
+            }
+            17 => {
                 let name: String = t.speaker.chars().take(2).collect();
                 (
                     w1,
@@ -264,6 +291,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let mut hits_total = 0usize;
     let mut examples = Vec::new();
     let mut first_query_ms = 0.0;
+    let mut phrase_times = Vec::new();
     for (k, (q, f)) in queries.iter().enumerate() {
         let t = Instant::now();
         let r = index.search(q, f, 10)?;
@@ -272,8 +300,11 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
             first_query_ms = ms;
         }
         times.push(ms);
+        if q.contains('"') {
+            phrase_times.push(ms);
+        }
         hits_total += r.total;
-        if k < 12 {
+        if k < 20 {
             let mut label = q.clone();
             if let Some(s) = &f.speaker {
                 label.push_str(&format!(" --speaker {s}"));
@@ -284,12 +315,21 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
             examples.push((label, r.total));
         }
     }
+    let mut by_time: Vec<(String, f64)> = queries
+        .iter()
+        .zip(&times)
+        .map(|((q, _), ms)| (q.clone(), *ms))
+        .collect();
+    by_time.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let slowest: Vec<(String, f64)> = by_time.into_iter().take(5).collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| {
-        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted.get(i).copied().unwrap_or(0.0)
+    phrase_times.sort_by(|a, b| a.total_cmp(b));
+    let pct_of = |v: &[f64], p: f64| {
+        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+        v.get(i).copied().unwrap_or(0.0)
     };
+    let pct = |p: f64| pct_of(&sorted, p);
     Ok(BenchReport {
         turns: n,
         text_bytes: bytes,
@@ -305,11 +345,37 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         p95_ms: pct(0.95),
         p99_ms: pct(0.99),
         max_ms: sorted.last().copied().unwrap_or(0.0),
+        phrase_queries: phrase_times.len(),
+        phrase_p95_ms: pct_of(&phrase_times, 0.95),
+        slowest,
         mean_hits: hits_total as f64 / queries.len().max(1) as f64,
         analyzers,
         examples,
     })
     .inspect(|_| tracing::info!("base: {} meetings, {base_turns} turns", base.len()))
+}
+
+/// A random piece of `len` characters of one line of `text`, starting anywhere (mostly inside
+/// words), as a user would copy it; at least two thirds of it must be searchable characters
+/// (rules like ──── are not text). `None` when no line gives one.
+pub fn fragment(rng: &mut Rng, text: &str, len: usize) -> Option<String> {
+    let lines: Vec<Vec<char>> = text
+        .lines()
+        .map(|l| l.trim().chars().collect::<Vec<char>>())
+        .filter(|l| l.len() >= len)
+        .collect();
+    if lines.is_empty() {
+        return None;
+    }
+    for _ in 0..20 {
+        let line = &lines[rng.below(lines.len())];
+        let start = rng.below(line.len() - len + 1);
+        let piece: String = line[start..start + len].iter().collect();
+        if super::japanese::normalize(&piece).chars().count() * 3 >= len * 2 {
+            return Some(piece);
+        }
+    }
+    None
 }
 
 fn dir_size(dir: &Path) -> u64 {

@@ -1,7 +1,8 @@
 //! Japanese text analysis for the search index: the IPADIC dictionary (built once from Debian's
-//! `mecab-ipadic` sources), a morphological tokenizer over lindera, and a CJK-bigram tokenizer
-//! for recall. Both tokenizers fold width (ＳＤＧｓ → sdgs, ３ → 3) and keep byte offsets into
-//! the original text, so snippets highlight the words as written.
+//! `mecab-ipadic` sources), a morphological tokenizer over lindera, and a tokenizer of bigrams
+//! over every character (NFKC + lowercase) for exact phrases anywhere. Both fold width
+//! (ＳＤＧｓ → sdgs, ３ → 3) and keep byte offsets into the original text, so snippets highlight
+//! the words as written.
 //!
 //! This module never reads or writes the archive; it only turns text into tokens.
 
@@ -19,8 +20,8 @@ pub const IPADIC_SOURCE: &str = "/usr/share/mecab/dic/ipadic";
 
 /// Name of the tokenizer for the morphological text field.
 pub const JA_TOKENIZER: &str = "ja_ipadic";
-/// Name of the tokenizer for the CJK-bigram text field.
-pub const BIGRAM_TOKENIZER: &str = "cjk_bigram";
+/// Name of the tokenizer for the character-bigram text field (exact phrases).
+pub const BIGRAM_TOKENIZER: &str = "char_bigram";
 
 /// The folder holding the built dictionary inside a data folder.
 pub fn dictionary_dir(data: &Path) -> PathBuf {
@@ -233,68 +234,182 @@ impl Tokenizer for JapaneseTokenizer {
     }
 }
 
-/// True for the characters names and rare words are written in: kanji, katakana (with ー),
-/// the iteration marks. Hiragana is left out on purpose: it carries particles and endings,
-/// which the dictionary field segments well, and its bigrams were 3/4 of all bigrams in the
-/// real minutes (340 → 92 a turn), the largest single cost of indexing.
-fn is_bigram_char(c: char) -> bool {
-    matches!(c,
-        '\u{30A0}'..='\u{30FF}' // katakana, ー
-        | '\u{3005}' | '\u{3006}' // 々 〆
-        | '\u{3400}'..='\u{4DBF}'
-        | '\u{4E00}'..='\u{9FFF}'
-        | '\u{F900}'..='\u{FAFF}'
-        | '\u{FF66}'..='\u{FF9F}' // half-width katakana
-        | '\u{20000}'..='\u{2FA1F}')
-}
-
-fn is_hiragana(c: char) -> bool {
-    matches!(c, '\u{3041}'..='\u{309F}')
-}
-
-/// Bigrams over runs of kanji/katakana (a lone character stays a unigram); other alphanumeric
-/// runs (Latin, digits) become lowercased words; hiragana makes no token. Finds names the
-/// dictionary splits oddly (the query side uses the same tokenizer, and every candidate is
-/// checked against the text, see `SearchIndex::search`).
-#[derive(Clone, Default)]
-pub struct BigramTokenizer;
-
-impl Tokenizer for BigramTokenizer {
-    type TokenStream<'a> = SpanTokenStream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> SpanTokenStream<'a> {
-        let mut spans: Vec<(usize, usize)> = Vec::new();
-        // Start of the previous kanji/katakana in the current run, and of a Latin/digit word.
-        let mut prev: Option<usize> = None;
-        let mut word_start: Option<usize> = None;
-        let mut chars = text.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            if is_bigram_char(c) {
-                if let Some(ws) = word_start.take() {
-                    spans.push((ws, i));
+/// Appends the searchable characters of `text` to `out`, normalised as NFKC + lowercase, each
+/// with the byte range of the text it came from (so highlights point at the text as written).
+/// Punctuation, symbols and spaces are dropped: a phrase pasted without the 、 or 。 of the
+/// minutes still matches, and a speech transcript's punctuation does not matter.
+///
+/// Written by hand because NFKC changes lengths (ｶﾞ → ガ, ㍻ → 平成) and the byte map is needed;
+/// kana, kanji and ASCII (nearly all of the minutes) skip the Unicode tables for speed.
+pub fn normalized_chars(text: &str, out: &mut Vec<(char, usize, usize)>) {
+    use unicode_normalization::UnicodeNormalization;
+    let bytes = text.len();
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        // A following voiced mark (combining or half-width) composes with this character.
+        let voiced_next = it
+            .peek()
+            .is_some_and(|&(_, n)| matches!(n, '\u{3099}' | '\u{309A}' | '\u{FF9E}' | '\u{FF9F}'));
+        if !voiced_next {
+            match c {
+                'a'..='z' | '0'..='9' => {
+                    out.push((c, i, i + 1));
+                    continue;
                 }
-                let end = i + c.len_utf8();
-                match prev {
-                    Some(p) => spans.push((p, end)),
-                    None if !chars.peek().is_some_and(|&(_, n)| is_bigram_char(n)) => {
-                        spans.push((i, end)) // a lone character
-                    }
-                    None => {}
+                'A'..='Z' => {
+                    out.push((c.to_ascii_lowercase(), i, i + 1));
+                    continue;
                 }
-                prev = Some(i);
-            } else {
-                prev = None;
-                if !is_hiragana(c) && fold_char(c).is_alphanumeric() {
-                    word_start.get_or_insert(i);
-                } else if let Some(ws) = word_start.take() {
-                    spans.push((ws, i));
+                '\0'..='\u{7F}' => continue,
+                '\u{3041}'..='\u{3096}' // hiragana
+                | '\u{30A1}'..='\u{30FA}' // katakana
+                | '\u{30FC}' // ー
+                | '\u{3005}' // 々
+                | '\u{4E00}'..='\u{9FFF}' => {
+                    out.push((c, i, i + c.len_utf8()));
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, n)) = it.peek() {
+            if !matches!(n, '\u{3099}' | '\u{309A}' | '\u{FF9E}' | '\u{FF9F}') {
+                break;
+            }
+            end = j + n.len_utf8();
+            it.next();
+        }
+        for d in text[i..end.min(bytes)].nfkc() {
+            for l in d.to_lowercase() {
+                if l.is_alphanumeric() {
+                    out.push((l, i, end));
                 }
             }
         }
-        if let Some(ws) = word_start {
-            spans.push((ws, text.len()));
+    }
+}
+
+/// `text` normalised as [`normalized_chars`] does, as a string (for queries and checks).
+pub fn normalize(text: &str) -> String {
+    let mut v = Vec::new();
+    normalized_chars(text, &mut v);
+    v.into_iter().map(|c| c.0).collect()
+}
+
+/// Byte ranges of `text` (as written) where the normalised `phrase` occurs, in order and not
+/// overlapping. Used to check and highlight phrase hits.
+pub fn phrase_ranges(text: &str, phrase: &str) -> Vec<(usize, usize)> {
+    let p: Vec<char> = normalize(phrase).chars().collect();
+    let mut chars = Vec::new();
+    normalized_chars(text, &mut chars);
+    let mut out = Vec::new();
+    if p.is_empty() || chars.len() < p.len() {
+        return out;
+    }
+    let mut i = 0;
+    while i + p.len() <= chars.len() {
+        if (0..p.len()).all(|k| chars[i + k].0 == p[k]) {
+            out.push((chars[i].1, chars[i + p.len() - 1].2));
+            i += p.len();
+        } else {
+            i += 1;
         }
-        SpanTokenStream::new(text, spans)
+    }
+    out
+}
+
+/// Bigrams of every normalised character of the text, whatever the script and the word
+/// boundaries (token `i` = characters `i` and `i+1`), so a phrase query over consecutive
+/// bigrams is an exact substring match. At indexing time the last character is also a token of
+/// its own (after the last bigram), so that a one-character query, searched as "bigrams
+/// starting with it or that character alone", also finds it at the end of a turn. Queries
+/// must not have that extra token ([`CharBigramTokenizer::for_queries`]), or a phrase would
+/// have to end its turn.
+///
+/// Queries take every other bigram (and the last one): ab, cd, de for "abcde" at positions 0,
+/// 2, 3 still pins every character, and a phrase of common kana (ところでござい) has half the
+/// posting lists to intersect and check.
+#[derive(Clone, Default)]
+pub struct CharBigramTokenizer {
+    for_queries: bool,
+    chars: Vec<(char, usize, usize)>,
+}
+
+impl CharBigramTokenizer {
+    /// The tokenizer to parse queries with (no final one-character token).
+    pub fn for_queries() -> Self {
+        CharBigramTokenizer {
+            for_queries: true,
+            chars: Vec::new(),
+        }
+    }
+}
+
+/// Tokens of [`CharBigramTokenizer`]: made on demand from its character buffer.
+pub struct CharBigramStream<'a> {
+    chars: &'a [(char, usize, usize)],
+    /// Number of token positions: bigrams, plus the final character when indexing.
+    count: usize,
+    next: usize,
+    /// 1 when indexing; 2 for queries (every other bigram, then the last).
+    step: usize,
+    token: Token,
+}
+
+impl Tokenizer for CharBigramTokenizer {
+    type TokenStream<'a> = CharBigramStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> CharBigramStream<'a> {
+        self.chars.clear();
+        normalized_chars(text, &mut self.chars);
+        let n = self.chars.len();
+        // A query of one character keeps it as a token (the caller decides what it means).
+        let count = match n {
+            0 => 0,
+            1 => 1,
+            _ if self.for_queries => n - 1,
+            _ => n,
+        };
+        CharBigramStream {
+            chars: &self.chars,
+            count,
+            next: 0,
+            step: if self.for_queries { 2 } else { 1 },
+            token: Token::default(),
+        }
+    }
+}
+
+impl TokenStream for CharBigramStream<'_> {
+    fn advance(&mut self) -> bool {
+        if self.next >= self.count {
+            return false;
+        }
+        let i = self.next;
+        let (a, from, mut to) = self.chars[i];
+        self.token.text.clear();
+        self.token.text.push(a);
+        if let Some(&(b, _, end)) = self.chars.get(i + 1) {
+            self.token.text.push(b);
+            to = end;
+        }
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.position = i;
+        self.token.position_length = 1;
+        self.next = if i + 1 < self.count {
+            (i + self.step).min(self.count - 1)
+        } else {
+            self.count
+        };
+        true
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
     }
 }
 
@@ -302,31 +417,61 @@ impl Tokenizer for BigramTokenizer {
 mod tests {
     use super::*;
 
-    fn bigrams(text: &str) -> Vec<(String, usize, usize)> {
-        let mut t = BigramTokenizer;
+    fn bigrams(t: &mut CharBigramTokenizer, text: &str) -> Vec<(String, usize, usize, usize)> {
         let mut s = t.token_stream(text);
         let mut out = Vec::new();
         while s.advance() {
             let k = s.token();
-            out.push((k.text.clone(), k.offset_from, k.offset_to));
+            out.push((k.text.clone(), k.offset_from, k.offset_to, k.position));
         }
         out
     }
 
     #[test]
-    fn bigrams_cover_kanji_and_katakana_runs_and_skip_hiragana() {
-        let words: Vec<String> = bigrams("東京都の保育園でＳＤＧｓ２件、ポスト")
+    fn bigrams_cover_every_script_without_punctuation() {
+        let mut t = CharBigramTokenizer::default();
+        let words: Vec<String> = bigrams(&mut t, "都の、ＳＤ２")
             .into_iter()
             .map(|t| t.0)
             .collect();
+        assert_eq!(words, ["都の", "のs", "sd", "d2", "2"]);
+        // Offsets point into the text as written (full-width letters are 3 bytes each), and
+        // positions are consecutive across the dropped 、.
+        let b = bigrams(&mut t, "市、Ａ");
+        assert_eq!(b, vec![("市a".into(), 0, 9, 0), ("a".into(), 6, 9, 1)]);
+        // Queries: no final character token, except for a lone character.
+        let mut q = CharBigramTokenizer::for_queries();
+        assert_eq!(bigrams(&mut q, "市、Ａ"), vec![("市a".into(), 0, 9, 0)]);
+        assert_eq!(bigrams(&mut q, "「市」"), vec![("市".into(), 3, 6, 0)]);
+        assert!(bigrams(&mut q, "。、").is_empty());
+        let every_other: Vec<(String, usize)> = bigrams(&mut q, "abcde")
+            .into_iter()
+            .map(|t| (t.0, t.3))
+            .collect();
         assert_eq!(
-            words,
-            ["東京", "京都", "保育", "育園", "sdgs2", "件", "ポス", "スト"]
+            every_other,
+            [("ab".into(), 0), ("cd".into(), 2), ("de".into(), 3)]
         );
-        // Offsets point into the text as written (full-width letters are 3 bytes each).
-        let t = bigrams("市のＳＤＧｓ");
-        assert_eq!(t, vec![("市".into(), 0, 3), ("sdgs".into(), 6, 18)]);
-        assert!(bigrams("ありがとうございます").is_empty());
+        assert_eq!(bigrams(&mut q, "abcd").len(), 2);
+        assert_eq!(bigrams(&mut q, "abc").len(), 2);
+        assert_eq!(bigrams(&mut t, "abcd").len(), 4);
+    }
+
+    #[test]
+    fn normalisation_is_nfkc_and_lowercase() {
+        assert_eq!(normalize("ＡＢｃ abc"), "abcabc");
+        assert_eq!(normalize("ｶﾀｶﾅ ｶﾞｯｺｳ"), "カタカナガッコウ");
+        assert_eq!(normalize("か\u{3099}・㍻①"), "が平成1");
+        // Half-width ｶﾞ (two characters) maps to the bytes of both.
+        let mut v = Vec::new();
+        normalized_chars("ｶﾞ", &mut v);
+        assert_eq!(v, vec![('ガ', 0, 6)]);
+        assert_eq!(
+            phrase_ranges("税理士のＡＢＣ、ａｂｃ", "abc"),
+            vec![(12, 21), (24, 33)]
+        );
+        assert_eq!(phrase_ranges("ｶﾀｶﾅです", "カタカナ"), vec![(0, 12)]);
+        assert!(phrase_ranges("カタカナ", "カタカナで").is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The full-text index of speaker turns (tantivy): one document per turn, a morphological
-//! field (IPADIC via lindera) searched first and a CJK-bigram field as the fallback for
-//! recall, filters on speaker, role, date, kind, body and classification, snippets with the
+//! field (IPADIC via lindera) for words and a field of bigrams over every normalised character
+//! for "quoted phrases" anywhere (and as the words' fallback for recall), filters on speaker, role, date, kind, body and classification, snippets with the
 //! matched words highlighted.
 //!
 //! This module owns the index folder only. It never decides who may read what: the archive
@@ -25,15 +25,25 @@ use tantivy::schema::{
     TextOptions, Value, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{Stemmer, TextAnalyzer, TokenStream};
+use tantivy::tokenizer::{Stemmer, TextAnalyzer, TokenStream, TokenizerManager};
 use tantivy::{
     DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
-use japanese::{BigramTokenizer, JapaneseTokenizer, BIGRAM_TOKENIZER, JA_TOKENIZER};
+use japanese::{CharBigramTokenizer, JapaneseTokenizer, BIGRAM_TOKENIZER, JA_TOKENIZER};
 
-/// Bumped when the schema or the tokenizers change (2: bigrams over kanji/katakana only); an index of another version is rebuilt by `archive reindex`.
-pub const INDEX_VERSION: u32 = 2;
+/// Bumped when the schema or the tokenizers change (2: bigrams over kanji/katakana only; 3:
+/// bigrams over every character, for exact phrases); an index of another version is refused
+/// with a message to run `archive reindex`, which rebuilds it from the catalog.
+pub const INDEX_VERSION: u32 = 3;
+
+/// Name of the field of character bigrams (quoted phrases are rewritten onto it).
+const CHARS_FIELD: &str = "text_chars";
+
+/// Fragments of at least this many characters that the dictionary words miss are matched
+/// anywhere even unquoted: the morphology's precision (京都 not in 東京都) matters for short
+/// words, while a longer pasted fragment is specific enough to mean itself.
+const LONG_LITERAL_CHARS: usize = 5;
 
 /// One speaker turn as the index stores it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -84,9 +94,11 @@ pub struct Filters {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchedBy {
+    /// The exact characters of the quoted phrases (after NFKC + lowercase), anywhere.
+    Phrase,
     /// Dictionary words (the morphological field).
     Words,
-    /// CJK bigrams, used only when no dictionary word matched.
+    /// Character bigrams, used only when no dictionary word matched.
     Bigrams,
     /// No text query: filters only.
     Filters,
@@ -144,7 +156,7 @@ struct Fields {
     speaker_facet: Field,
     role: Field,
     text: Field,
-    text_bigram: Field,
+    text_chars: Field,
     start: Field,
     end: Field,
     classification: Field,
@@ -188,7 +200,7 @@ fn schema() -> (Schema, Fields) {
         speaker_facet: b.add_facet_field("speaker_facet", FacetOptions::default()),
         role: b.add_text_field("role", STRING | STORED),
         text: b.add_text_field("text", text_opts(JA_TOKENIZER, true)),
-        text_bigram: b.add_text_field("text_bigram", text_opts(BIGRAM_TOKENIZER, false)),
+        text_chars: b.add_text_field(CHARS_FIELD, text_opts(BIGRAM_TOKENIZER, false)),
         start: b.add_f64_field("start", STORED),
         end: b.add_f64_field("end", STORED),
         classification: b.add_text_field("classification", STRING | STORED | tantivy::schema::FAST),
@@ -217,6 +229,9 @@ pub struct SearchIndex {
     reader: IndexReader,
     f: Fields,
     ja: JapaneseTokenizer,
+    /// The index's analyzers, except that character bigrams have no final one-character
+    /// token (see [`CharBigramTokenizer::for_queries`]).
+    query_tokenizers: TokenizerManager,
 }
 
 impl SearchIndex {
@@ -250,10 +265,17 @@ impl SearchIndex {
         let ja = TextAnalyzer::builder(ja_tokenizer.clone())
             .filter(Stemmer::new(tantivy::tokenizer::Language::English))
             .build();
-        index.tokenizers().register(JA_TOKENIZER, ja);
-        index
-            .tokenizers()
-            .register(BIGRAM_TOKENIZER, TextAnalyzer::from(BigramTokenizer));
+        index.tokenizers().register(JA_TOKENIZER, ja.clone());
+        index.tokenizers().register(
+            BIGRAM_TOKENIZER,
+            TextAnalyzer::from(CharBigramTokenizer::default()),
+        );
+        let query_tokenizers = TokenizerManager::default();
+        query_tokenizers.register(JA_TOKENIZER, ja);
+        query_tokenizers.register(
+            BIGRAM_TOKENIZER,
+            TextAnalyzer::from(CharBigramTokenizer::for_queries()),
+        );
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -264,6 +286,7 @@ impl SearchIndex {
             reader,
             f,
             ja: ja_tokenizer,
+            query_tokenizers,
         })
     }
 
@@ -301,7 +324,7 @@ impl SearchIndex {
             d.add_text(f.role, r);
         }
         d.add_text(f.text, &t.text);
-        d.add_text(f.text_bigram, &t.text);
+        d.add_text(f.text_chars, &t.text);
         if let Some(s) = t.start {
             d.add_f64(f.start, s);
         }
@@ -380,8 +403,10 @@ impl SearchIndex {
     }
 
     /// Searches `query` (AND/OR/NOT, "phrases", words ANDed by default) under `filters`.
-    /// Dictionary words are tried first; CJK bigrams only when no dictionary word matched,
-    /// so `京都` does not find `東京都` when 京都 itself is in the archive.
+    /// "Quoted phrases" match their characters anywhere (NFKC + lowercase, punctuation and
+    /// spaces ignored) and rank first; then dictionary words; character bigrams only when no
+    /// dictionary word matched, so `京都` does not find `東京都` when 京都 itself is in the
+    /// archive. Each stage leaves out the turns of the ones before.
     pub fn search(
         &self,
         query: &str,
@@ -410,49 +435,92 @@ impl SearchIndex {
             }
             return Ok(SearchResult { total, hits });
         }
-        let parse = |field: Field| -> anyhow::Result<Box<dyn Query>> {
-            let mut parser = QueryParser::for_index(&self.index, vec![field]);
-            parser.set_conjunction_by_default();
-            parser
-                .parse_query(query)
-                .map_err(|e| anyhow::anyhow!("cannot understand the query {query:?}: {e}"))
-        };
-        let with_filter = |q: &dyn Query, not: Option<&dyn Query>| -> Box<dyn Query> {
+        let with_filter = |q: &dyn Query, not: &[&dyn Query]| -> Box<dyn Query> {
             let mut clauses = vec![(Occur::Must, q.box_clone())];
             if let Some(fq) = &filter {
                 clauses.push((Occur::Must, fq.box_clone()));
             }
-            if let Some(n) = not {
+            for n in not {
                 clauses.push((Occur::MustNot, n.box_clone()));
             }
             Box::new(BooleanQuery::new(clauses))
         };
-        let words_q = parse(self.f.text)?;
-        let (docs, words_total) = searcher.search(
-            &with_filter(&*words_q, None),
-            &(TopDocs::with_limit(limit).order_by_score(), Count),
-        )?;
+        let literals = positive_literals(query);
+        let phrases: Vec<&str> = literals
+            .iter()
+            .filter(|l| l.quoted)
+            .map(|l| l.text.as_str())
+            .collect();
         let mut hits = Vec::with_capacity(limit);
-        let gen = self.snippets(&searcher, &*words_q, self.f.text)?;
-        for (score, addr) in docs {
-            let turn = self.turn_doc(&searcher.doc(addr)?);
-            hits.push(hit(score, turn, &gen, MatchedBy::Words));
+        let mut total = 0;
+        // 1. Quoted phrases as exact characters (unquoted words still by the dictionary).
+        let exact_text = exact_query_text(query);
+        let exact_q = match &exact_text {
+            Some(q) => Some(self.parse(q, self.f.text)?),
+            None => None,
+        };
+        if let Some(eq) = &exact_q {
+            let (docs, n) = searcher.search(
+                &with_filter(&**eq, &[]),
+                &(TopDocs::with_limit(limit).order_by_score(), Count),
+            )?;
+            total += n;
+            let gen = self.snippets(&searcher, &**eq, self.f.text_chars)?;
+            for (score, addr) in docs {
+                let turn = self.turn_doc(&searcher.doc(addr)?);
+                hits.push(phrase_hit(score, turn, &phrases, &gen));
+            }
         }
-        let mut total = words_total;
-        if hits.len() < limit {
-            // Bigrams add the turns where the query starts a longer dictionary word
-            // (保育 in 保育園), never those where it sits inside one (京都 in 東京都).
-            let literals = positive_literals(query);
-            let bigram_q = parse(self.f.text_bigram)?;
-            let gen = self.snippets(&searcher, &*bigram_q, self.f.text_bigram)?;
+        // 2. Dictionary words (and phrases as word sequences), below the exact hits. When the
+        // exact hits fill the page this stage is skipped (it would only add variants such as
+        // stemmed English words, and a phrase of common words is costly) and `total` counts
+        // the exact hits.
+        let words_q = self.parse(query, self.f.text)?;
+        let not_exact: Vec<&dyn Query> = exact_q.iter().map(|q| &**q).collect();
+        if exact_q.is_none() || hits.len() < limit {
+            let (docs, n) = searcher.search(
+                &with_filter(&*words_q, &not_exact),
+                &(
+                    TopDocs::with_limit((limit - hits.len()).max(1)).order_by_score(),
+                    Count,
+                ),
+            )?;
+            total += n;
+            let gen = self.snippets(&searcher, &*words_q, self.f.text)?;
+            for (score, addr) in docs {
+                if hits.len() >= limit {
+                    break;
+                }
+                let turn = self.turn_doc(&searcher.doc(addr)?);
+                hits.push(hit(score, turn, &gen, MatchedBy::Words));
+            }
+        }
+        let unquoted: Vec<&str> = literals
+            .iter()
+            .filter(|l| !l.quoted)
+            .map(|l| l.text.as_str())
+            .collect();
+        if hits.len() < limit && !unquoted.is_empty() {
+            // Bigrams add the turns where a word starts a longer dictionary word (保育 in
+            // 保育園), never those where it sits inside one (京都 in 東京都), unless it is a
+            // long fragment (see LONG_LITERAL_CHARS).
+            let bigram_q = self.parse(exact_text.as_deref().unwrap_or(query), self.f.text_chars)?;
+            let gen = self.snippets(&searcher, &*bigram_q, self.f.text_chars)?;
             let want = limit - hits.len();
+            let mut not = not_exact.clone();
+            not.push(&*words_q);
             let candidates = searcher.search(
-                &with_filter(&*bigram_q, Some(&*words_q)),
+                &with_filter(&*bigram_q, &not),
                 &TopDocs::with_limit(want * 4 + 40).order_by_score(),
             )?;
             for (score, addr) in candidates {
                 let turn = self.turn_doc(&searcher.doc(addr)?);
-                if !literals.iter().any(|l| self.starts_a_word(&turn.text, l)) {
+                let accepted = unquoted.iter().any(|l| {
+                    (japanese::normalize(l).chars().count() >= LONG_LITERAL_CHARS
+                        && !japanese::phrase_ranges(&turn.text, l).is_empty())
+                        || self.starts_a_word(&turn.text, l)
+                });
+                if !accepted {
                     continue;
                 }
                 total += 1;
@@ -462,6 +530,22 @@ impl SearchIndex {
             }
         }
         Ok(SearchResult { total, hits })
+    }
+
+    /// Parses a query (AND/OR/NOT, "phrases", field:value, words ANDed by default) with
+    /// `default` as the field of unqualified words.
+    fn parse(&self, query: &str, default: Field) -> anyhow::Result<Box<dyn Query>> {
+        let mut parser = QueryParser::new(
+            self.index.schema(),
+            vec![default],
+            self.query_tokenizers.clone(),
+        );
+        parser.set_conjunction_by_default();
+        // One-character phrases become `text_chars:/c.*/` (see exact_query_text).
+        parser.allow_regexes();
+        parser
+            .parse_query(query)
+            .map_err(|e| anyhow::anyhow!("cannot understand the query {query:?}: {e}"))
     }
 
     fn snippets(
@@ -631,7 +715,15 @@ fn hit(score: f32, turn: TurnDoc, gen: &SnippetGenerator, matched_by: MatchedBy)
     let (fragment, highlights) = if snip.is_empty() {
         (turn.text.chars().take(100).collect(), Vec::new())
     } else {
-        (snip.fragment().to_string(), snip.highlighted().to_vec())
+        // Bigram highlights overlap (保育, 育園): merged into one range each.
+        let mut merged: Vec<Range<usize>> = Vec::new();
+        for r in snip.highlighted() {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r.clone()),
+            }
+        }
+        (snip.fragment().to_string(), merged)
     };
     Hit {
         score,
@@ -642,8 +734,99 @@ fn hit(score: f32, turn: TurnDoc, gen: &SnippetGenerator, matched_by: MatchedBy)
     }
 }
 
+/// A hit of the exact phrases: the excerpt starts a little before the first occurrence and
+/// highlights the occurrences themselves (the bigram snippet would light up every bigram of
+/// the phrase anywhere in the turn).
+fn phrase_hit(score: f32, turn: TurnDoc, phrases: &[&str], gen: &SnippetGenerator) -> Hit {
+    let text = &turn.text;
+    let mut ranges: Vec<(usize, usize)> = phrases
+        .iter()
+        .flat_map(|p| japanese::phrase_ranges(text, p))
+        .collect();
+    ranges.sort_unstable();
+    let Some(&(first, _)) = ranges.first() else {
+        // Only a negated or field-qualified phrase matched: no occurrence to show.
+        return hit(score, turn, gen, MatchedBy::Phrase);
+    };
+    let start = text[..first]
+        .char_indices()
+        .rev()
+        .nth(SNIPPET_LEAD_CHARS - 1)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let end = text[start..]
+        .char_indices()
+        .nth(SNIPPET_CHARS)
+        .map(|(i, _)| start + i)
+        .unwrap_or(text.len());
+    let mut highlights: Vec<Range<usize>> = Vec::new();
+    for (a, b) in ranges {
+        if a < start || b > end {
+            continue;
+        }
+        match highlights.last_mut() {
+            Some(last) if a - start <= last.end => last.end = last.end.max(b - start),
+            _ => highlights.push(a - start..b - start),
+        }
+    }
+    let fragment = text[start..end].to_string();
+    Hit {
+        score,
+        turn,
+        fragment,
+        highlights,
+        matched_by: MatchedBy::Phrase,
+    }
+}
+
+/// Length of an excerpt, and how much of it comes before a phrase hit.
+const SNIPPET_CHARS: usize = 240;
+const SNIPPET_LEAD_CHARS: usize = 60;
+
+/// The query with its quoted phrases moved onto the character-bigram field (a phrase of one
+/// normalised character becomes "a bigram starting with it, or it alone at the end"), or
+/// `None` when it has no quoted phrase. An unclosed quote is left for the parser to reject.
+fn exact_query_text(query: &str) -> Option<String> {
+    let mut out = String::with_capacity(query.len() + 32);
+    let mut rest = query;
+    let mut found = false;
+    while let Some(i) = rest.find('"') {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        let after = &after[1..];
+        let Some(j) = after.find('"') else {
+            out.push('"');
+            rest = after;
+            break;
+        };
+        let phrase = &after[..j];
+        let norm = japanese::normalize(phrase);
+        if before.ends_with(':') {
+            // Already aimed at a field by the user.
+            out.push_str(&format!("\"{phrase}\""));
+        } else if norm.chars().count() == 1 {
+            found = true;
+            out.push_str(&format!("{CHARS_FIELD}:/{}.*/", regex::escape(&norm)));
+        } else {
+            found = true;
+            out.push_str(&format!("{CHARS_FIELD}:\"{phrase}\""));
+        }
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    found.then_some(out)
+}
+
+/// A word or phrase of a query, as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Literal {
+    pub text: String,
+    /// Written between double quotes.
+    pub quoted: bool,
+}
+
 /// The words and phrases a query asks for (not those after NOT or `-`), as typed.
-pub fn positive_literals(query: &str) -> Vec<String> {
+pub fn positive_literals(query: &str) -> Vec<Literal> {
     let mut out = Vec::new();
     let mut negate = false;
     let mut rest = query.trim();
@@ -680,7 +863,10 @@ pub fn positive_literals(query: &str) -> Vec<String> {
             w = w.trim_start_matches('+');
         }
         if !negate && !w.is_empty() && !w.contains(':') {
-            out.push(w.to_string());
+            out.push(Literal {
+                text: w.to_string(),
+                quoted,
+            });
         }
         negate = false;
     }
