@@ -9,10 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/redaction/sentences.txt"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/redaction");
 
 /// One redactor for the whole test binary: the IPADIC build takes a few seconds.
 fn redactor() -> &'static Redactor {
@@ -31,8 +28,8 @@ struct Case {
     gold: Vec<(MaskKind, usize, usize)>,
 }
 
-fn load_set() -> (KeepList, Vec<Case>) {
-    let src = std::fs::read_to_string(FIXTURE).unwrap();
+fn load_set(name: &str) -> (KeepList, Vec<Case>) {
+    let src = std::fs::read_to_string(Path::new(FIXTURES).join(name)).unwrap();
     let mut keep = KeepList::default();
     let mut cases = Vec::new();
     for line in src.lines() {
@@ -144,17 +141,12 @@ fn score(cases: &[Case], keep: &KeepList) -> (BTreeMap<MaskKind, Score>, Vec<Str
     (by_kind, errors)
 }
 
-#[test]
-fn precision_and_recall_on_the_hand_written_set() {
-    let (keep, cases) = load_set();
-    assert!(cases.len() >= 60, "{} sentences", cases.len());
-    let negatives = cases.iter().filter(|c| c.gold.is_empty()).count();
-    assert!(
-        negatives >= 20,
-        "{negatives} sentences without personal data"
-    );
+/// Scores a set, prints the table and the mistakes, returns the overall and per-kind scores.
+fn report(name: &str) -> (Score, BTreeMap<MaskKind, Score>, usize) {
+    let (keep, cases) = load_set(name);
     let (by_kind, errors) = score(&cases, &keep);
     let mut all = Score::default();
+    eprintln!("{name}: {} sentences", cases.len());
     for (k, s) in &by_kind {
         eprintln!(
             "{k:<10} gold {:>3} found {:>3}  recall {:.2}  masked {:>3} right {:>3}  precision {:.2}",
@@ -179,6 +171,21 @@ fn precision_and_recall_on_the_hand_written_set() {
     for e in &errors {
         eprintln!("  {e}");
     }
+    (all, by_kind, cases.len())
+}
+
+/// The set the rules were checked and fixed on (generic fixes only; figures before the
+/// fixes: recall 0.95, precision 1.00).
+#[test]
+fn precision_and_recall_on_the_hand_written_set() {
+    let (all, by_kind, n) = report("sentences.txt");
+    assert!(n >= 60, "{n} sentences");
+    let (_, cases) = load_set("sentences.txt");
+    let negatives = cases.iter().filter(|c| c.gold.is_empty()).count();
+    assert!(
+        negatives >= 20,
+        "{negatives} sentences without personal data"
+    );
     assert!(all.recall() >= 0.9, "overall recall {:.3}", all.recall());
     assert!(
         all.precision() >= 0.85,
@@ -190,6 +197,19 @@ fn precision_and_recall_on_the_hand_written_set() {
         assert!(s.recall() >= 0.75, "{k}: recall {:.2}", s.recall());
         assert!(s.precision() >= 0.75, "{k}: precision {:.2}", s.precision());
     }
+}
+
+/// A second set written after the fixes and never tuned against: the honest figures.
+#[test]
+fn precision_and_recall_on_the_held_out_set() {
+    let (all, _, n) = report("heldout.txt");
+    assert!(n >= 40, "{n} sentences");
+    assert!(all.recall() >= 0.85, "overall recall {:.3}", all.recall());
+    assert!(
+        all.precision() >= 0.85,
+        "overall precision {:.3}",
+        all.precision()
+    );
 }
 
 #[test]

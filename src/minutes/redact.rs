@@ -451,16 +451,30 @@ impl Redactor {
         let mut i = 0;
         while i < toks.len() {
             let t = &toks[i];
-            if !(t.is_person() || t.is_name_like_unknown() && after_relation(&toks, i)) {
+            // After 夫の / 母の, a proper noun is a person even where IPADIC reads a place
+            // (元夫の石川).
+            let related = after_relation(&toks, i)
+                && (t.is_name_like_unknown()
+                    || t.pos[1] == "固有名詞" && is_name_chars(&t.surface));
+            if !(t.is_person() || related) {
                 i += 1;
                 continue;
             }
             // A run of name parts: 姓 then 名, or an unknown given name after a 姓.
             let mut j = i + 1;
-            while j < toks.len()
-                && toks[j].start == toks[j - 1].end
-                && (toks[j].is_person() || toks[j].is_name_like_unknown() && toks[j - 1].is_sei())
-            {
+            loop {
+                let Some(n) = toks.get(j) else { break };
+                let p = &toks[j - 1];
+                // 原田 美智子: one space may separate a surname and a given name.
+                let gap = &text[p.end..n.start];
+                let joined = gap.is_empty()
+                    || p.is_sei()
+                        && n.is_mei()
+                        && gap.chars().count() == 1
+                        && gap.trim().is_empty();
+                if !(joined && (n.is_person() || n.is_name_like_unknown() && p.is_sei())) {
+                    break;
+                }
                 j += 1;
             }
             let run = &toks[i..j];
@@ -506,6 +520,7 @@ impl Redactor {
                 n.pos[0] == "名詞"
                     && ["一般", "固有名詞", "サ変接続"].contains(&n.pos[1].as_str())
                     && !is_honorific(&n.surface)
+                    && !PERSON_NOUNS.contains(&n.surface.as_str())
             });
             let looks_like_name = full_name && !katakana_only && !compound;
             // 田村という方: a surname introduced as a person.
@@ -626,7 +641,22 @@ const OFFICIAL_TITLES: &[&str] = &[
     "ケースワーカー",
 ];
 
-const HONORIFICS: &[&str] = &["さん", "様", "さま", "氏", "君", "くん", "ちゃん", "殿"];
+const HONORIFICS: &[&str] = &[
+    "さん",
+    "様",
+    "さま",
+    "氏",
+    "君",
+    "くん",
+    "ちゃん",
+    "殿",
+    "先生",
+];
+
+/// Nouns that follow a person's name without making a compound: 佐野浩名義, 田中宅.
+const PERSON_NOUNS: &[&str] = &[
+    "名義", "宅", "方", "家", "本人", "夫妻", "一家", "家族", "世帯", "個人",
+];
 
 /// Kinship and relation words that a given name often follows: 母の花子, 夫・健一.
 const RELATIONS: &[&str] = &[
@@ -720,11 +750,21 @@ fn after_name_label(toks: &[Tok], i: usize) -> bool {
 fn place_run_start(text: &str, end: usize) -> usize {
     let hiragana = |c: char| ('\u{3041}'..='\u{309F}').contains(&c);
     let mut start = end;
-    for (i, c) in text[..end].char_indices().rev() {
-        if !matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3005}' | '\u{30A1}'..='\u{30FA}' | 'ー') {
+    let placeish = |c: char| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3005}' | '\u{30A1}'..='\u{30FA}' | 'ー');
+    let mut prev: Option<char> = None;
+    let mut chars = text[..end].char_indices().rev().peekable();
+    while let Some((i, c)) = chars.next() {
+        // の, が, ケ between kanji belong to the name: 旗の台, 自由が丘, 関ケ原.
+        let joiner = "のがケヶ".contains(c)
+            && prev.is_some_and(placeish)
+            && chars
+                .peek()
+                .is_some_and(|&(_, b)| ('\u{4E00}'..='\u{9FFF}').contains(&b));
+        if !placeish(c) && !joiner {
             break;
         }
         start = i;
+        prev = Some(c);
     }
     if text[start..end].starts_with(['市', '町', '村']) {
         for (i, c) in text[..start].char_indices().rev() {
@@ -799,7 +839,7 @@ fn patterns(f: &Folded, out: &mut Vec<Found>) {
         let era = r"(?:明治|大正|昭和|平成|令和)(?:\d{1,2}|元)年(?:\d{1,2}月(?:\d{1,2}日)?)?";
         let west = r"(?:18|19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?";
         let num = r"(?:18|19|20)\d{2}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}/\d{1,2}/(?:18|19|20)\d{2}";
-        let en = r"\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2},? \d{4}";
+        let en = r"\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2},? \d{4}|(?:18|19|20)\d{2}\b";
         Regex::new(&format!(
             "(?:生年月日|(?i:date of birth|DOB|born(?: on| in)?))(?:[はがのを:、 ]|is |was )*({era}|{west}|{num}|{en})\
              |({era}|{west}) ?に?(?:生まれ|生)"
