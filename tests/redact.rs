@@ -212,6 +212,30 @@ fn precision_and_recall_on_the_held_out_set() {
     );
 }
 
+/// A third set, written after the last rule change and scored once; the rules were not
+/// changed after it, so these are the figures to quote. The floors sit just under what it
+/// measured.
+#[test]
+fn precision_and_recall_on_a_set_never_tuned_against() {
+    let (all, by_kind, n) = report("fresh.txt");
+    assert!(n >= 30, "{n} sentences");
+    // Measured: recall 0.84 (21/25), precision 1.00 (21/21); names 9/12, addresses 2/3.
+    assert!(all.recall() >= 0.8, "overall recall {:.3}", all.recall());
+    assert!(
+        all.precision() >= 0.9,
+        "overall precision {:.3}",
+        all.precision()
+    );
+    for k in [
+        MaskKind::Phone,
+        MaskKind::Email,
+        MaskKind::MyNumber,
+        MaskKind::BirthDate,
+    ] {
+        assert_eq!(by_kind[&k].recall(), 1.0, "{k}");
+    }
+}
+
 #[test]
 fn kept_names_and_negatives_stay_and_masks_are_one_mark_each() {
     let mut keep = KeepList::default();
