@@ -423,7 +423,8 @@ impl Redactor {
         };
         tokens.iter_mut().any(|t| {
             let d = t.details();
-            d.len() > 2 && (d[2] == "地域" || d[1] == "接尾" && d[2] == "地域")
+            // 名詞,固有名詞,地域 (品川) and 名詞,接尾,地域 (区, 町).
+            d.len() > 2 && d[2] == "地域"
         })
     }
 
@@ -462,8 +463,7 @@ impl Redactor {
             }
             // A run of name parts: 姓 then 名, or an unknown given name after a 姓.
             let mut j = i + 1;
-            loop {
-                let Some(n) = toks.get(j) else { break };
+            while let Some(n) = toks.get(j) {
                 let p = &toks[j - 1];
                 // 原田 美智子: one space may separate a surname and a given name.
                 let gap = &text[p.end..n.start];
@@ -853,7 +853,7 @@ fn patterns(f: &Folded, out: &mut Vec<Found>) {
     let digit_at = |i: usize| t[i..].starts_with(|c: char| c.is_ascii_digit());
     let digit_before = |i: usize| t[..i].ends_with(|c: char| c.is_ascii_digit() || c == '-');
     let isolated = |s: usize, e: usize| {
-        !digit_before(s) && !(e < t.len() && digit_at(e)) && !t[e..].starts_with('-')
+        !digit_before(s) && (e >= t.len() || !digit_at(e)) && !t[e..].starts_with('-')
     };
     let mut push = |kind, s: usize, e: usize| {
         out.push(Found {
