@@ -433,7 +433,7 @@ impl Redactor {
         let Ok(mut tokens) = self.segmenter.segment(std::borrow::Cow::Borrowed(text)) else {
             return;
         };
-        let toks: Vec<Tok> = tokens
+        let mut toks: Vec<Tok> = tokens
             .iter_mut()
             .map(|t| {
                 let unknown = t.word_id.is_unknown();
@@ -449,14 +449,34 @@ impl Redactor {
                 }
             })
             .collect();
+        // A company name in katakana right before a given name is a surname (クボタ マユミ,
+        // ホンダ タロウ); kanji ones are usually the start of a longer company name (大成温調).
+        for k in 0..toks.len().saturating_sub(1) {
+            let gap = &text[toks[k].end..toks[k + 1].start];
+            if toks[k].pos[1] == "固有名詞"
+                && toks[k].pos[2] == "組織"
+                && is_katakana(&toks[k].surface)
+                && toks[k + 1].is_mei()
+                && gap.chars().count() <= 1
+                && gap.trim().is_empty()
+            {
+                toks[k].pos[2] = "人名".into();
+                toks[k].pos[3] = "姓".into();
+            }
+        }
         let mut i = 0;
         while i < toks.len() {
             let t = &toks[i];
             // After 夫の / 母の, a proper noun is a person even where IPADIC reads a place
             // (元夫の石川).
-            let related = after_relation(&toks, i)
-                && (t.is_name_like_unknown()
-                    || t.pos[1] == "固有名詞" && is_name_chars(&t.surface));
+            // After a label (名義：, 申請者は) a place is a place: 申請者は品川区に….
+            let proper = t.pos[1] == "固有名詞" && is_name_chars(&t.surface);
+            let related = t.is_name_like_unknown()
+                && (after_relation(&toks, i) || after_name_label(&toks, i))
+                || proper && after_relation(&toks, i)
+                || proper
+                    && after_name_label(&toks, i)
+                    && !["地域", "組織"].contains(&t.pos[2].as_str());
             if !(t.is_person() || related) {
                 i += 1;
                 continue;
@@ -467,12 +487,14 @@ impl Redactor {
                 let p = &toks[j - 1];
                 // 原田 美智子: one space may separate a surname and a given name.
                 let gap = &text[p.end..n.start];
+                // After a label or a relation (名義：クボタ マユミ) the parts of the name
+                // may be words the dictionary does not know, also across one space.
+                let one_space = gap.chars().count() == 1 && gap.trim().is_empty();
                 let joined = gap.is_empty()
-                    || p.is_sei()
-                        && n.is_mei()
-                        && gap.chars().count() == 1
-                        && gap.trim().is_empty();
-                if !(joined && (n.is_person() || n.is_name_like_unknown() && p.is_sei())) {
+                    || one_space
+                        && (p.is_sei() && n.is_mei() || related && n.is_name_like_unknown());
+                let part = n.is_person() || n.is_name_like_unknown() && (p.is_sei() || related);
+                if !(joined && part) {
                     break;
                 }
                 j += 1;
@@ -558,6 +580,8 @@ impl Redactor {
                 && toks[b - 1].end == toks[b].start
                 && (toks[b - 1].unknown && is_name_chars(&toks[b - 1].surface)
                     || dot(b)
+                    // Katakana parts of a ・-joined name, known words or not (ファン・ティ・ラン).
+                    || toks[b].surface == "・" && is_katakana(&toks[b - 1].surface)
                     || toks[b - 1].pos[1] == "固有名詞"
                         && !["地域", "組織"].contains(&toks[b - 1].pos[2].as_str())
                     || toks[b - 1].is_person())
@@ -658,11 +682,63 @@ const PERSON_NOUNS: &[&str] = &[
     "名義", "宅", "方", "家", "本人", "夫妻", "一家", "家族", "世帯", "個人",
 ];
 
+/// Labels a name follows in forms and records: 氏名：…, 名義：…, 保証人は….
+const NAME_LABELS: &[&str] = &[
+    "氏名",
+    "名前",
+    "お名前",
+    "名義",
+    "申請者",
+    "保証人",
+    "連帯保証人",
+    "世帯主",
+    "契約者",
+    "届出人",
+    "代理人",
+];
+
 /// Kinship and relation words that a given name often follows: 母の花子, 夫・健一.
 const RELATIONS: &[&str] = &[
-    "母", "父", "夫", "妻", "長男", "長女", "次男", "次女", "三男", "三女", "息子", "娘", "祖母",
-    "祖父", "兄", "姉", "弟", "妹", "孫", "叔母", "叔父", "伯母", "伯父", "義母", "義父", "元夫",
-    "元妻", "主人", "内縁",
+    "母",
+    "父",
+    "夫",
+    "妻",
+    "長男",
+    "長女",
+    "次男",
+    "次女",
+    "三男",
+    "三女",
+    "息子",
+    "娘",
+    "祖母",
+    "祖父",
+    "兄",
+    "姉",
+    "弟",
+    "妹",
+    "孫",
+    "叔母",
+    "叔父",
+    "伯母",
+    "伯父",
+    "義母",
+    "義父",
+    "元夫",
+    "元妻",
+    "主人",
+    "内縁",
+    "母親",
+    "父親",
+    "義兄",
+    "義姉",
+    "義弟",
+    "義妹",
+    "甥",
+    "姪",
+    "配偶者",
+    "同居人",
+    "交際相手",
 ];
 
 struct Tok {
@@ -689,10 +765,19 @@ impl Tok {
     }
 }
 
+fn is_katakana(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| ('\u{30A1}'..='\u{30FA}').contains(&c) || c == 'ー')
+}
+
+/// Kanji or katakana only; ・ may join katakana parts (ファン・ティ・ラン).
 fn is_name_chars(s: &str) -> bool {
     !s.is_empty()
+        && !s.starts_with('・')
+        && !s.ends_with('・')
         && s.chars().all(
-            |c| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3005}' | '\u{30A1}'..='\u{30FA}' | 'ー'),
+            |c| matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3005}' | '\u{30A1}'..='\u{30FB}' | 'ー'),
         )
 }
 
@@ -742,7 +827,7 @@ fn after_name_label(toks: &[Tok], i: usize) -> bool {
     {
         k -= 1;
     }
-    k > 0 && ["氏名", "名前", "お名前"].contains(&toks[k - 1].surface.as_str())
+    k > 0 && NAME_LABELS.contains(&toks[k - 1].surface.as_str())
 }
 
 /// Start of the run of place characters (kanji, katakana, ヶ, 々) that ends at `end`; a run
