@@ -212,15 +212,15 @@ fn precision_and_recall_on_the_held_out_set() {
     );
 }
 
-/// A third set, written after the last rule change and scored once; the rules were not
-/// changed after it, so these are the figures to quote. The floors sit just under what it
-/// measured.
+/// A third set, written after the fixes the held-out set led to and scored once (recall
+/// 0.84, precision 1.00); its misses then led to generic fixes (0.96 now), so the fourth set
+/// (`blind.txt`) holds the figures to quote.
 #[test]
 fn precision_and_recall_on_a_set_never_tuned_against() {
     let (all, by_kind, n) = report("fresh.txt");
     assert!(n >= 30, "{n} sentences");
-    // Measured: recall 0.84 (21/25), precision 1.00 (21/21); names 9/12, addresses 2/3.
-    assert!(all.recall() >= 0.8, "overall recall {:.3}", all.recall());
+    // Measured when first scored: recall 0.84 (21/25), precision 1.00 (21/21).
+    assert!(all.recall() >= 0.9, "overall recall {:.3}", all.recall());
     assert!(
         all.precision() >= 0.9,
         "overall precision {:.3}",
@@ -234,6 +234,22 @@ fn precision_and_recall_on_a_set_never_tuned_against() {
     ] {
         assert_eq!(by_kind[&k].recall(), 1.0, "{k}");
     }
+}
+
+/// A fourth set, written after the fixes the third one led to and scored once, rules
+/// unchanged after it: the figures to quote.
+#[test]
+fn precision_and_recall_on_a_blind_set() {
+    let (all, _, n) = report("blind.txt");
+    assert!(n >= 30, "{n} sentences");
+    // Measured: recall 0.89 (25/28), precision 1.00 (25/25). Missed: さくらちゃん (a hiragana
+    // name that is also a word), ハンナさん, ゆうちょ's 記号… 番号1234567.
+    assert!(all.recall() >= 0.85, "overall recall {:.3}", all.recall());
+    assert!(
+        all.precision() >= 0.9,
+        "overall precision {:.3}",
+        all.precision()
+    );
 }
 
 #[test]
@@ -503,8 +519,11 @@ fn masks_on_published_council_minutes() {
     for (k, s) in &samples {
         eprintln!("  {k}: {s:?}");
     }
-    // Measured 2026-12-03 (see the report in the commit): keep the false-alarm rate of the
-    // generic rules low on real public text.
+    // Measured 2026-12-03: 75 masks. 30 addresses (firms' and facilities' addresses in
+    // contracts: addresses by the rules); 45 names, 40 of them real people outside the keep
+    // list (contractors' representatives, appointees, 袴田さん...), 5 false: 品川愛 ×2 (love of
+    // Shinagawa), 八百屋さん, and a member's name (松永) the headings did not give.
+    // Before the generic fixes: 378 masks, 348 of them names (八潮在宅, 源氏前小学校, 羽田).
     assert!(
         (total as f64) < turns.len() as f64 * 0.05,
         "{total} masks in {} turns",

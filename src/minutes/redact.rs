@@ -512,7 +512,10 @@ impl Redactor {
             // an official.
             let title_at = |k: usize| {
                 toks.get(k).is_some_and(|n| {
-                    n.start == toks[k - 1].end
+                    // 松永 よしひろ 議員: the title may stand after one space.
+                    let gap = &text[toks[k - 1].end..n.start];
+                    gap.chars().count() <= 1
+                        && gap.trim().is_empty()
                         && OFFICIAL_TITLES.iter().any(|w| n.surface.starts_with(w))
                 })
             };
