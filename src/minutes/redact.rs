@@ -331,6 +331,8 @@ impl Redactor {
         for a in &mut r.meta.agenda {
             quiet(&mut a.title);
         }
+        // Recordings are often named after the case (佐藤花子さん面談.m4a).
+        quiet(&mut r.source.file_name);
         (r, list)
     }
 
