@@ -65,6 +65,12 @@ pub struct Args {
     /// Consultation: type (生活相談, 子育て相談...).
     #[arg(long)]
     consultation_type: Option<String>,
+    /// Also write a copy for publication or disclosure (NAME.minutes.redacted.EXT) in which
+    /// personal data is masked with 〇〇: names other than the speakers and the people in the
+    /// metadata, addresses, phone numbers, birth dates, My Number, account numbers, e-mail
+    /// addresses. Prints what was masked, for review. The draft itself is unchanged.
+    #[arg(long)]
+    redact: bool,
 }
 
 pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -100,34 +106,67 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from(".")),
     };
-    let mut written = Vec::new();
-    for f in &formats {
-        let bytes = match templates.iter().find(|(tf, _, _)| tf == f) {
-            Some((_, name, src)) => minutes::render_template(&m, name, src)?.into_bytes(),
-            None if *f == Format::Docx => minutes::docx::render(
-                &m,
+    let render = |m: &minutes::Minutes, f: Format| -> anyhow::Result<Vec<u8>> {
+        Ok(match templates.iter().find(|(tf, _, _)| *tf == f) {
+            Some((_, name, src)) => minutes::render_template(m, name, src)?.into_bytes(),
+            None if f == Format::Docx => minutes::docx::render(
+                m,
                 &minutes::DocxOptions {
                     track_removals: a.track_removals,
                 },
             )?,
-            None => minutes::render(&m, *f)?,
-        };
+            None => minutes::render(m, f)?,
+        })
+    };
+    // Redact first: a failure there (no dictionary) must not leave a half-written set.
+    let redacted = if a.redact {
+        let redactor =
+            minutes::Redactor::load(&g.data).context("--redact needs the Japanese dictionary")?;
+        let keep = minutes::KeepList::from_meta(&meta, &transcript);
+        Some(redactor.redact(&m, &keep))
+    } else {
+        None
+    };
+    let mut written = Vec::new();
+    for f in &formats {
         let path = dir.join(format!("{stem}.minutes.{}", f.extension()));
-        gijiroku::util::write_atomic(&path, &bytes)?;
+        gijiroku::util::write_atomic(&path, &render(&m, *f)?)?;
         written.push(path);
     }
+    let mut written_redacted = Vec::new();
+    if let Some((rm, _)) = &redacted {
+        for f in &formats {
+            let path = dir.join(format!("{stem}.minutes.redacted.{}", f.extension()));
+            gijiroku::util::write_atomic(&path, &render(rm, *f)?)?;
+            written_redacted.push(path);
+        }
+    }
     spinner.finish_and_clear();
+    let masked: &[minutes::Masked] = redacted.as_ref().map(|r| r.1.as_slice()).unwrap_or(&[]);
     if g.json {
         let v = serde_json::json!({
             "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "speeches": m.items.iter().filter(|i| matches!(i, minutes::Item::Speech(_))).count(),
             "unidentified": m.unidentified,
             "removed": m.removed,
+            "redacted": redacted.as_ref().map(|_| serde_json::json!({
+                "files": written_redacted.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                "masked": masked,
+            })),
         });
         println!("{v}");
     } else if !g.quiet {
-        for p in &written {
+        for p in written.iter().chain(&written_redacted) {
             println!("{}", p.display());
+        }
+        if redacted.is_some() {
+            println!(
+                "masked {} item(s) — review before publishing:",
+                masked.len()
+            );
+            for x in masked {
+                println!("  {}\t{}\t{}", x.kind, x.original, x.location());
+            }
         }
         let unknown = m.items.iter().find_map(|i| match i {
             minutes::Item::Speech(s) if !s.identified => Some(s.heading.as_str()),

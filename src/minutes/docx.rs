@@ -5,7 +5,7 @@
 
 use super::{Item, MeetingKind, Minutes, Speech};
 use docx_rs::{
-    AlignmentType, Delete, Docx, Footer, LineSpacing, PageNum, Paragraph, Run, RunFonts,
+    AlignmentType, BreakType, Delete, Docx, Footer, LineSpacing, PageNum, Paragraph, Run, RunFonts,
     SpecialIndentType,
 };
 
@@ -24,8 +24,32 @@ const SECTION: usize = 24;
 /// One character of body text, in twips (10.5 pt × 20).
 const CHAR: i32 = 210;
 
+/// A run of text. U+000B (Word's own manual line break, common in pasted text) becomes a
+/// line break; the other characters XML 1.0 forbids are dropped, since docx-rs writes them
+/// as they are and Word then refuses the whole file.
 fn text(s: &str) -> Run {
-    Run::new().add_text(s)
+    let mut run = Run::new();
+    for (i, part) in s.split('\u{000B}').enumerate() {
+        if i > 0 {
+            run = run.add_break(BreakType::TextWrapping);
+        }
+        run = run.add_text(xml_safe(part));
+    }
+    run
+}
+
+/// `s` without the characters XML 1.0 does not allow (C0 controls other than tab, line
+/// feed and carriage return; U+FFFE, U+FFFF); U+000B becomes a space (for deleted text,
+/// which cannot hold a break).
+pub(crate) fn xml_safe(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\u{000B}' => Some(' '),
+            '\t' | '\n' | '\r' => Some(c),
+            '\u{0000}'..='\u{001F}' | '\u{FFFE}' | '\u{FFFF}' => None,
+            c => Some(c),
+        })
+        .collect()
 }
 
 fn line(s: &str) -> Paragraph {
@@ -228,11 +252,9 @@ fn add_paragraph_text(
                 digits,
             )));
         }
-        para = para.add_delete(
-            Delete::new()
-                .author("gijiroku")
-                .add_run(Run::new().add_delete_text(chars[start..end].iter().collect::<String>())),
-        );
+        para = para.add_delete(Delete::new().author("gijiroku").add_run(
+            Run::new().add_delete_text(xml_safe(&chars[start..end].iter().collect::<String>())),
+        ));
         pos = end.max(pos);
     }
     if pos < chars.len() {

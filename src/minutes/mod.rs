@@ -22,12 +22,14 @@ pub mod fidelity;
 pub mod kebatori;
 mod keypoints;
 pub mod meta;
+pub mod redact;
 mod render;
 pub mod style;
 
 pub use docx::DocxOptions;
 pub use kebatori::{Removal, RemovalKind};
 pub use meta::{AgendaItem, Attendee, ConsultationMeta, Conventions, MeetingKind, MeetingMeta};
+pub use redact::{KeepList, MaskKind, Masked, Redactor};
 pub use render::{default_template, render, render_template, Format};
 
 use crate::transcript::{Segment, Transcript};

@@ -332,10 +332,21 @@ pub fn date_ja(date: chrono::NaiveDate, digits: Digits) -> String {
 
 /// Parses `13:00`, `13:00:30` or `1300` into seconds after midnight.
 pub fn parse_clock(s: &str) -> Option<f64> {
-    let s = s.trim();
+    // Full-width digits and colon (１３：００, as typed with a Japanese IME) read as ASCII.
+    let s: String = s
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' | '：' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            c => c,
+        })
+        .collect();
     let parts: Vec<&str> = s.split(':').collect();
     let nums: Option<Vec<u32>> = match parts.len() {
-        1 if s.len() == 4 => Some(vec![s[..2].parse().ok()?, s[2..].parse().ok()?]),
+        // "1300": only ASCII digits may be cut by bytes ("1時" is 4 bytes too).
+        1 if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(vec![s[..2].parse().ok()?, s[2..].parse().ok()?])
+        }
         2 | 3 => parts.iter().map(|p| p.parse().ok()).collect(),
         _ => None,
     };
