@@ -49,7 +49,11 @@ pub(crate) async fn add_user(
     let v = auth.viewer;
     let user = st
         .with_archive(move |a| {
-            let dept = u.department.as_deref().map(str::trim).filter(|d| !d.is_empty());
+            let dept = u
+                .department
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty());
             a.add_user(&v, &u.name, &u.password, role, dept)
                 .map_err(|e| ApiError::bad_request(format!("{e:#}")))
         })
@@ -69,7 +73,9 @@ pub(crate) struct Patch {
 /// Tells `"department": null` (clear it) from a missing field (leave it).
 mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
         Option::<String>::deserialize(d).map(Some)
     }
 }
@@ -141,6 +147,8 @@ pub(crate) async fn audit(
         limit: Some(f.limit.unwrap_or(500).clamp(1, 10_000)),
     };
     let v = auth.viewer;
-    let list = st.with_archive(move |a| Ok(a.audit_entries(&v, &q)?)).await?;
+    let list = st
+        .with_archive(move |a| Ok(a.audit_entries(&v, &q)?))
+        .await?;
     Ok(Json(list).into_response())
 }

@@ -48,7 +48,10 @@ pub(crate) fn routes() -> axum::Router<Arc<AppState>> {
         .route("/login", get(|| async { serve("login.html") }))
         .route("/search", get(|| async { serve("search.html") }))
         .route("/admin", get(|| async { serve("admin.html") }))
-        .route("/meetings/{id}", get(|_: Path<String>| async { serve("editor.html") }))
+        .route(
+            "/meetings/{id}",
+            get(|_: Path<String>| async { serve("editor.html") }),
+        )
         .route(
             "/assets/{*file}",
             get(|Path(file): Path<String>| async move {

@@ -52,7 +52,10 @@ pub(crate) async fn get(
 ) -> ApiResult<Response> {
     let v = auth.viewer;
     let job = st
-        .with_archive(move |a| a.job_for(&v, id)?.ok_or_else(|| ApiError::not_found("no such job")))
+        .with_archive(move |a| {
+            a.job_for(&v, id)?
+                .ok_or_else(|| ApiError::not_found("no such job"))
+        })
         .await?;
     Ok(Json(job_json(&job, live_of(&st, id).as_ref())).into_response())
 }
@@ -70,7 +73,10 @@ pub(crate) async fn events(
     let job = st
         .with_archive({
             let v = v.clone();
-            move |a| a.job_for(&v, id)?.ok_or_else(|| ApiError::not_found("no such job"))
+            move |a| {
+                a.job_for(&v, id)?
+                    .ok_or_else(|| ApiError::not_found("no such job"))
+            }
         })
         .await?;
     struct S {
@@ -88,41 +94,40 @@ pub(crate) async fn events(
     let stream = futures_util::stream::unfold(s, move |mut s| {
         let v = v.clone();
         async move {
-        if s.finished {
-            return None;
-        }
-        let job = match s.first.take() {
-            Some(j) => j,
-            None => {
-                // Wait for a change of this job (or 15 s), then read it again.
-                let wait = async {
-                    loop {
-                        match s.rx.recv().await {
-                            Ok(changed) if changed == id => break,
-                            Ok(_) => continue,
-                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                            Err(_) => {
-                                std::future::pending::<()>().await;
+            if s.finished {
+                return None;
+            }
+            let job = match s.first.take() {
+                Some(j) => j,
+                None => {
+                    // Wait for a change of this job (or 15 s), then read it again.
+                    let wait = async {
+                        loop {
+                            match s.rx.recv().await {
+                                Ok(changed) if changed == id => break,
+                                Ok(_) => continue,
+                                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                                Err(_) => {
+                                    std::future::pending::<()>().await;
+                                }
                             }
                         }
+                    };
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), wait).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    let v = v.clone();
+                    match s.st.with_archive(move |a| Ok(a.job_for(&v, id)?)).await {
+                        Ok(Some(j)) => j,
+                        _ => return None,
                     }
-                };
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(15), wait).await;
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                let v = v.clone();
-                match s
-                    .st
-                    .with_archive(move |a| Ok(a.job_for(&v, id)?))
-                    .await
-                {
-                    Ok(Some(j)) => j,
-                    _ => return None,
                 }
-            }
-        };
-        s.finished = matches!(job.state.as_str(), "done" | "failed");
-        let data = job_json(&job, live_of(&s.st, id).as_ref()).to_string();
-        Some((Ok::<_, std::convert::Infallible>(Event::default().data(data)), s))
+            };
+            s.finished = matches!(job.state.as_str(), "done" | "failed");
+            let data = job_json(&job, live_of(&s.st, id).as_ref()).to_string();
+            Some((
+                Ok::<_, std::convert::Infallible>(Event::default().data(data)),
+                s,
+            ))
         }
     });
     Ok(Sse::new(stream)
@@ -164,17 +169,25 @@ pub(crate) async fn upload(
             return Err(too_big(max));
         }
     }
-    let mut mp = multipart.map_err(|e| ApiError::bad_request(format!("send the recording as multipart/form-data ({})", e.body_text())))?;
-    let uploads = st
-        .with_archive(|a| Ok(a.uploads_dir()?))
-        .await?;
+    let mut mp = multipart.map_err(|e| {
+        ApiError::bad_request(format!(
+            "send the recording as multipart/form-data ({})",
+            e.body_text()
+        ))
+    })?;
+    let uploads = st.with_archive(|a| Ok(a.uploads_dir()?)).await?;
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut received: Option<(tempfile::TempPath, String, u64)> = None;
     loop {
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return Err(ApiError::bad_request(format!("the upload was cut off or malformed: {}", e.body_text()))),
+            Err(e) => {
+                return Err(ApiError::bad_request(format!(
+                    "the upload was cut off or malformed: {}",
+                    e.body_text()
+                )))
+            }
         };
         let name = field.name().unwrap_or("").to_string();
         if name == "file" {
@@ -199,9 +212,9 @@ pub(crate) async fn upload(
                         if size > max {
                             return Err(too_big(max)); // `tmp` is deleted on drop
                         }
-                        out.write_all(&bytes)
-                            .await
-                            .map_err(|e| ApiError::internal(&format!("cannot store the upload: {e}")))?;
+                        out.write_all(&bytes).await.map_err(|e| {
+                            ApiError::internal(&format!("cannot store the upload: {e}"))
+                        })?;
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -217,18 +230,21 @@ pub(crate) async fn upload(
                 .map_err(|e| ApiError::internal(&format!("cannot store the upload: {e}")))?;
             received = Some((tmp, file_name, size));
         } else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| ApiError::bad_request(format!("the upload was cut off: {}", e.body_text())))?;
+            let text = field.text().await.map_err(|e| {
+                ApiError::bad_request(format!("the upload was cut off: {}", e.body_text()))
+            })?;
             if text.chars().count() > MAX_FIELD {
-                return Err(ApiError::bad_request(format!("the field {name} is too long")));
+                return Err(ApiError::bad_request(format!(
+                    "the field {name} is too long"
+                )));
             }
             fields.insert(name, text.trim().to_string());
         }
     }
     let Some((tmp, file_name, size)) = received else {
-        return Err(ApiError::bad_request("no recording in the upload (field \"file\")"));
+        return Err(ApiError::bad_request(
+            "no recording in the upload (field \"file\")",
+        ));
     };
     if size == 0 {
         return Err(ApiError::bad_request("the recording is empty (0 bytes)"));
@@ -270,13 +286,20 @@ pub(crate) async fn upload(
         .await?;
     let _ = st.wake.try_send(());
     let _ = st.changed.send(job.id);
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "job": job_json(&job, None) }))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "job": job_json(&job, None) })),
+    )
+        .into_response())
 }
 
 fn too_big(max: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the recording is larger than this server accepts ({:.1} GB)", max as f64 / 1e9),
+        format!(
+            "the recording is larger than this server accepts ({:.1} GB)",
+            max as f64 / 1e9
+        ),
     )
 }
 
@@ -300,7 +323,11 @@ fn job_spec(f: &HashMap<String, String>, file_name: &str, auth: &Auth) -> ApiRes
             format!(
                 "you may not file {} records{}",
                 classification.as_str(),
-                if department.is_empty() { String::new() } else { format!(" of {department}") }
+                if department.is_empty() {
+                    String::new()
+                } else {
+                    format!(" of {department}")
+                }
             ),
         ));
     }
@@ -314,7 +341,10 @@ fn job_spec(f: &HashMap<String, String>, file_name: &str, auth: &Auth) -> ApiRes
         .unwrap_or_else(|| "recording".into());
     let title = get("title").map(str::to_string).unwrap_or(stem);
     let start_time = match get("start_time") {
-        Some(t) => Some(clock(t).ok_or_else(|| ApiError::bad_request(format!("start time {t:?} is not HH:MM")))?),
+        Some(t) => Some(
+            clock(t)
+                .ok_or_else(|| ApiError::bad_request(format!("start time {t:?} is not HH:MM")))?,
+        ),
         None => None,
     };
     let int = |k: &str| -> ApiResult<Option<usize>> {
@@ -323,13 +353,17 @@ fn job_spec(f: &HashMap<String, String>, file_name: &str, auth: &Auth) -> ApiRes
                 v.parse::<usize>()
                     .ok()
                     .filter(|n| (1..=100).contains(n))
-                    .ok_or_else(|| ApiError::bad_request(format!("{k} must be a number from 1 to 100")))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("{k} must be a number from 1 to 100"))
+                    })
             })
             .transpose()
     };
     let language = match get("language").unwrap_or("ja") {
         "auto" => None,
-        l if l.len() <= 8 && l.chars().all(|c| c.is_ascii_alphabetic()) => Some(l.to_ascii_lowercase()),
+        l if l.len() <= 8 && l.chars().all(|c| c.is_ascii_alphabetic()) => {
+            Some(l.to_ascii_lowercase())
+        }
         l => return Err(ApiError::bad_request(format!("unknown language {l:?}"))),
     };
     let options = JobOptions {
@@ -353,7 +387,10 @@ fn job_spec(f: &HashMap<String, String>, file_name: &str, auth: &Auth) -> ApiRes
     put("recording_start", start_time.clone());
     put("start_time", start_time);
     put("classification", Some(classification.as_str().into()));
-    put("department", Some(department.clone()).filter(|d| !d.is_empty()));
+    put(
+        "department",
+        Some(department.clone()).filter(|d| !d.is_empty()),
+    );
     let meta_toml = toml::to_string(&t).map_err(|e| ApiError::internal(&e.to_string()))?;
     // Both readers must accept it before the job is queued.
     crate::archive::MeetingMeta::parse(&meta_toml, None).map_err(bad)?;

@@ -163,7 +163,9 @@ pub(crate) async fn audio(
         .with_archive(move |a| {
             let r = a.recording(&v, id)?;
             let Some((file, name)) = r else {
-                return Err(ApiError::not_found("this meeting has no recording in the archive"));
+                return Err(ApiError::not_found(
+                    "this meeting has no recording in the archive",
+                ));
             };
             // Browsers ask for many ranges while playing: the audit log records each start.
             if from_start {
@@ -265,6 +267,7 @@ pub(crate) async fn minutes(
         .map_err(|_| ApiError::not_found("minutes come as minutes.docx, .md, .txt or .html"))?;
     let redact = q.redact.as_deref().is_some_and(|r| r == "1" || r == "true");
     let v = auth.viewer;
+    let state = st.clone();
     let (bytes, title) = st
         .with_archive(move |a| {
             let s = a.summary(&v, id)?;
@@ -273,17 +276,38 @@ pub(crate) async fn minutes(
             }
             let (version, t) = a.transcript(&v, id, q.version)?;
             let meta_text = a.meeting_meta_toml(&v, id)?;
-            let meta: minutes::MeetingMeta = toml::from_str(&meta_text)
-                .map_err(|e| ApiError::internal(&format!("the meeting's metadata cannot be read: {e}")))?;
-            let m = minutes::draft(&t, &meta, &minutes::MinutesOptions::default())
-                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot draft minutes: {e}")))?;
-            let m = if redact { redacted(m, &meta, &t) } else { m };
+            let meta: minutes::MeetingMeta = toml::from_str(&meta_text).map_err(|e| {
+                ApiError::internal(&format!("the meeting's metadata cannot be read: {e}"))
+            })?;
+            let m =
+                minutes::draft(&t, &meta, &minutes::MinutesOptions::default()).map_err(|e| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        format!("cannot draft minutes: {e}"),
+                    )
+                })?;
+            let m = if redact {
+                let r = match state.redactor.get() {
+                    Some(r) => r,
+                    None => {
+                        let r = crate::minutes::redact::Redactor::load(&state.options.data)?;
+                        state.redactor.get_or_init(|| r)
+                    }
+                };
+                let keep = crate::minutes::redact::KeepList::from_meta(&meta, &t);
+                r.redact(&m, &keep).0
+            } else {
+                m
+            };
             let bytes = minutes::render(&m, format)?;
             a.audit(
                 &v,
                 "export",
                 Some(id),
-                &format!("minutes.{ext} v{version}{}", if redact { " redacted" } else { "" }),
+                &format!(
+                    "minutes.{ext} v{version}{}",
+                    if redact { " redacted" } else { "" }
+                ),
             )?;
             Ok((bytes, s.title))
         })
@@ -307,21 +331,17 @@ pub(crate) async fn minutes(
         .into_response())
 }
 
-/// The redacted copy for publication (the original draft is untouched).
-fn redacted(
-    m: crate::minutes::Minutes,
-    _meta: &crate::minutes::MeetingMeta,
-    _t: &Transcript,
-) -> crate::minutes::Minutes {
-    // Wired to minutes::redact when that module lands.
-    m
-}
-
 /// `Content-Disposition` with the UTF-8 name (RFC 6266/5987) and an ASCII fallback.
 fn attachment(name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut enc = String::new();
     for b in name.as_bytes() {
@@ -354,7 +374,9 @@ pub(crate) async fn enroll(
     let Json(e) = body.map_err(|_| ApiError::bad_request("send {\"name\", \"role\"} as JSON"))?;
     let name = e.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::bad_request("give the speaker's name (at most 100 characters)"));
+        return Err(ApiError::bad_request(
+            "give the speaker's name (at most 100 characters)",
+        ));
     }
     let v = auth.viewer;
     let models = st.options.models_dir.clone();
@@ -369,25 +391,36 @@ pub(crate) async fn enroll(
             }
             let (_, t) = a.transcript(&v, id, None)?;
             if t.speaker(&speaker).is_none() {
-                return Err(ApiError::not_found(format!("there is no speaker {speaker} in this transcript")));
+                return Err(ApiError::not_found(format!(
+                    "there is no speaker {speaker} in this transcript"
+                )));
             }
             let spans = solo_spans(&t, &speaker);
             let total: f64 = spans.iter().map(|s| s.1 - s.0).sum::<f64>().max(0.0);
             if total < 1.0 {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("{speaker} speaks alone for {total:.1} s: a voiceprint needs at least 1 s"),
+                    format!(
+                        "{speaker} speaks alone for {total:.1} s: a voiceprint needs at least 1 s"
+                    ),
                 ));
             }
             let Some((mut file, _)) = a.recording(&v, id)? else {
-                return Err(ApiError::not_found("this meeting has no recording in the archive"));
+                return Err(ApiError::not_found(
+                    "this meeting has no recording in the archive",
+                ));
             };
             let tmp = tempfile::Builder::new()
                 .prefix(".enroll-")
                 .tempfile_in(a.uploads_dir()?)
                 .map_err(anyhow::Error::from)?;
             std::io::copy(&mut file.reader, &mut tmp.as_file()).map_err(anyhow::Error::from)?;
-            a.audit(&v, "enroll", Some(id), &format!("{speaker} as {audit_name}"))?;
+            a.audit(
+                &v,
+                "enroll",
+                Some(id),
+                &format!("{speaker} as {audit_name}"),
+            )?;
             Ok((tmp, spans))
         })
         .await?;
@@ -405,7 +438,12 @@ pub(crate) async fn enroll(
     })
     .await
     .map_err(|e| ApiError::internal(&e.to_string()))?
-    .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("cannot enroll: {e:#}")))?;
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("cannot enroll: {e:#}"),
+        )
+    })?;
     Ok(Json(serde_json::json!({ "name": name, "seconds": seconds })).into_response())
 }
 
@@ -447,7 +485,10 @@ fn cut_spans(
         // Named after the meeting so that purging the meeting purges the voiceprint too.
         .map(|s| {
             let span = format!("{:.1}-{:.1}s", s.0, s.1);
-            (crate::archive::retention::voiceprint_source(meeting, &span), Vec::new())
+            (
+                crate::archive::retention::voiceprint_source(meeting, &span),
+                Vec::new(),
+            )
         })
         .collect();
     let mut pos = 0usize;
@@ -503,7 +544,9 @@ pub(crate) async fn search(
         && empty(&q.body)
         && empty(&q.answers_to)
     {
-        return Err(ApiError::bad_request("give words to search for, or a filter"));
+        return Err(ApiError::bad_request(
+            "give words to search for, or a filter",
+        ));
     }
     let date = |s: Option<String>| -> ApiResult<_> {
         keep(s)

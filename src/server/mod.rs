@@ -57,6 +57,8 @@ pub(crate) struct AppState {
     pub changed: broadcast::Sender<i64>,
     /// Wakes the worker when a job is queued.
     pub wake: std::sync::mpsc::SyncSender<()>,
+    /// The redaction dictionary, loaded on the first redacted download.
+    pub redactor: std::sync::OnceLock<crate::minutes::redact::Redactor>,
 }
 
 impl AppState {
@@ -68,10 +70,9 @@ impl AppState {
     {
         let st = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut a = st
-                .archive
-                .lock()
-                .map_err(|_| ApiError::internal("the archive is unavailable after an earlier failure"))?;
+            let mut a = st.archive.lock().map_err(|_| {
+                ApiError::internal("the archive is unavailable after an earlier failure")
+            })?;
             f(&mut a)
         })
         .await
@@ -121,12 +122,16 @@ impl From<anyhow::Error> for ApiError {
         if let Some(s) = e.downcast_ref::<SaveError>() {
             return save_error(s);
         }
-        if e.downcast_ref::<crate::archive::access::Forbidden>().is_some()
-            || e.downcast_ref::<crate::archive::access::UploadForbidden>().is_some()
+        if e.downcast_ref::<crate::archive::access::Forbidden>()
+            .is_some()
+            || e.downcast_ref::<crate::archive::access::UploadForbidden>()
+                .is_some()
         {
             return ApiError::new(StatusCode::FORBIDDEN, e.to_string());
         }
-        if e.downcast_ref::<crate::archive::users::NotAdmin>().is_some() {
+        if e.downcast_ref::<crate::archive::users::NotAdmin>()
+            .is_some()
+        {
             return ApiError::not_found("no such API");
         }
         tracing::error!("request failed: {e:#}");
@@ -200,6 +205,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         live: Mutex::new(HashMap::new()),
         changed,
         wake,
+        redactor: std::sync::OnceLock::new(),
     });
     let worker = worker::start(state.clone(), wakes)?;
     let app = router(state.clone());
@@ -209,7 +215,10 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         let _ = writeln!(out, "listening on http://{addr}");
         let _ = out.flush();
     }
-    eprintln!("gijiroku: serving the archive in {} at http://{addr} (Ctrl-C stops)", state.options.data.display());
+    eprintln!(
+        "gijiroku: serving the archive in {} at http://{addr} (Ctrl-C stops)",
+        state.options.data.display()
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -244,7 +253,10 @@ fn router(state: Arc<AppState>) -> axum::Router {
         .route("/logout", post(session::logout))
         .route("/me", get(session::me))
         .route("/meetings", get(meetings::list))
-        .route("/meetings/{id}", get(meetings::detail).delete(meetings::delete))
+        .route(
+            "/meetings/{id}",
+            get(meetings::detail).delete(meetings::delete),
+        )
         .route(
             "/meetings/{id}/transcript",
             get(meetings::transcript).put(meetings::save),
@@ -260,7 +272,9 @@ fn router(state: Arc<AppState>) -> axum::Router {
         .route("/search", get(meetings::search))
         .route(
             "/jobs",
-            get(jobs::list).post(jobs::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+            get(jobs::list)
+                .post(jobs::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/jobs/{id}", get(jobs::get))
         .route("/jobs/{id}/events", get(jobs::events))

@@ -48,7 +48,10 @@ fn refuse_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if site == "cross-site" {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "requests from other sites are refused"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "requests from other sites are refused",
+        ));
     }
     if let (Some(origin), Some(host)) = (
         headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
@@ -56,7 +59,10 @@ fn refuse_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
     ) {
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
         if origin != "null" && origin_host != host {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "requests from other sites are refused"));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "requests from other sites are refused",
+            ));
         }
     }
     Ok(())
@@ -70,9 +76,7 @@ impl FromRequestParts<Arc<AppState>> for Auth {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let token = session_cookie(&parts.headers).ok_or_else(unauthorized)?;
-        let found = state
-            .with_archive(move |a| Ok(a.session(&token)?))
-            .await?;
+        let found = state.with_archive(move |a| Ok(a.session(&token)?)).await?;
         let (user, session) = found.ok_or_else(unauthorized)?;
         if !matches!(parts.method, Method::GET | Method::HEAD) {
             refuse_cross_site(&parts.headers)?;
@@ -113,9 +117,17 @@ pub(crate) async fn login(
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     refuse_cross_site(&headers)?;
-    let Json(l) = body.map_err(|e| ApiError::bad_request(format!("send {{\"user\", \"password\"}} as JSON ({})", e.body_text())))?;
+    let Json(l) = body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "send {{\"user\", \"password\"}} as JSON ({})",
+            e.body_text()
+        ))
+    })?;
     if l.user.len() > 200 || l.password.len() > 1000 {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong user name or password",
+        ));
     }
     let (user, session) = st
         .with_archive(move |a| match a.authenticate(&l.user, &l.password) {
@@ -126,7 +138,10 @@ pub(crate) async fn login(
             }
             Err(AuthError::Wrong) => {
                 // authenticate() has logged the failure.
-                Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"))
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "wrong user name or password",
+                ))
             }
             Err(e @ AuthError::TooMany(_)) => {
                 Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()))

@@ -90,7 +90,13 @@ fn run(st: Arc<AppState>, wakes: Receiver<()>) {
 }
 
 fn one_line(e: &anyhow::Error) -> String {
-    format!("{e:#}").lines().next().unwrap_or("").chars().take(500).collect()
+    format!("{e:#}")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(500)
+        .collect()
 }
 
 /// Publishes a job's stage and progress to the browsers.
@@ -120,7 +126,10 @@ fn set_stage(st: &AppState, job: &Job, stage: &str, percent: f64) {
 fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
     let o = &st.options;
     let viewer = {
-        let a = st.archive.lock().map_err(|_| anyhow::anyhow!("the archive is unavailable"))?;
+        let a = st
+            .archive
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the archive is unavailable"))?;
         match a.user(&job.user)? {
             Some(u) => Viewer::for_user(&u),
             None => anyhow::bail!("the user {} who uploaded this no longer exists", job.user),
@@ -140,7 +149,9 @@ fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
         opts.threads = t;
     }
     opts.diarize = opts.vad_model.is_some()
-        && o.models_dir.join(crate::diarize::encoder::ENCODER_FILE).exists();
+        && o.models_dir
+            .join(crate::diarize::encoder::ENCODER_FILE)
+            .exists();
     opts.num_speakers = job.options.speakers;
     opts.min_speakers = job.options.min_speakers;
     opts.max_speakers = job.options.max_speakers;
@@ -175,14 +186,20 @@ fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
     let minutes = crate::minutes::draft(&t, &meta, &crate::minutes::MinutesOptions::default())
         .map_err(|e| anyhow::anyhow!("cannot draft the minutes: {e}"))?;
     let mut drafts = Vec::new();
-    for f in [crate::minutes::Format::Docx, crate::minutes::Format::Markdown] {
+    for f in [
+        crate::minutes::Format::Docx,
+        crate::minutes::Format::Markdown,
+    ] {
         let p = folder.join(format!("minutes.{}", f.extension()));
         crate::util::write_atomic(&p, &crate::minutes::render(&minutes, f)?)?;
         drafts.push(p);
     }
 
     set_stage(st, job, "archiving", 99.0);
-    let mut a = st.archive.lock().map_err(|_| anyhow::anyhow!("the archive is unavailable"))?;
+    let mut a = st
+        .archive
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the archive is unavailable"))?;
     let meeting = match a.add_transcript(&transcript_path, &archive_meta, Some(&job.upload)) {
         Ok(m) => m,
         // Archived before a crash, not marked done: the same meeting.
