@@ -102,7 +102,12 @@ impl Archive {
     /// Queues a job for a file already received in full at `received` (in the uploads folder);
     /// the file is moved to `uploads/<job id>/` in the same step, so a crash leaves either no job
     /// and a stray file (deleted by [`Archive::clean_uploads`]) or a job with its file.
-    pub fn queue_job(&self, viewer: &Viewer, received: &Path, spec: &JobSpec) -> anyhow::Result<Job> {
+    pub fn queue_job(
+        &self,
+        viewer: &Viewer,
+        received: &Path,
+        spec: &JobSpec,
+    ) -> anyhow::Result<Job> {
         let uploads = self.uploads_dir()?;
         let tx = self.db.unchecked_transaction()?;
         tx.execute(
@@ -129,7 +134,10 @@ impl Archive {
         std::fs::rename(received, &dest)
             .with_context(|| format!("cannot move the upload to {}", dest.display()))?;
         let rel = format!("uploads/{id}/{name}");
-        tx.execute("UPDATE jobs SET upload = ?1 WHERE id = ?2", params![rel, id])?;
+        tx.execute(
+            "UPDATE jobs SET upload = ?1 WHERE id = ?2",
+            params![rel, id],
+        )?;
         tx.commit()?;
         self.job(id)?.context("the job vanished")
     }
@@ -190,8 +198,10 @@ impl Archive {
     }
 
     pub fn set_job_stage(&self, id: i64, stage: &str) -> anyhow::Result<()> {
-        self.db
-            .execute("UPDATE jobs SET stage = ?1 WHERE id = ?2", params![stage, id])?;
+        self.db.execute(
+            "UPDATE jobs SET stage = ?1 WHERE id = ?2",
+            params![stage, id],
+        )?;
         Ok(())
     }
 
@@ -300,7 +310,13 @@ pub fn safe_file_name(name: &str) -> String {
     let cleaned: String = base
         .chars()
         .filter(|c| !c.is_control())
-        .map(|c| if matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|') { '_' } else { c })
+        .map(|c| {
+            if matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_string();
     let cleaned = if cleaned.chars().count() > 100 {

@@ -80,8 +80,14 @@ pub struct DiffOp {
 }
 
 const REVIEW_COLUMNS: [(&str, &str); 2] = [
-    ("author", "ALTER TABLE transcripts ADD COLUMN author TEXT NOT NULL DEFAULT ''"),
-    ("note", "ALTER TABLE transcripts ADD COLUMN note TEXT NOT NULL DEFAULT ''"),
+    (
+        "author",
+        "ALTER TABLE transcripts ADD COLUMN author TEXT NOT NULL DEFAULT ''",
+    ),
+    (
+        "note",
+        "ALTER TABLE transcripts ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    ),
 ];
 
 /// Words of context shown around a change in a diff.
@@ -194,7 +200,11 @@ impl Archive {
                 return Err(SaveError::Conflict {
                     base,
                     latest,
-                    author: if author.is_empty() { "the machine".into() } else { author },
+                    author: if author.is_empty() {
+                        "the machine".into()
+                    } else {
+                        author
+                    },
                     at,
                 });
             }
@@ -258,7 +268,11 @@ impl Archive {
     }
 
     /// The meeting's recording, opened for streaming reads, and its stored file name.
-    pub fn recording(&self, viewer: &Viewer, id: i64) -> anyhow::Result<Option<(StoredFile, String)>> {
+    pub fn recording(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+    ) -> anyhow::Result<Option<(StoredFile, String)>> {
         self.summary(viewer, id)?;
         let file: Option<String> = self
             .db
@@ -289,7 +303,12 @@ impl Archive {
     }
 
     /// Stores the minutes' metadata (`minutes.toml`) beside a meeting archived from an upload.
-    pub fn set_meeting_meta_toml(&self, viewer: &Viewer, id: i64, toml: &str) -> anyhow::Result<()> {
+    pub fn set_meeting_meta_toml(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        toml: &str,
+    ) -> anyhow::Result<()> {
         self.permit(viewer, id, super::Action::Edit)?;
         self.write_meeting_file(id, "minutes.toml", toml.as_bytes())
     }
@@ -310,10 +329,18 @@ pub enum NoTranscript {
 /// words inside their segment, known speakers, a supported schema.
 pub fn validate(t: &Transcript) -> Result<(), String> {
     if t.schema_version != crate::transcript::SCHEMA_VERSION {
-        return Err(format!("schema version {} is not {}", t.schema_version, crate::transcript::SCHEMA_VERSION));
+        return Err(format!(
+            "schema version {} is not {}",
+            t.schema_version,
+            crate::transcript::SCHEMA_VERSION
+        ));
     }
     let ok = |x: f64| x.is_finite() && x >= 0.0;
-    let limit = if t.source.duration > 0.0 { t.source.duration + 1.0 } else { f64::MAX };
+    let limit = if t.source.duration > 0.0 {
+        t.source.duration + 1.0
+    } else {
+        f64::MAX
+    };
     let mut ids = std::collections::HashSet::new();
     for s in &t.speakers {
         if !ids.insert(s.id.as_str()) {
@@ -326,7 +353,12 @@ pub fn validate(t: &Transcript) -> Result<(), String> {
     let mut prev = 0.0f64;
     for (i, s) in t.segments.iter().enumerate() {
         if !ok(s.start) || !ok(s.end) || s.end < s.start || s.end > limit {
-            return Err(format!("segment {} has impossible times ({} – {})", i + 1, s.start, s.end));
+            return Err(format!(
+                "segment {} has impossible times ({} – {})",
+                i + 1,
+                s.start,
+                s.end
+            ));
         }
         if s.start + 0.01 < prev {
             return Err(format!("segment {} starts before the one before it", i + 1));
@@ -346,7 +378,10 @@ pub fn validate(t: &Transcript) -> Result<(), String> {
             }
             if let Some(sp) = &w.speaker {
                 if !ids.contains(sp.as_str()) {
-                    return Err(format!("a word of segment {} names an unknown speaker {sp}", i + 1));
+                    return Err(format!(
+                        "a word of segment {} names an unknown speaker {sp}",
+                        i + 1
+                    ));
                 }
             }
         }
@@ -404,32 +439,56 @@ pub fn diff(a: &Transcript, b: &Transcript, from: i64, to: i64) -> VersionDiff {
         use similar::DiffOp as D;
         let (del, ins, new_at) = match *op {
             D::Equal { .. } => continue,
-            D::Delete { old_index, old_len, new_index } => (old_index..old_index + old_len, 0..0, new_index),
-            D::Insert { new_index, new_len, .. } => (0..0, new_index..new_index + new_len, new_index),
-            D::Replace { old_index, old_len, new_index, new_len } => {
-                (old_index..old_index + old_len, new_index..new_index + new_len, new_index)
-            }
+            D::Delete {
+                old_index,
+                old_len,
+                new_index,
+            } => (old_index..old_index + old_len, 0..0, new_index),
+            D::Insert {
+                new_index, new_len, ..
+            } => (0..0, new_index..new_index + new_len, new_index),
+            D::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (
+                old_index..old_index + old_len,
+                new_index..new_index + new_len,
+                new_index,
+            ),
         };
         let segment = seg_of(new_at);
         let mut list = Vec::new();
         // Context before, from the equal run that precedes (same segment only).
         if k > 0 {
             if let D::Equal { new_index, len, .. } = ops[k - 1] {
-                let from_i = (new_index + len).saturating_sub(CONTEXT_WORDS).max(new_index);
+                let from_i = (new_index + len)
+                    .saturating_sub(CONTEXT_WORDS)
+                    .max(new_index);
                 let ctx: Vec<&str> = (from_i..new_index + len)
                     .filter(|&i| Some(tb[i].1) == segment)
                     .map(|i| wb[i])
                     .collect();
                 if !ctx.is_empty() {
-                    list.push(DiffOp { op: "equal", text: join(&ctx) });
+                    list.push(DiffOp {
+                        op: "equal",
+                        text: join(&ctx),
+                    });
                 }
             }
         }
         if !del.is_empty() {
-            list.push(DiffOp { op: "delete", text: join(&wa[del]) });
+            list.push(DiffOp {
+                op: "delete",
+                text: join(&wa[del]),
+            });
         }
         if !ins.is_empty() {
-            list.push(DiffOp { op: "insert", text: join(&wb[ins]) });
+            list.push(DiffOp {
+                op: "insert",
+                text: join(&wb[ins]),
+            });
         }
         if k + 1 < n {
             if let D::Equal { new_index, len, .. } = ops[k + 1] {
@@ -438,12 +497,21 @@ pub fn diff(a: &Transcript, b: &Transcript, from: i64, to: i64) -> VersionDiff {
                     .map(|i| wb[i])
                     .collect();
                 if !ctx.is_empty() {
-                    list.push(DiffOp { op: "equal", text: join(&ctx) });
+                    list.push(DiffOp {
+                        op: "equal",
+                        text: join(&ctx),
+                    });
                 }
             }
         }
         let start = segment.map(|s| b.segments[s].start).unwrap_or(0.0);
-        changes.push(Change { segment, start, speaker_from: None, speaker_to: None, ops: list });
+        changes.push(Change {
+            segment,
+            start,
+            speaker_from: None,
+            speaker_to: None,
+            ops: list,
+        });
     }
     // Segments whose speaker changed: compare with the earlier version's segment that overlaps
     // it most in time (ids can be renumbered, so names are compared).
@@ -455,8 +523,14 @@ pub fn diff(a: &Transcript, b: &Transcript, from: i64, to: i64) -> VersionDiff {
             .filter(|(o, _)| *o > 0.0)
             .max_by(|p, q| p.0.total_cmp(&q.0));
         let Some((_, old)) = best else { continue };
-        let name_a = old.speaker.as_deref().map(|id| a.speaker_display(id).to_string());
-        let name_b = s.speaker.as_deref().map(|id| b.speaker_display(id).to_string());
+        let name_a = old
+            .speaker
+            .as_deref()
+            .map(|id| a.speaker_display(id).to_string());
+        let name_b = s
+            .speaker
+            .as_deref()
+            .map(|id| b.speaker_display(id).to_string());
         let renamed = old.speaker == s.speaker;
         if name_a != name_b && !renamed {
             changes.push(Change {
@@ -481,7 +555,12 @@ pub fn diff(a: &Transcript, b: &Transcript, from: i64, to: i64) -> VersionDiff {
             })
         })
         .collect();
-    VersionDiff { from, to, renamed, changes }
+    VersionDiff {
+        from,
+        to,
+        renamed,
+        changes,
+    }
 }
 
 /// A meeting as the web app's list shows it.

@@ -17,8 +17,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
-    let max_upload = parse_size(&a.max_upload)
-        .with_context(|| format!("--max-upload {:?} is not a size like 4G or 500M", a.max_upload))?;
+    let max_upload = parse_size(&a.max_upload).with_context(|| {
+        format!(
+            "--max-upload {:?} is not a size like 4G or 500M",
+            a.max_upload
+        )
+    })?;
     if let Some(t) = a.threads {
         if t == 0 || t > 256 {
             anyhow::bail!("--threads must be from 1 to 256");

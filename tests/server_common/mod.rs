@@ -115,7 +115,12 @@ pub struct Client {
 impl Client {
     pub fn login(&mut self, user: &str, password: &str) -> Response {
         let body = serde_json::json!({ "user": user, "password": password }).to_string();
-        let r = self.send("POST", "/api/login", &[("Content-Type", "application/json")], body.as_bytes());
+        let r = self.send(
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
         if r.status == 200 {
             let c = r.header("set-cookie").expect("no session cookie");
             self.cookie = Some(c.split(';').next().unwrap().to_string());
@@ -129,18 +134,35 @@ impl Client {
     }
 
     pub fn json(&self, method: &str, path: &str, body: &serde_json::Value) -> Response {
-        self.send(method, path, &[("Content-Type", "application/json")], body.to_string().as_bytes())
+        self.send(
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
     }
 
     /// Sends a request with the session cookie and (on writes) the CSRF token.
-    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        let mut h: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let mut h: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         if let Some(c) = &self.cookie {
             h.push(("Cookie".into(), c.clone()));
         }
         if method != "GET" {
             if let Some(t) = &self.csrf {
-                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("x-csrf-token")) {
+                if !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("x-csrf-token"))
+                {
                     h.push(("X-CSRF-Token".into(), t.clone()));
                 }
             }
@@ -203,13 +225,19 @@ pub fn read_response(s: &mut TcpStream) -> Response {
     if chunked {
         body = dechunk(&body);
     }
-    Response { status, headers, body }
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else { break };
+        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
         let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
@@ -228,7 +256,8 @@ pub fn multipart(fields: &[(&str, &str)], file_name: &str, file: &[u8]) -> (Stri
     let mut body = Vec::new();
     for (k, v) in fields {
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
         );
     }
     body.extend_from_slice(
@@ -250,7 +279,10 @@ pub fn wait_job(c: &Client, id: i64, limit: Duration) -> serde_json::Value {
         if matches!(j["state"].as_str(), Some("done") | Some("failed")) {
             return j;
         }
-        assert!(t0.elapsed() < limit, "job {id} not finished after {limit:?}: {j}");
+        assert!(
+            t0.elapsed() < limit,
+            "job {id} not finished after {limit:?}: {j}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
