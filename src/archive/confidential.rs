@@ -21,7 +21,7 @@
 
 use super::crypt::{self, Key};
 use super::{Archive, SearchRequest, TurnRow};
-use crate::search::{japanese::fold_char, turn_key, Filters, Hit, MatchedBy, TurnDoc};
+use crate::search::{japanese::fold_char, turn_key, Filters, Hit, MatchedBy};
 use anyhow::Context;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
@@ -426,21 +426,11 @@ impl Archive {
                 let (fragment, highlights) = snippet(&t.text, &query.literals());
                 hits.push(Hit {
                     score,
-                    turn: TurnDoc {
-                        meeting_id: id,
-                        seq: t.seq,
-                        kind: kind.clone(),
-                        title: title.clone(),
-                        body: body.clone(),
-                        date: date.clone(),
-                        speaker: t.speaker,
-                        role: t.role,
-                        text: t.text,
-                        start: t.start,
-                        end: t.end,
-                        classification: classification.clone(),
-                        department: department.clone(),
-                    },
+                    turn: super::turn_doc(
+                        id,
+                        (&kind, &title, &body, &date, &classification, &department),
+                        t,
+                    ),
                     fragment,
                     highlights,
                     matched_by: if query.is_empty() {

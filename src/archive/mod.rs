@@ -686,20 +686,12 @@ impl Archive {
         Ok(self
             .turn_rows(id)?
             .into_iter()
-            .map(|t| TurnDoc {
-                meeting_id: id,
-                seq: t.seq,
-                kind: kind.clone(),
-                title: title.clone(),
-                body: body.clone(),
-                date: date.clone(),
-                speaker: t.speaker,
-                role: t.role,
-                text: t.text,
-                start: t.start,
-                end: t.end,
-                classification: classification.clone(),
-                department: department.clone(),
+            .map(|t| {
+                turn_doc(
+                    id,
+                    (&kind, &title, &body, &date, &classification, &department),
+                    t,
+                )
             })
             .collect())
     }
@@ -1026,6 +1018,30 @@ fn summary_row(r: &rusqlite::Row) -> rusqlite::Result<MeetingSummary> {
         turns: r.get::<_, i64>(8)? as usize,
         speakers: r.get::<_, i64>(9)? as usize,
     })
+}
+
+/// What the index stores of a meeting beside each turn: kind, title, body, date,
+/// classification, department.
+pub(crate) type MeetingFields<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
+
+/// A catalog turn as the search index (and the in-memory search of confidential turns) sees it.
+pub(crate) fn turn_doc(id: i64, m: MeetingFields, t: TurnRow) -> TurnDoc {
+    let (kind, title, body, date, classification, department) = m;
+    TurnDoc {
+        meeting_id: id,
+        seq: t.seq,
+        kind: kind.into(),
+        title: title.into(),
+        body: body.into(),
+        date: date.into(),
+        speaker: t.speaker,
+        role: t.role,
+        text: t.text,
+        start: t.start,
+        end: t.end,
+        classification: classification.into(),
+        department: department.into(),
+    }
 }
 
 fn insert_turns(tx: &Transaction, id: i64, turns: &[TurnRow]) -> anyhow::Result<()> {

@@ -578,23 +578,30 @@ pub struct Listing {
 impl Archive {
     /// The meetings this viewer may read, with what the web app's list shows about them.
     pub fn listings(&self, viewer: &Viewer) -> anyhow::Result<Vec<Listing>> {
-        let list = self.list(viewer)?;
-        let mut st = self.db.prepare(
+        self.list(viewer)?
+            .into_iter()
+            .map(|summary| self.listing_of(summary))
+            .collect()
+    }
+
+    /// One meeting as the web app's list shows it, if this viewer may read it.
+    pub fn listing(&self, viewer: &Viewer, id: i64) -> anyhow::Result<Listing> {
+        let summary = self.summary(viewer, id)?;
+        self.listing_of(summary)
+    }
+
+    fn listing_of(&self, summary: super::MeetingSummary) -> anyhow::Result<Listing> {
+        let (duration, audio, version): (Option<f64>, i64, Option<i64>) = self.db.prepare_cached(
             "SELECT (SELECT MAX(duration) FROM recordings WHERE meeting_id = ?1),
                     (SELECT COUNT(*) FROM recordings WHERE meeting_id = ?1 AND file IS NOT NULL),
                     (SELECT MAX(version) FROM transcripts WHERE meeting_id = ?1 AND origin != 'minutes-text')",
-        )?;
-        let mut out = Vec::with_capacity(list.len());
-        for summary in list {
-            let (duration, audio, version): (Option<f64>, i64, Option<i64>) =
-                st.query_row([summary.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            out.push(Listing {
-                summary,
-                duration,
-                has_audio: audio > 0,
-                version,
-            });
-        }
-        Ok(out)
+        )?
+        .query_row([summary.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(Listing {
+            summary,
+            duration,
+            has_audio: audio > 0,
+            version,
+        })
     }
 }

@@ -34,11 +34,7 @@ pub(crate) async fn detail(
         .with_archive(move |a| {
             let d = a.show(&v, id)?;
             let versions = a.versions(&v, id)?;
-            let listing = a
-                .listings(&v)?
-                .into_iter()
-                .find(|l| l.summary.id == id)
-                .ok_or_else(ApiError::no_meeting)?;
+            let listing = a.listing(&v, id)?;
             let mut out = serde_json::to_value(&listing).map_err(anyhow::Error::from)?;
             out["place"] = serde_json::json!(d.place);
             out["start_time"] = serde_json::json!(d.start_time);
