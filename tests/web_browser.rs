@@ -151,6 +151,38 @@ async fn browser(driver: &str, profile: &Path) -> Client {
         .expect("cannot open a Chromium session through chromedriver")
 }
 
+/// The one element `css` names (the test fails if it is missing).
+async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    el(c, css).await.click().await.unwrap();
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    el(c, css).await.send_keys(text).await.unwrap();
+}
+
+/// Waits up to `secs` for the element `css` names (pages render after their fetches).
+async fn wait_el(c: &Client, css: &str, secs: u64) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(secs))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css} after {secs} s: {e}"))
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    std::fs::write(screenshots_dir().join(name), c.screenshot().await.unwrap()).unwrap();
+}
+
+async fn choose(c: &Client, css: &str, value: &str) {
+    el(c, css).await.select_by_value(value).await.unwrap();
+}
+
 async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![])
         .await
@@ -221,25 +253,10 @@ fn screenshots_dir() -> PathBuf {
 
 async fn sign_in(c: &Client, base: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
-    let user = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#user"))
-        .await
-        .unwrap();
+    let user = wait_el(c, "#user", 10).await;
     user.send_keys(USER).await.unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(c, "#password", password).await;
+    click(c, "#login-submit").await;
 }
 
 /// Waits until the editor shows words and the recording's metadata is loaded.
@@ -263,12 +280,7 @@ async fn editor_ready(c: &Client) {
 /// Clicks word `i`, then replaces it by typing: Enter opens the inline editor with the word
 /// selected, the typed text replaces it, Enter commits.
 async fn retype_word(c: &Client, i: i64, text: &str) {
-    c.find(Locator::Css(&format!("#transcript .w[data-i='{i}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, &format!("#transcript .w[data-i='{i}']")).await;
     press(c, &[Key::Enter.into()]).await;
     wait_js(
         c,
@@ -347,54 +359,19 @@ async fn review_flow_in_a_real_browser() {
     )
     .await;
     // Language and model sit in the collapsed "詳しい設定" section.
-    c.find(Locator::Css("#upload-panel summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Css("#up-language"))
-        .await
-        .unwrap()
-        .select_by_value("en")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#up-model"))
-        .await
-        .unwrap()
-        .select_by_value("whisper-tiny.en")
-        .await
-        .unwrap();
+    click(&c, "#upload-panel summary").await;
+    choose(&c, "#up-language", "en").await;
+    choose(&c, "#up-model", "whisper-tiny.en").await;
     // A clerk files committee meetings (public); the form starts on that kind for clerks.
-    let kind = c.find(Locator::Css("#up-kind")).await.unwrap();
+    let kind = el(&c, "#up-kind").await;
     assert_eq!(
         kind.prop("value").await.unwrap().as_deref(),
         Some("committee")
     );
-    c.find(Locator::Css("#up-title"))
-        .await
-        .unwrap()
-        .send_keys("Project meeting (browser test)")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#up-body"))
-        .await
-        .unwrap()
-        .send_keys("Design team")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#up-file"))
-        .await
-        .unwrap()
-        .send_keys(rec.to_str().unwrap())
-        .await
-        .unwrap();
-    c.find(Locator::Css("#up-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&c, "#up-title", "Project meeting (browser test)").await;
+    fill(&c, "#up-body", "Design team").await;
+    fill(&c, "#up-file", rec.to_str().unwrap()).await;
+    click(&c, "#up-submit").await;
 
     // The job row appears and its progress bar moves to 100 % (seen through the SSE stream).
     wait_js(&c, "document.querySelector('.job')", 30, "the job row").await;
@@ -447,19 +424,10 @@ async fn review_flow_in_a_real_browser() {
         "document.querySelector('#upload-panel details').open = false; window.scrollTo(0, 0);",
     )
     .await;
-    std::fs::write(
-        screenshots_dir().join("archive.png"),
-        c.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    screenshot(&c, "archive.png").await;
 
     // ---- the editor: words with times and probabilities
-    c.find(Locator::Css(".job .open-editor"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".job .open-editor").await;
     editor_ready(&c).await;
     let meeting_path = js(&c, "return location.pathname")
         .await
@@ -483,12 +451,7 @@ async fn review_flow_in_a_real_browser() {
     // Click a word some seconds in → the audio seeks to its start.
     let probe = js(&c, "const w = [...document.querySelectorAll('#transcript .w')].find(w => Number(w.dataset.start) > 8); return [Number(w.dataset.i), Number(w.dataset.start)];").await;
     let (pi, pstart) = (probe[0].as_i64().unwrap(), num(&probe[1]));
-    c.find(Locator::Css(&format!("#transcript .w[data-i='{pi}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &format!("#transcript .w[data-i='{pi}']")).await;
     let t = num(&wait_js(
         &c,
         "!audio.seeking && audio.currentTime > 0 && audio.currentTime",
@@ -528,7 +491,7 @@ async fn review_flow_in_a_real_browser() {
 
     // Edit a word (Enter on the selected word, type, Enter) and rename the first speaker.
     retype_word(&c, pi, EDIT).await;
-    let name = c.find(Locator::Css(".speaker-name")).await.unwrap();
+    let name = el(&c, ".speaker-name").await;
     let speaker_id = name.attr("data-id").await.unwrap().unwrap();
     name.click().await.unwrap();
     name.send_keys(SPEAKER).await.unwrap();
@@ -570,17 +533,8 @@ async fn review_flow_in_a_real_browser() {
     assert_eq!(value, SPEAKER);
     // Select the edited word for the screenshot: the selection, speakers and toolbar show.
     let ei = js(&c, &format!("return Number([...document.querySelectorAll('#transcript .w')].find(w => w.textContent === '{EDIT}').dataset.i)")).await;
-    c.find(Locator::Css(&format!("#transcript .w[data-i='{ei}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    std::fs::write(
-        screenshots_dir().join("editor.png"),
-        c.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    click(&c, &format!("#transcript .w[data-i='{ei}']")).await;
+    screenshot(&c, "editor.png").await;
 
     // ---- the DOCX minutes: fetched from the page's own download link
     let bytes = c
@@ -615,19 +569,9 @@ async fn review_flow_in_a_real_browser() {
 
     // ---- search finds the edited word; its link opens the editor at that moment
     c.goto(&format!("{base}/search")).await.unwrap();
-    let q = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#q"))
-        .await
-        .unwrap();
+    let q = wait_el(&c, "#q", 10).await;
     q.send_keys(EDIT).await.unwrap();
-    c.find(Locator::Css("#search-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#search-submit").await;
     wait_js(&c, "document.querySelector('.hit')", 15, "a search hit").await;
     let mark = js(&c, "return document.querySelector('.hit mark') && document.querySelector('.hit mark').textContent").await;
     assert_eq!(
@@ -635,15 +579,9 @@ async fn review_flow_in_a_real_browser() {
         Some(EDIT.to_lowercase()),
         "the hit's snippet marks the word"
     );
-    std::fs::write(
-        screenshots_dir().join("search.png"),
-        c.screenshot().await.unwrap(),
-    )
-    .unwrap();
-    let href = c
-        .find(Locator::Css(".hit-link"))
+    screenshot(&c, "search.png").await;
+    let href = el(&c, ".hit-link")
         .await
-        .unwrap()
         .attr("href")
         .await
         .unwrap()
@@ -653,12 +591,7 @@ async fn review_flow_in_a_real_browser() {
         "hit link {href} is not {meeting_path}?t=…"
     );
     let hit_t: f64 = href.split("?t=").nth(1).unwrap().parse().unwrap();
-    c.find(Locator::Css(".hit-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".hit-link").await;
     editor_ready(&c).await;
     wait_js(
         &c,
