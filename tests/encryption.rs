@@ -38,17 +38,15 @@ fn confidential_records_are_encrypted_at_rest_and_readable_with_the_key() {
     std::fs::copy(wav(), &audio).unwrap();
 
     // A confidential consultation with its recording, a revision and minutes.
-    let tpath = work.path().join("consultation.json");
-    transcript(SECRET, CLIENT, Some(&audio))
-        .save(&tpath)
-        .unwrap();
-    let id = a
-        .add_transcript(
-            &tpath,
-            &meta("consultation", "2024-06-10", "confidential"),
-            Some(&audio),
-        )
-        .unwrap();
+    let id = archive_transcript(
+        &mut a,
+        work.path(),
+        "consultation",
+        (SECRET, CLIENT),
+        &meta("consultation", "2024-06-10", "confidential"),
+        Some(&audio),
+    )
+    .unwrap();
     let local = Viewer::local();
     let rpath = work.path().join("revised.json");
     transcript(REVISED, CLIENT, Some(&audio))
@@ -63,11 +61,15 @@ fn confidential_records_are_encrypted_at_rest_and_readable_with_the_key() {
     .unwrap();
     a.attach_minutes(&local, id, &mpath).unwrap();
     // A public council record, same words style, stays plain and indexed.
-    let ppath = work.path().join("council.json");
-    transcript(PUBLIC, "議長", None).save(&ppath).unwrap();
-    let pid = a
-        .add_transcript(&ppath, &meta("council", "2024-06-11", "public"), None)
-        .unwrap();
+    let pid = archive_transcript(
+        &mut a,
+        work.path(),
+        "council",
+        (PUBLIC, "議長"),
+        &meta("council", "2024-06-11", "public"),
+        None,
+    )
+    .unwrap();
     drop(a);
 
     // No plaintext of the confidential record anywhere in the data folder; the public one
@@ -208,24 +210,25 @@ fn the_data_folder_is_private() {
     a.set_key(Key::load(&key_file(keys.path(), "k")).unwrap())
         .unwrap();
     let work = tempfile::tempdir().unwrap();
-    let audio = work.path().join("c.wav");
-    std::fs::copy(wav(), &audio).unwrap();
-    let tpath = work.path().join("c.json");
-    transcript("私的な内容", "某氏", Some(&audio))
-        .save(&tpath)
-        .unwrap();
-    let id = a
-        .add_transcript(
-            &tpath,
-            &meta("consultation", "2024-06-10", "confidential"),
-            Some(&audio),
-        )
-        .unwrap();
-    let ppath = work.path().join("p.json");
-    transcript("公開の内容", "議長", None).save(&ppath).unwrap();
-    let pid = a
-        .add_transcript(&ppath, &meta("council", "2024-06-11", "public"), None)
-        .unwrap();
+    let audio = recording(work.path());
+    let id = archive_transcript(
+        &mut a,
+        work.path(),
+        "c",
+        ("私的な内容", "某氏"),
+        &meta("consultation", "2024-06-10", "confidential"),
+        Some(&audio),
+    )
+    .unwrap();
+    let pid = archive_transcript(
+        &mut a,
+        work.path(),
+        "p",
+        ("公開の内容", "議長"),
+        &meta("council", "2024-06-11", "public"),
+        None,
+    )
+    .unwrap();
     drop(a);
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
@@ -277,8 +280,7 @@ fn cli_keys_and_clear_errors() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
 
     let work = tempfile::tempdir().unwrap();
-    let audio = work.path().join("c.wav");
-    std::fs::copy(wav(), &audio).unwrap();
+    let audio = recording(work.path());
     let tpath = work.path().join("c.json");
     transcript(SECRET, CLIENT, Some(&audio))
         .save(&tpath)
@@ -343,8 +345,7 @@ fn records_archived_before_encryption_are_sealed_in_place() {
     let (tmp, mut a) = new_archive();
     let data = tmp.path().to_path_buf();
     let work = tempfile::tempdir().unwrap();
-    let audio = work.path().join("c.wav");
-    std::fs::copy(wav(), &audio).unwrap();
+    let audio = recording(work.path());
     let tpath = work.path().join("c.json");
     transcript(OLD, OLD_CLIENT, Some(&audio))
         .save(&tpath)

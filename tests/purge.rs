@@ -54,17 +54,15 @@ fn purge_removes_expired_records_entirely_and_keeps_the_rest() {
         a.add_transcript(&p, &meta(kind, d, class), None).unwrap()
     };
     // Expired: a consultation of 2019 (with its recording) and a public meeting of 2022.
-    let p = work.path().join("old-consultation.json");
-    transcript(EXPIRED_SECRET, "古川氏", Some(&audio))
-        .save(&p)
-        .unwrap();
-    let old_c = a
-        .add_transcript(
-            &p,
-            &meta("consultation", "2019-01-10", "confidential"),
-            Some(&audio),
-        )
-        .unwrap();
+    let old_c = archive_transcript(
+        &mut a,
+        work.path(),
+        "old-consultation",
+        (EXPIRED_SECRET, "古川氏"),
+        &meta("consultation", "2019-01-10", "confidential"),
+        Some(&audio),
+    )
+    .unwrap();
     let old_m = add(
         &mut a,
         "old-meeting",

@@ -124,3 +124,25 @@ pub fn data_folder(tmp: &Path) -> PathBuf {
     .unwrap();
     data
 }
+
+/// A copy of the test recording in `dir` (archiving moves or seals what it is given).
+pub fn recording(dir: &Path) -> PathBuf {
+    let audio = dir.join("c.wav");
+    std::fs::copy(wav(), &audio).unwrap();
+    audio
+}
+
+/// Saves the transcript of `phrase` by `client` as `dir/name.json` and archives it with `meta`,
+/// with the recording when one is given.
+pub fn archive_transcript(
+    a: &mut gijiroku::archive::Archive,
+    dir: &Path,
+    name: &str,
+    (phrase, client): (&str, &str),
+    meta: &MeetingMeta,
+    audio: Option<&Path>,
+) -> anyhow::Result<i64> {
+    let p = dir.join(format!("{name}.json"));
+    transcript(phrase, client, audio).save(&p).unwrap();
+    a.add_transcript(&p, meta, audio)
+}
