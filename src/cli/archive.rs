@@ -3,21 +3,8 @@ use anyhow::Context;
 use gijiroku::archive::{
     meta, AlreadyArchived, Classification, MeetingKind, MeetingMeta, MinutesImport,
 };
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Prints a line; a closed pipe (`| head`) ends the command quietly instead of panicking.
-macro_rules! out {
-    ($($t:tt)*) => {
-        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(e.into());
-        }
-    };
-}
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {

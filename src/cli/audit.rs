@@ -1,20 +1,7 @@
 use super::Globals;
 use gijiroku::archive::audit::DEFAULT_RETENTION_YEARS;
 use gijiroku::archive::{meta, Archive, AuditQuery};
-use std::io::Write;
 use std::process::ExitCode;
-
-/// Prints a line; a closed pipe (`| head`) ends the command quietly instead of panicking.
-macro_rules! out {
-    ($($t:tt)*) => {
-        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(e.into());
-        }
-    };
-}
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {

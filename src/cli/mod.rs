@@ -1,6 +1,8 @@
 //! Command-line interface: parses arguments and calls library functions. No logic of its
 //! own beyond printing, so the HTTP server can call the same functions.
 
+#[macro_use]
+mod out;
 mod archive;
 mod audit;
 mod bench;

@@ -1,20 +1,8 @@
 use super::Globals;
 use anyhow::{bail, Context};
 use gijiroku::archive::{Archive, AuthError, Role, UserChange, Viewer};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
-
-/// Prints a line; a closed pipe (`| head`) ends the command quietly instead of panicking.
-macro_rules! out {
-    ($($t:tt)*) => {
-        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(e.into());
-        }
-    };
-}
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
