@@ -600,7 +600,9 @@ impl Archive {
         sha: &str,
         fill: impl FnOnce(&Transaction, i64, &files::MeetingFiles) -> anyhow::Result<()>,
     ) -> anyhow::Result<i64> {
-        // Before anything is written: a confidential record needs the key.
+        // Before anything is written: a date the index can hold, and a confidential record
+        // needs the key.
+        search::check_date(meta.date)?;
         let key = self.key_for_class(meta.classification.as_str())?;
         let tx = self.db.transaction()?;
         tx.execute(

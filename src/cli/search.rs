@@ -63,13 +63,19 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     if let Some(k) = &a.kind {
         gijiroku::archive::MeetingKind::parse(k)?;
     }
+    // Checked before the archive opens: a date the index cannot hold is a one-line error.
+    let date = |s: Option<&str>| -> anyhow::Result<Option<chrono::NaiveDate>> {
+        let d = s.map(meta::parse_date).transpose()?;
+        d.map(gijiroku::search::check_date).transpose()?;
+        Ok(d)
+    };
     let req = SearchRequest {
         query: a.query.clone(),
         filters: Filters {
             speaker: a.speaker,
             role: a.role,
-            from: a.from.as_deref().map(meta::parse_date).transpose()?,
-            to: a.to.as_deref().map(meta::parse_date).transpose()?,
+            from: date(a.from.as_deref())?,
+            to: date(a.to.as_deref())?,
             kind: a.kind,
             body: a.body,
             ..Default::default()

@@ -9,16 +9,17 @@
 
 pub mod bench;
 pub mod japanese;
+pub mod query;
 
 use anyhow::{bail, Context};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use std::ops::{Bound, Range};
 use std::path::Path;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, RegexQuery,
-    TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery,
+    RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     Facet, FacetOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
@@ -212,6 +213,20 @@ fn schema() -> (Schema, Fields) {
 fn date_value(date: &str) -> anyhow::Result<DateTime> {
     let d = NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .with_context(|| format!("bad date {date:?} (expected YYYY-MM-DD)"))?;
+    if check_date(d).is_err() {
+        // Archiving refuses such dates; one from an older catalog is clamped so that the
+        // index can still be rebuilt from it.
+        tracing::warn!("meeting date {d} is outside the index's range: indexed as the nearest");
+        let y = d.year().clamp(MIN_YEAR, MAX_YEAR);
+        return Ok(day_start(
+            NaiveDate::from_ymd_opt(
+                y,
+                if y == MIN_YEAR { 1 } else { 12 },
+                if y == MIN_YEAR { 1 } else { 31 },
+            )
+            .unwrap_or(d),
+        ));
+    }
     Ok(day_start(d))
 }
 
@@ -445,7 +460,14 @@ impl SearchIndex {
             }
             Box::new(BooleanQuery::new(clauses))
         };
-        let literals = positive_literals(query);
+        let Some(parsed) = query::parse(query)? else {
+            // Only operators or punctuation: no words asked for, nothing matches.
+            return Ok(SearchResult {
+                total: 0,
+                hits: Vec::new(),
+            });
+        };
+        let literals = parsed.positive_literals();
         let phrases: Vec<&str> = literals
             .iter()
             .filter(|l| l.quoted)
@@ -454,10 +476,10 @@ impl SearchIndex {
         let mut hits = Vec::with_capacity(limit);
         let mut total = 0;
         // 1. Quoted phrases as exact characters (unquoted words still by the dictionary).
-        let exact_text = exact_query_text(query);
-        let exact_q = match &exact_text {
-            Some(q) => Some(self.parse(q, self.f.text)?),
-            None => None,
+        let exact_q = if parsed.has_quoted() {
+            Some(self.build(&parsed, Target::Exact)?)
+        } else {
+            None
         };
         if let Some(eq) = &exact_q {
             let (docs, n) = searcher.search(
@@ -475,7 +497,7 @@ impl SearchIndex {
         // exact hits fill the page this stage is skipped (it would only add variants such as
         // stemmed English words, and a phrase of common words is costly) and `total` counts
         // the exact hits.
-        let words_q = self.parse(query, self.f.text)?;
+        let words_q = self.build(&parsed, Target::Words)?;
         let not_exact: Vec<&dyn Query> = exact_q.iter().map(|q| &**q).collect();
         if exact_q.is_none() || hits.len() < limit {
             let (docs, n) = searcher.search(
@@ -504,7 +526,7 @@ impl SearchIndex {
             // Bigrams add the turns where a word starts a longer dictionary word (保育 in
             // 保育園), never those where it sits inside one (京都 in 東京都), unless it is a
             // long fragment (see LONG_LITERAL_CHARS).
-            let bigram_q = self.parse(exact_text.as_deref().unwrap_or(query), self.f.text_chars)?;
+            let bigram_q = self.build(&parsed, Target::Chars)?;
             let gen = self.snippets(&searcher, &*bigram_q, self.f.text_chars)?;
             let want = limit - hits.len();
             let mut not = not_exact.clone();
@@ -532,20 +554,105 @@ impl SearchIndex {
         Ok(SearchResult { total, hits })
     }
 
-    /// Parses a query (AND/OR/NOT, "phrases", field:value, words ANDed by default) with
-    /// `default` as the field of unqualified words.
-    fn parse(&self, query: &str, default: Field) -> anyhow::Result<Box<dyn Query>> {
-        let mut parser = QueryParser::new(
-            self.index.schema(),
-            vec![default],
-            self.query_tokenizers.clone(),
-        );
-        parser.set_conjunction_by_default();
-        // One-character phrases become `text_chars:/c.*/` (see exact_query_text).
-        parser.allow_regexes();
-        parser
-            .parse_query(query)
-            .map_err(|e| anyhow::anyhow!("cannot understand the query {query:?}: {e}"))
+    /// The tantivy query of a parsed user query, its literals on the text fields chosen by
+    /// `target` (never another field: filters come from [`Filters`] only). Negations count
+    /// inside an AND; a query of negations alone matches nothing, as tantivy's parser did.
+    fn build(&self, node: &query::Node, target: Target) -> anyhow::Result<Box<dyn Query>> {
+        Ok(self
+            .build_node(node, target)?
+            .unwrap_or_else(|| Box::new(EmptyQuery)))
+    }
+
+    fn build_node(
+        &self,
+        node: &query::Node,
+        target: Target,
+    ) -> anyhow::Result<Option<Box<dyn Query>>> {
+        use query::Node;
+        Ok(match node {
+            Node::Lit(l) => self.literal_query(l, target)?,
+            Node::Not(n) => self
+                .build_node(n, target)?
+                .map(|q| Box::new(BooleanQuery::new(vec![(Occur::MustNot, q)])) as Box<dyn Query>),
+            Node::And(ns) => {
+                let mut clauses = Vec::new();
+                for n in ns {
+                    let (occur, n) = match n {
+                        Node::Not(inner) => (Occur::MustNot, &**inner),
+                        n => (Occur::Must, n),
+                    };
+                    if let Some(q) = self.build_node(n, target)? {
+                        clauses.push((occur, q));
+                    }
+                }
+                match clauses.len() {
+                    0 => None,
+                    1 if clauses[0].0 == Occur::Must => clauses.pop().map(|c| c.1),
+                    _ => Some(Box::new(BooleanQuery::new(clauses))),
+                }
+            }
+            Node::Or(ns) => {
+                let mut clauses = Vec::new();
+                for n in ns {
+                    if let Some(q) = self.build_node(n, target)? {
+                        clauses.push((Occur::Should, q));
+                    }
+                }
+                match clauses.len() {
+                    0 => None,
+                    1 => clauses.pop().map(|c| c.1),
+                    _ => Some(Box::new(BooleanQuery::new(clauses))),
+                }
+            }
+        })
+    }
+
+    /// One word or phrase: the tokens of the field's analyzer as a term (one token) or a
+    /// phrase (several), as tantivy's query parser makes them; a quoted phrase of one
+    /// normalised character on the bigrams is "a bigram starting with it, or it alone at the
+    /// end" (see [`CharBigramTokenizer`]). `None` when it has no searchable character.
+    fn literal_query(
+        &self,
+        l: &query::Literal,
+        target: Target,
+    ) -> anyhow::Result<Option<Box<dyn Query>>> {
+        let on_chars = match target {
+            Target::Exact => l.quoted,
+            Target::Words => false,
+            Target::Chars => true,
+        };
+        let (field, analyzer) = if on_chars {
+            if l.quoted {
+                let norm = japanese::normalize(&l.text);
+                if norm.chars().count() == 1 {
+                    let pat = format!("{}.*", regex::escape(&norm));
+                    return Ok(Some(Box::new(RegexQuery::from_pattern(
+                        &pat,
+                        self.f.text_chars,
+                    )?)));
+                }
+            }
+            (self.f.text_chars, BIGRAM_TOKENIZER)
+        } else {
+            (self.f.text, JA_TOKENIZER)
+        };
+        let mut a = self
+            .query_tokenizers
+            .get(analyzer)
+            .with_context(|| format!("no analyzer {analyzer}"))?;
+        let mut terms: Vec<(usize, Term)> = Vec::new();
+        let mut s = a.token_stream(&l.text);
+        while s.advance() {
+            let t = s.token();
+            terms.push((t.position, Term::from_field_text(field, &t.text)));
+        }
+        Ok(match terms.len() {
+            0 => None,
+            1 => terms.pop().map(|(_, t)| {
+                Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Box<dyn Query>
+            }),
+            _ => Some(Box::new(PhraseQuery::new_with_offset(terms))),
+        })
     }
 
     fn snippets(
@@ -618,6 +725,9 @@ impl SearchIndex {
             ));
         }
         if fl.from.is_some() || fl.to.is_some() {
+            for d in fl.from.iter().chain(&fl.to) {
+                check_date(*d)?;
+            }
             let lo = match fl.from {
                 Some(d) => Bound::Included(Term::from_field_date(f.date, day_start(d))),
                 None => Bound::Unbounded,
@@ -783,92 +893,37 @@ fn phrase_hit(score: f32, turn: TurnDoc, phrases: &[&str], gen: &SnippetGenerato
 const SNIPPET_CHARS: usize = 240;
 const SNIPPET_LEAD_CHARS: usize = 60;
 
-/// The query with its quoted phrases moved onto the character-bigram field (a phrase of one
-/// normalised character becomes "a bigram starting with it, or it alone at the end"), or
-/// `None` when it has no quoted phrase. An unclosed quote is left for the parser to reject.
-fn exact_query_text(query: &str) -> Option<String> {
-    let mut out = String::with_capacity(query.len() + 32);
-    let mut rest = query;
-    let mut found = false;
-    while let Some(i) = rest.find('"') {
-        let (before, after) = rest.split_at(i);
-        out.push_str(before);
-        let after = &after[1..];
-        let Some(j) = after.find('"') else {
-            out.push('"');
-            rest = after;
-            break;
-        };
-        let phrase = &after[..j];
-        let norm = japanese::normalize(phrase);
-        if before.ends_with(':') {
-            // Already aimed at a field by the user.
-            out.push_str(&format!("\"{phrase}\""));
-        } else if norm.chars().count() == 1 {
-            found = true;
-            out.push_str(&format!("{CHARS_FIELD}:/{}.*/", regex::escape(&norm)));
-        } else {
-            found = true;
-            out.push_str(&format!("{CHARS_FIELD}:\"{phrase}\""));
-        }
-        rest = &after[j + 1..];
-    }
-    out.push_str(rest);
-    found.then_some(out)
-}
+pub use query::Literal;
 
-/// A word or phrase of a query, as typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Literal {
-    pub text: String,
-    /// Written between double quotes.
-    pub quoted: bool,
-}
-
-/// The words and phrases a query asks for (not those after NOT or `-`), as typed.
+/// The words and phrases a query asks for (not those after NOT or `-`), as typed; none when
+/// the query cannot be parsed.
 pub fn positive_literals(query: &str) -> Vec<Literal> {
-    let mut out = Vec::new();
-    let mut negate = false;
-    let mut rest = query.trim();
-    while !rest.is_empty() {
-        let (item, quoted, next) = if let Some(r) = rest.strip_prefix('"') {
-            match r.split_once('"') {
-                Some((p, n)) => (p, true, n),
-                None => (r, true, ""),
-            }
-        } else if let Some(r) = rest.strip_prefix("-\"") {
-            negate = true;
-            rest = r;
-            continue;
-        } else {
-            match rest.split_once(char::is_whitespace) {
-                Some((w, n)) => (w, false, n),
-                None => (rest, false, ""),
-            }
-        };
-        rest = next.trim_start();
-        if !quoted && matches!(item, "AND" | "OR" | "&&" | "||") {
-            continue;
-        }
-        if !quoted && item == "NOT" {
-            negate = true;
-            continue;
-        }
-        let mut w = item.trim_matches(|c| c == '(' || c == ')');
-        if !quoted {
-            if let Some(x) = w.strip_prefix('-') {
-                negate = true;
-                w = x;
-            }
-            w = w.trim_start_matches('+');
-        }
-        if !negate && !w.is_empty() && !w.contains(':') {
-            out.push(Literal {
-                text: w.to_string(),
-                quoted,
-            });
-        }
-        negate = false;
+    match query::parse(query) {
+        Ok(Some(n)) => n.positive_literals(),
+        _ => Vec::new(),
     }
-    out
+}
+
+/// Which field a literal of the query is searched on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Quoted phrases on the character bigrams, words by the dictionary.
+    Exact,
+    /// Everything by the dictionary.
+    Words,
+    /// Everything on the character bigrams.
+    Chars,
+}
+
+/// Earliest and latest years the index can hold: tantivy's dates are nanoseconds in an i64
+/// (1677-09-21 to 2262-04-11); whole years inside that range keep the message simple.
+pub const MIN_YEAR: i32 = 1678;
+pub const MAX_YEAR: i32 = 2261;
+
+/// Refuses a date the index cannot hold (it would wrap around: 3000 became 1855).
+pub fn check_date(d: NaiveDate) -> anyhow::Result<()> {
+    if !(MIN_YEAR..=MAX_YEAR).contains(&d.year()) {
+        bail!("the date {d} is out of range: years {MIN_YEAR} to {MAX_YEAR} only");
+    }
+    Ok(())
 }
