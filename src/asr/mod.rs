@@ -208,7 +208,7 @@ impl Session<'_> {
         } else {
             first
         };
-        let segments = guards::drop_hallucinations(segments);
+        let segments = guards::drop_hallucinations(segments, samples);
         if self.opts.condition_on_previous {
             let text: String = segments
                 .iter()
