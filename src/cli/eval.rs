@@ -7,11 +7,14 @@ pub enum Command {
     Asr(super::eval_asr::Args),
     /// Diarization error rate on every WAV with an .rttm reference beside it.
     Der(super::eval_der::Args),
+    /// Hand edits per 1,000 characters from drafts of noisy transcripts to real minutes.
+    Minutes(super::minutes::EvalArgs),
 }
 
 pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
     match c {
         Command::Asr(a) => super::eval_asr::run(a, g),
         Command::Der(a) => super::eval_der::run(a, g),
+        Command::Minutes(a) => super::minutes::run_eval(a, g),
     }
 }

@@ -225,7 +225,16 @@ fn load_templates(
 
 fn build_meta(a: &Args) -> anyhow::Result<MeetingMeta> {
     let mut meta = match &a.meta {
-        Some(p) => MeetingMeta::load(p)?,
+        Some(p) => {
+            let meta = MeetingMeta::load(p)?;
+            if a.kind.is_none() && !MeetingMeta::declares_kind(p)? {
+                anyhow::bail!(
+                    "{} does not say which kind of meeting it is: add kind = \"plenary\" (or committee, consultation, meeting), or pass --kind",
+                    p.display()
+                );
+            }
+            meta
+        }
         None => MeetingMeta::default(),
     };
     if let Some(k) = &a.kind {
@@ -250,4 +259,82 @@ fn build_meta(a: &Args) -> anyhow::Result<MeetingMeta> {
     );
     meta.validate().context("in the meeting options")?;
     Ok(meta)
+}
+
+/// `gijiroku eval minutes DIR`: the edit benchmark of `minutes::editbench`.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// Folder with turns.jsonl and one published minutes text per meeting (<id>.txt).
+    dir: PathBuf,
+    /// Meetings to measure: dev (tune on these), held (report), all.
+    #[arg(long, default_value = "dev")]
+    split: String,
+    /// Write each meeting's published and drafted body here (<id>.ref.txt, <id>.draft.txt),
+    /// to look at the differences.
+    #[arg(long)]
+    dump: Option<PathBuf>,
+}
+
+pub fn run_eval(a: EvalArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    use gijiroku::minutes::editbench;
+    let split: editbench::Split = a.split.parse()?;
+    let options = MinutesOptions::default();
+    let rows = if let Some(dump) = &a.dump {
+        std::fs::create_dir_all(dump)
+            .with_context(|| format!("cannot create {}", dump.display()))?;
+        let all = gijiroku::minutes::fidelity::load_turns(&a.dir.join("turns.jsonl"))?;
+        let mut rows = Vec::new();
+        for (i, (id, turns)) in all.iter().enumerate() {
+            if !editbench::in_split(i, split) {
+                continue;
+            }
+            let path = a.dir.join(format!("{id}.txt"));
+            let published = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let (e, r, d) = editbench::measure_meeting(turns, &published, &options)?;
+            std::fs::write(dump.join(format!("{id}.ref.txt")), r)?;
+            std::fs::write(dump.join(format!("{id}.draft.txt")), d)?;
+            rows.push(e);
+        }
+        rows
+    } else {
+        editbench::measure(&a.dir, split, &options)?
+    };
+    let (chars, edits): (usize, usize) = rows
+        .iter()
+        .fold((0, 0), |(c, e), r| (c + r.chars, e + r.edits));
+    let (h, hm, hx): (usize, usize, usize) = rows.iter().fold((0, 0, 0), |(a, b, c), r| {
+        (a + r.headings, b + r.headings_missing, c + r.headings_extra)
+    });
+    let per_1000 = 1000.0 * edits as f64 / chars.max(1) as f64;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "split": a.split, "meetings": rows, "chars": chars, "edits": edits,
+                "edits_per_1000": per_1000, "headings": h, "headings_missing": hm,
+                "headings_extra": hx,
+            })
+        );
+    } else {
+        for r in &rows {
+            println!(
+                "{:24} {:7} chars {:6} edits {:6.2}/1000  headings {:4} missing {:3} extra {:3}",
+                r.meeting_id,
+                r.chars,
+                r.edits,
+                r.per_1000(),
+                r.headings,
+                r.headings_missing,
+                r.headings_extra
+            );
+        }
+        println!(
+            "{} ({} meetings): {:.2} edits per 1,000 characters ({edits} in {chars}); headings {h}, missing {hm}, extra {hx}",
+            a.split,
+            rows.len(),
+            per_1000
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

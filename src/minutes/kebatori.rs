@@ -212,7 +212,9 @@ fn japanese_spans(chars: &[char]) -> Vec<(usize, usize, RemovalKind)> {
                     && matches!(
                         chars[i - 1],
                         'が' | 'は' | 'を' | 'に' | 'で' | 'も' | 'と' | 'へ'
-                    ))
+                    )
+                    // こと / もと / あと: the と ends a noun, and ですね is its predicate.
+                    && !(chars[i - 1] == 'と' && i >= 2 && is_hiragana(chars[i - 2])))
         {
             let end = pause_run(i + 3);
             spans.push((i, end, RemovalKind::Filler));
@@ -232,6 +234,19 @@ fn japanese_spans(chars: &[char]) -> Vec<(usize, usize, RemovalKind)> {
                     }
                 }
             }
+            // あの / その straight before a word that has its own determiner (あの本件, その当該)
+            // is a filler even without a pause: "that this matter" is not said on purpose.
+            for w in [['あ', 'の'], ['そ', 'の']] {
+                if starts_with(chars, i, &w)
+                    && DETERMINED
+                        .iter()
+                        .any(|d| starts_with(chars, i + 2, &d.chars().collect::<Vec<_>>()))
+                {
+                    spans.push((i, i + 2, RemovalKind::Filler));
+                    i += 2;
+                    continue 'scan;
+                }
+            }
             // まあ needs no pause after it, but must not be まあまあ (fairly) or part of a word.
             if starts_with(chars, i, &['ま', 'あ'])
                 && !starts_with(chars, i + 2, &['ま', 'あ'])
@@ -240,6 +255,19 @@ fn japanese_spans(chars: &[char]) -> Vec<(usize, usize, RemovalKind)> {
                 let end = pause_run(i + 2);
                 spans.push((i, end, RemovalKind::Filler));
                 i = end;
+                continue 'scan;
+            }
+            // あの at the start of a sentence, straight before a kanji word, is a filler
+            // (あの保育施設運営課長の…); あの時 / あの件 keep their meaning.
+            if starts_with(chars, i, &['あ', 'の'])
+                && (i == 0 || matches!(chars[i - 1], '。' | '？' | '！'))
+                && chars.get(i + 2).is_some_and(|&c| is_kanji(c))
+                && !chars
+                    .get(i + 2)
+                    .is_some_and(|c| "時件頃日年方人".contains(*c))
+            {
+                spans.push((i, i + 2, RemovalKind::Filler));
+                i += 2;
                 continue 'scan;
             }
             if let Some(end) = japanese_restart(chars, i) {
@@ -254,11 +282,53 @@ fn japanese_spans(chars: &[char]) -> Vec<(usize, usize, RemovalKind)> {
                 continue 'scan;
             }
         }
+        // A kanji word broken off inside a clause, where a kanji run starts after kana
+        // (子ども家庭支、家庭支援センター).
+        if !boundary && is_kanji(chars[i]) && i > 0 && !is_kanji(chars[i - 1]) {
+            if let Some(end) = japanese_restart(chars, i).filter(|&e| {
+                chars[i..end_of_word(chars, i, e)]
+                    .iter()
+                    .all(|&c| is_kanji(c))
+            }) {
+                spans.push((i, end, RemovalKind::FalseStart));
+                i = end;
+                boundary = true;
+                continue 'scan;
+            }
+        }
         boundary = is_clause_break(chars[i]);
         i += 1;
     }
     spans
 }
+
+/// Words that carry their own determiner, so a demonstrative right before them is a filler.
+const DETERMINED: &[&str] = &[
+    "本件",
+    "本日",
+    "本年",
+    "本区",
+    "本市",
+    "本町",
+    "本村",
+    "本議会",
+    "本委員会",
+    "当該",
+    "当区",
+    "今回",
+    "今年",
+    "今年度",
+    "この",
+    "その",
+    "私",
+    "我々",
+];
+
+/// Particles that may stand alone before a pause (a line cut by the recogniser): never a
+/// broken-off fragment.
+const JA_LONE_PARTICLES: &[char] = &[
+    'は', 'が', 'を', 'に', 'で', 'と', 'も', 'へ', 'や', 'の', 'ね', 'よ', 'か',
+];
 
 /// End of the word part (before the pause marks) of a restart span starting at `i`.
 fn end_of_word(chars: &[char], i: usize, end: usize) -> usize {
@@ -293,9 +363,33 @@ fn japanese_restart(chars: &[char], i: usize) -> Option<usize> {
         }
         let all_hiragana = a.iter().all(|&c| is_hiragana(c));
         let after = chars.get(q + len).copied();
+        // Said three times (孫請、孫請、孫請) or a number said twice (２時間、２時間、合わせて
+        // ４時間): on purpose, not a restart.
+        let mut r = q + len;
+        while r < chars.len() && is_pause(chars[r]) {
+            r += 1;
+        }
+        if r > q + len && starts_with(chars, r, a) {
+            return None;
+        }
+        if a.iter()
+            .any(|c| c.is_ascii_digit() || ('０'..='９').contains(c))
+        {
+            return None;
+        }
+        let all_kanji = a.iter().all(|&c| is_kanji(c));
         let accept = if all_hiragana && len <= 3 {
             // A broken-off kana fragment or short word restarted: こ、この / この、この.
             true
+        } else if all_kanji && len <= 3 && after.is_some_and(is_kanji) {
+            // A kanji word broken off and said in full (予定、予定表 / 本、本日), unless the
+            // longer word goes on into a list (東京、東京都、神奈川県).
+            let mut e = q + len;
+            while e < chars.len() && is_kanji(chars[e]) {
+                e += 1;
+            }
+            !(chars.get(e).is_some_and(|&c| is_pause(c))
+                && chars.get(e + 1).is_some_and(|&c| is_kanji(c)))
         } else {
             // A whole word said again, not the first part of a longer word: 東京、東京都 is a list.
             let last = a[len - 1];
@@ -305,6 +399,21 @@ fn japanese_restart(chars: &[char], i: usize) -> Option<usize> {
             }
         };
         if accept {
+            return Some(q);
+        }
+    }
+    // One kana broken off before the kanji word it began (せ、選任 / ほ、報告).
+    if i + 2 < chars.len()
+        && is_hiragana(chars[i])
+        && !JA_LONE_PARTICLES.contains(&chars[i])
+        && is_pause(chars[i + 1])
+        && (i == 0 || is_clause_break(chars[i - 1]))
+    {
+        let mut q = i + 1;
+        while q < chars.len() && is_pause(chars[q]) {
+            q += 1;
+        }
+        if chars.get(q).is_some_and(|&c| is_kanji(c)) {
             return Some(q);
         }
     }
@@ -490,7 +599,7 @@ mod tests {
             "この件につきましては"
         );
         assert_eq!(c("その際、あの件について", "ja"), "その際、あの件について");
-        assert_eq!(c("東京、東京都", "ja"), "東京、東京都");
+        assert_eq!(c("東京、東京都、神奈川県", "ja"), "東京、東京都、神奈川県");
         assert_eq!(c("まあまあの結果", "ja"), "まあまあの結果");
         assert_eq!(c("いまある施設", "ja"), "いまある施設");
     }

@@ -206,6 +206,22 @@ impl MeetingMeta {
         Ok(meta)
     }
 
+    /// Whether the metadata file at `path` says which kind of meeting it is: without `kind`
+    /// it would be drafted as a plenary session, which a committee's clerk would not expect.
+    pub fn declares_kind(path: &Path) -> anyhow::Result<bool> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read meeting metadata {}", path.display()))?;
+        Ok(if path.extension().is_some_and(|e| e == "toml") {
+            let v: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("{} is not valid meeting metadata", path.display()))?;
+            v.contains_key("kind")
+        } else {
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid meeting metadata", path.display()))?;
+            v.get("kind").is_some()
+        })
+    }
+
     /// Checks the fields whose format matters (dates, clock times).
     pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(d) = &self.date {

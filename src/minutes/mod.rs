@@ -18,6 +18,7 @@
 //! ```
 
 pub mod docx;
+pub mod editbench;
 pub mod fidelity;
 pub mod kebatori;
 mod keypoints;
@@ -38,6 +39,7 @@ use style::Digits;
 
 /// Options of a draft that are not about the meeting.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MinutesOptions {
     /// Keep fillers and repetitions (no ケバ取り).
     pub verbatim: bool,
@@ -49,8 +51,17 @@ pub struct MinutesOptions {
     /// so the clerk gets a heading to attribute at each likely change of speaker.
     pub unknown_speaker_gap: f64,
     /// Two diarization turns of one speaker less than this apart (seconds) are one speech:
-    /// minutes repeat a heading only when something came between.
+    /// minutes repeat a heading only when something came between (another speaker, a floor
+    /// call, a long silence such as a vote by standing).
     pub same_speaker_gap: f64,
+    /// Council minutes: a silence at least this long (seconds, shorter than a recess) before
+    /// a speech gets a stage note for the clerk to check: 〔…登壇〕 before a new speaker in
+    /// plenary sessions, 〔賛成者起立〕 / 〔賛成者挙手〕 after the chair asked for it.
+    pub stage_note_gap: f64,
+    /// Council minutes: an utterance of an unidentified speaker of at most this many
+    /// characters (「異議なし」「なし」) is a call from the floor, written
+    /// 〔「異議なし」と呼ぶ者あり〕 at the end of the speech before it. 0 turns this off.
+    pub floor_call_chars: usize,
 }
 
 impl Default for MinutesOptions {
@@ -60,7 +71,9 @@ impl Default for MinutesOptions {
             max_key_points: 6,
             paragraph_gap: 1.5,
             unknown_speaker_gap: 2.0,
-            same_speaker_gap: 1.0,
+            same_speaker_gap: 8.0,
+            stage_note_gap: 8.0,
+            floor_call_chars: 8,
         }
     }
 }
@@ -90,6 +103,10 @@ pub struct Paragraph {
     pub end: f64,
     /// Ids of the transcript segments this paragraph was made from.
     pub segments: Vec<usize>,
+    /// A stage note the draft wrote (〔「異議なし」と呼ぶ者あり〕, 〔…登壇〕), not words of
+    /// the speaker; `segments` holds what it was made from (a floor call), if anything.
+    #[serde(default)]
+    pub note: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -314,7 +331,12 @@ pub fn draft(
         });
     }
 
-    let items = body_items(&speeches, meta, ja, clock0, digits);
+    if ja && meta.kind.is_council() {
+        let recess = meta.conventions.recess_minutes * 60.0;
+        speeches = stage_notes(speeches, options, meta.kind, recess);
+    }
+    let placed = place_agenda(&mut speeches, meta, ja, &time_of);
+    let items = body_items(&speeches, meta, ja, clock0, digits, &placed);
     let key_points = if meta.kind == MeetingKind::Consultation {
         keypoints::extract(&speeches, &lang, options.max_key_points, &time_of)
     } else {
@@ -355,6 +377,81 @@ pub fn draft(
         },
         meta: meta.clone(),
     })
+}
+
+/// Council minutes: short calls of unidentified speakers become 〔「…」と呼ぶ者あり〕 notes at
+/// the end of the speech before them; long silences get 〔…登壇〕 / 〔賛成者起立〕 notes.
+/// The clerk's convention (Shinagawa and most assemblies): the note closes the speech before
+/// it, and the speaker after it gets a new heading.
+fn stage_notes(
+    speeches: Vec<Speech>,
+    options: &MinutesOptions,
+    kind: MeetingKind,
+    recess: f64,
+) -> Vec<Speech> {
+    let note = |text: String, at: f64, segments: Vec<usize>| Paragraph {
+        verbatim: String::new(),
+        text,
+        removals: Vec::new(),
+        start: at,
+        end: at,
+        segments,
+        note: true,
+    };
+    let mut out: Vec<Speech> = Vec::new();
+    let mut last_end = f64::NEG_INFINITY;
+    for sp in speeches {
+        if let Some(prev) = out.last_mut() {
+            let said: String = sp
+                .paragraphs
+                .iter()
+                .flat_map(|p| p.text.chars())
+                .filter(|c| !matches!(c, '。' | '、' | '！' | '？' | '…' | ' ' | '　'))
+                .collect();
+            let n = said.chars().count();
+            if !sp.identified && n > 0 && n <= options.floor_call_chars {
+                let segs = sp
+                    .paragraphs
+                    .iter()
+                    .flat_map(|p| p.segments.clone())
+                    .collect();
+                prev.paragraphs
+                    .push(note(format!("〔「{said}」と呼ぶ者あり〕"), sp.start, segs));
+                last_end = sp.end;
+                continue;
+            }
+            let gap = sp.start - last_end;
+            if gap >= options.stage_note_gap && gap < recess {
+                let asked = prev
+                    .paragraphs
+                    .iter()
+                    .rev()
+                    .find(|p| !p.note)
+                    .map(|p| p.text.trim_end_matches('。').to_string())
+                    .unwrap_or_default();
+                let text = if asked.ends_with("起立願います") || asked.ends_with("起立を願います")
+                {
+                    Some("〔賛成者起立〕".to_string())
+                } else if asked.ends_with("挙手願います") || asked.ends_with("挙手を願います")
+                {
+                    Some("〔賛成者挙手〕".to_string())
+                } else if kind == MeetingKind::Plenary
+                    && sp.identified
+                    && prev.speaker != sp.speaker
+                {
+                    Some(format!("〔{}登壇〕", sp.heading.trim_start_matches('○')))
+                } else {
+                    None
+                };
+                if let Some(t) = text {
+                    prev.paragraphs.push(note(t, last_end, Vec::new()));
+                }
+            }
+        }
+        last_end = sp.end;
+        out.push(sp);
+    }
+    out
 }
 
 /// "ja" or "en" (the languages with conventions); other languages are drafted like English.
@@ -582,6 +679,7 @@ fn paragraphs_of(
             start: current[0].start,
             end: current[current.len() - 1].end,
             segments: current.iter().map(|s| s.id).collect(),
+            note: false,
         });
         current.clear();
     };
@@ -743,6 +841,7 @@ fn body_items(
     ja: bool,
     clock0: Option<f64>,
     digits: Digits,
+    placed: &[Option<f64>],
 ) -> Vec<Item> {
     let conv = &meta.conventions;
     let mark = |at: f64, word: &str, clock_override: Option<f64>| -> Option<Item> {
@@ -769,10 +868,9 @@ fn body_items(
             "Resumed".to_string(),
         )
     };
-    // Items with a time go where the metadata says; the others where a speech first names
-    // them (the chair: 日程第１、会期の決定についてを議題に供します), in agenda order.
+    // Items with a time go where the metadata says; the others where `place_agenda` found
+    // the chair taking them up.
     let mut agenda: Vec<(f64, String, String)> = Vec::new();
-    let mut search_from = 0;
     for (i, a) in meta.agenda.iter().enumerate() {
         let number = agenda_number(a, i, ja, meta.kind, digits);
         let given =
@@ -782,18 +880,7 @@ fn body_items(
                     meta::AgendaAt::Offset(s) => Some(s),
                     meta::AgendaAt::Clock(c) => Some(c - clock0?),
                 });
-        let at = given.or_else(|| {
-            let title = fold(&a.title);
-            if title.chars().count() < 2 {
-                return None;
-            }
-            let k = speeches[search_from..]
-                .iter()
-                .position(|sp| sp.paragraphs.iter().any(|p| fold(&p.text).contains(&title)))?
-                + search_from;
-            search_from = k + 1;
-            Some(speeches[k].start)
-        });
+        let at = given.or_else(|| placed.get(i).copied().flatten());
         if let Some(at) = at {
             agenda.push((at, number, a.title.clone()));
         }
@@ -805,13 +892,38 @@ fn body_items(
     let is_timed_kind = meta.kind != MeetingKind::Consultation;
     let start_override = meta.start_time.as_deref().and_then(style::parse_clock);
     let end_override = meta.end_time.as_deref().and_then(style::parse_clock);
-    if let (true, Some(first)) = (is_timed_kind, speeches.first()) {
-        items.extend(mark(first.start, &open_w, start_override));
+    // A recording may start after the opening or stop before the end: the marks are written
+    // only when the chair is heard opening or closing (or the metadata gives the time), with
+    // the word the chair used (開会 / 開議, 散会 / 閉会) unless the conventions fix it.
+    let (opened, closed) = if ja {
+        (
+            observed(speeches.iter().take(3), OPENINGS),
+            observed(speeches.iter().rev().take(3), CLOSINGS),
+        )
+    } else {
+        (Some(""), Some(""))
+    };
+    let open_w = match (&conv.open_word, opened) {
+        (None, Some(w)) if !w.is_empty() => w.to_string(),
+        _ => open_w,
+    };
+    let close_w = match (&conv.close_word, closed) {
+        (None, Some(w)) if !w.is_empty() => w.to_string(),
+        _ => close_w,
+    };
+    let first_start = speeches.first().map(|s| s.start);
+    if let (true, Some(first)) = (is_timed_kind, first_start) {
+        if opened.is_some() || start_override.is_some() {
+            items.extend(mark(first, &open_w, start_override));
+        }
     }
     let mut prev_end: Option<f64> = None;
+    let mut prev_text = String::new();
     for sp in speeches {
         if let (true, Some(pe)) = (is_timed_kind, prev_end) {
-            if sp.start - pe >= conv.recess_minutes * 60.0 {
+            // A short recess counts when the chair called it (休憩いたします).
+            let called = ja && sp.start - pe >= 60.0 && prev_text.contains("休憩");
+            if sp.start - pe >= conv.recess_minutes * 60.0 || called {
                 items.extend(mark(pe, &recess_w, None));
                 items.extend(mark(sp.start, &resume_w, None));
             }
@@ -826,14 +938,186 @@ fn body_items(
         }
         items.push(Item::Speech(sp.clone()));
         prev_end = Some(sp.end);
+        prev_text = sp
+            .paragraphs
+            .iter()
+            .rev()
+            .find(|p| !p.note)
+            .map(|p| p.text.clone())
+            .unwrap_or_default();
     }
     for (at, number, title) in agenda {
         items.push(Item::Agenda { number, title, at });
     }
     if let (true, Some(last)) = (is_timed_kind, speeches.last()) {
-        items.extend(mark(last.end, &close_w, end_override));
+        if closed.is_some() || end_override.is_some() {
+            items.extend(mark(last.end, &close_w, end_override));
+        }
     }
     items
+}
+
+/// Phrases with which a chair opens (…を開会いたします / 本日の会議を開きます) and closes a
+/// sitting, and the time-mark word each gives.
+const OPENINGS: &[(&str, &str)] = &[
+    ("開会いたします", "開会"),
+    ("開会します", "開会"),
+    ("会議を開きます", "開議"),
+    ("開議いたします", "開議"),
+    ("再開いたします", "再開"),
+];
+const CLOSINGS: &[(&str, &str)] = &[
+    ("散会いたします", "散会"),
+    ("散会します", "散会"),
+    ("閉会いたします", "閉会"),
+    ("閉会します", "閉会"),
+    ("閉じます", "閉会"),
+];
+
+/// The mark word of the first phrase of `phrases` said in these speeches.
+fn observed<'a>(
+    speeches: impl Iterator<Item = &'a Speech>,
+    phrases: &[(&str, &'static str)],
+) -> Option<&'static str> {
+    for sp in speeches {
+        for p in &sp.paragraphs {
+            if let Some((_, w)) = phrases.iter().find(|(ph, _)| p.text.contains(ph)) {
+                return Some(w);
+            }
+        }
+    }
+    None
+}
+
+/// Whether folded text names agenda number `number` (folded): 日程第３, a range 日程第１から
+/// 日程第４まで, or a committee's 予定表３.
+fn names_number(text: &str, number: &str, kind: MeetingKind) -> bool {
+    let digits_after = |s: &str| -> Option<u32> {
+        let d: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+        d.parse().ok()
+    };
+    let (key, n) = if let Some(n) = number.strip_prefix("日程第").and_then(digits_after) {
+        ("日程第", n)
+    } else if let Some(n) = digits_after(number).filter(|_| kind != MeetingKind::Plenary) {
+        ("予定表", n)
+    } else {
+        return !number.is_empty() && text.contains(number);
+    };
+    let extra = number.starts_with("追加");
+    let mut rest = text;
+    while let Some(k) = rest.find(key) {
+        let before = &rest[..k];
+        let after = &rest[k + key.len()..];
+        rest = after;
+        if before.ends_with("追加") != extra {
+            continue;
+        }
+        let Some(a) = digits_after(after) else {
+            continue;
+        };
+        if a == n {
+            return true;
+        }
+        // 日程第１から日程第４まで / 日程第１から第４まで
+        let tail = &after[a.to_string().len()..];
+        if let Some(t) = tail.strip_prefix("から") {
+            let t = t
+                .strip_prefix(key)
+                .or_else(|| t.strip_prefix('第'))
+                .unwrap_or(t);
+            if let Some(b) = digits_after(t) {
+                if a <= n && n <= b {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Finds where the chair takes up each agenda item without a time (the first paragraph
+/// after the previous item's that names its number or its title, approximately: without
+/// について) and splits that speech there, as the clerk does: plenary minutes print the
+/// 日程 block after the paragraph that takes the items up (日程第１を議題に供します), the
+/// chair going on under a new heading; committee minutes print the item before it.
+/// Returns each item's time, for `body_items`.
+fn place_agenda(
+    speeches: &mut Vec<Speech>,
+    meta: &MeetingMeta,
+    ja: bool,
+    time_of: &dyn Fn(f64) -> String,
+) -> Vec<Option<f64>> {
+    let after = meta.kind == MeetingKind::Plenary;
+    let mut out = vec![None; meta.agenda.len()];
+    let (mut si, mut pi) = (0usize, 0usize);
+    for (k, a) in meta.agenda.iter().enumerate() {
+        if a.at.is_some() {
+            continue;
+        }
+        let number = fold(&agenda_number(a, k, ja, meta.kind, meta.digits()));
+        let title = fold(&a.title);
+        let short = title
+            .trim_end_matches("について")
+            .trim_end_matches("の件")
+            .to_string();
+        let names = |p: &Paragraph| {
+            if p.note {
+                return false;
+            }
+            let t = fold(&p.text);
+            names_number(&t, &number, meta.kind)
+                || title.chars().count() >= 2 && t.contains(&title)
+                || short.chars().count() >= 4 && t.contains(&short)
+        };
+        let mut found = None;
+        'search: for (s, sp) in speeches.iter().enumerate().skip(si) {
+            let from = if s == si { pi } else { 0 };
+            for (q, p) in sp.paragraphs.iter().enumerate().skip(from) {
+                if names(p) {
+                    found = Some((s, q));
+                    break 'search;
+                }
+            }
+        }
+        let Some((s, q)) = found else {
+            continue;
+        };
+        let cut = if after { q + 1 } else { q };
+        if cut == 0 {
+            out[k] = Some(speeches[s].start);
+            (si, pi) = (s, q);
+        } else if cut >= speeches[s].paragraphs.len() {
+            out[k] = Some(
+                speeches
+                    .get(s + 1)
+                    .map(|n| n.start)
+                    .unwrap_or(speeches[s].end + 1e-3),
+            );
+            (si, pi) = (s, q);
+        } else {
+            let first = &mut speeches[s];
+            let old_end = first.end;
+            let rest = first.paragraphs.split_off(cut);
+            first.end = first
+                .paragraphs
+                .last()
+                .map(|p| p.end)
+                .unwrap_or(first.start);
+            let start = rest.first().map(|p| p.start).unwrap_or(first.end);
+            let second = Speech {
+                start,
+                end: old_end,
+                time: time_of(start),
+                paragraphs: rest,
+                ..first.clone()
+            };
+            speeches.insert(s + 1, second);
+            out[k] = Some(start);
+            // Later items may be named in the same paragraph (一括議題).
+            (si, pi) = if after { (s, q) } else { (s + 1, 0) };
+        }
+    }
+    out
 }
 
 fn agenda_number(a: &AgendaItem, i: usize, ja: bool, kind: MeetingKind, digits: Digits) -> String {

@@ -113,6 +113,28 @@ pub fn render_template(minutes: &Minutes, name: &str, source: &str) -> anyhow::R
     env.set_keep_trailing_newline(true);
     // A misspelt field in a municipality's template should fail loudly, not print nothing.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    if name.contains(".md") {
+        // Markdown passes raw HTML through to whoever renders it: a `<script>` said (or typed
+        // into a speaker's name) must arrive as text. Only < > & are escaped, so the file
+        // still reads as plain text.
+        env.set_formatter(|out, state, value| match value.as_str() {
+            Some(s) if !value.is_safe() => {
+                let mut esc = String::with_capacity(s.len());
+                for c in s.chars() {
+                    match c {
+                        '<' => esc.push_str("&lt;"),
+                        '>' => esc.push_str("&gt;"),
+                        '&' => esc.push_str("&amp;"),
+                        c => esc.push(c),
+                    }
+                }
+                std::fmt::Write::write_str(out, &esc).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write")
+                })
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        });
+    }
     let tmpl = env
         .template_from_named_str(name, source)
         .with_context(|| format!("template {name} has a syntax error"))?;

@@ -246,6 +246,18 @@ fn latin_kept_halfwidth(chars: &[char], i: usize) -> bool {
     while e < chars.len() && chars[e].is_ascii_alphabetic() {
         e += 1;
     }
+    let mut b = i;
+    while b > 0 && chars[b - 1].is_ascii_alphabetic() {
+        b -= 1;
+    }
+    // Words of a name or phrase written with spaces (Tokyo Point, for Shinagawa) stay as
+    // written; single words and acronyms are widened (ＳＤＧｓ).
+    let spaced_after =
+        chars.get(e) == Some(&' ') && chars.get(e + 1).is_some_and(char::is_ascii_alphabetic);
+    let spaced_before = b >= 2 && chars[b - 1] == ' ' && chars[b - 2].is_ascii_alphabetic();
+    if spaced_after || spaced_before {
+        return true;
+    }
     match chars.get(e) {
         Some('.') => chars
             .get(e + 1)
@@ -412,6 +424,11 @@ mod tests {
         assert_eq!(
             normalise("SDGsの推進について、 ｶﾀｶﾅ?", "ja", Digits::Official),
             "ＳＤＧｓの推進について、カタカナ？"
+        );
+        // A name written with spaces keeps its letters (issue 18 item 5).
+        assert_eq!(
+            normalise("会場はTokyo Pointです", "ja", Digits::Official),
+            "会場はTokyo Pointです"
         );
         assert_eq!(
             normalise("so we decided .", "en", Digits::Keep),
