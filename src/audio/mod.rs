@@ -7,6 +7,8 @@
 //! It must not know what the samples are used for (no VAD, no transcription here).
 
 mod mp4;
+mod ogg;
+mod riff;
 
 use anyhow::{bail, Context};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
@@ -36,6 +38,50 @@ const RESAMPLE_SUB_CHUNKS: usize = 4;
 
 /// Consecutive undecodable packets after which the rest of the file is taken as garbage.
 const MAX_BAD_PACKETS: usize = 1000;
+
+/// A decoded sample beyond this magnitude is not sound but damage or a misread format (integer
+/// samples stored as float reach 32768): it becomes silence. Between 1 and this it is clipped.
+/// Spikes of 1e20 crashed whisper.cpp's DTW and 1e5 made it invent text (issue 19).
+const ABSURD_LEVEL: f32 = 1e3;
+/// A recording with more than this share of absurd samples (NaN, infinite or beyond
+/// [`ABSURD_LEVEL`]) is refused rather than transcribed as silence and clicks.
+const ABSURD_SHARE: f64 = 0.01;
+/// The share is judged over the first this-many seconds (from the first second on, at open
+/// for most files), so a refusal comes before a long transcription; later damage is silenced
+/// and reported in a warning like any damaged packet.
+const VERDICT_SECONDS: u64 = 30;
+
+/// What was done to decoded samples that could not go to the later stages as they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SampleFixes {
+    /// Samples (per channel) looked at.
+    pub samples: u64,
+    /// Samples outside [-1, 1] but plausible (a hot float recording), clipped to ±1.
+    pub clipped: u64,
+    /// NaN, infinite or beyond ±1000: replaced by silence.
+    pub absurd: u64,
+}
+
+impl SampleFixes {
+    /// The sample as the later stages may see it, counted.
+    #[inline]
+    fn fix(&mut self, s: f32) -> f32 {
+        if s.abs() <= 1.0 {
+            s
+        } else if s.abs() <= ABSURD_LEVEL {
+            self.clipped += 1;
+            s.clamp(-1.0, 1.0)
+        } else {
+            // NaN fails every comparison and lands here too.
+            self.absurd += 1;
+            0.0
+        }
+    }
+
+    fn absurd_share(&self) -> f64 {
+        self.absurd as f64 / self.samples.max(1) as f64
+    }
+}
 
 /// What the container and codec say about a recording.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +134,9 @@ pub struct Decoder16k {
     pre_trim: u64,
     /// Frames the recording has, when the container says (MP4 edit list).
     limit: Option<u64>,
+    fixes: SampleFixes,
+    /// The absurd share has been judged acceptable for good (past [`VERDICT_SECONDS`]).
+    verdict_done: bool,
     ended: bool,
     flushed: bool,
 }
@@ -109,7 +158,30 @@ impl Decoder16k {
             bail!("{shown} is empty (0 bytes)");
         }
         let file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
-        let mss = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
+        // Damage that symphonia would take as the end of the recording is mended on the way
+        // in (the file itself is never changed).
+        let mut fields = Vec::new();
+        if let Some(fix) = riff::unfilled_sizes(path) {
+            tracing::warn!(
+                "{shown}: WAV sizes were never filled in (the recorder did not finish?); \
+                 reading to the end of the file: {:.1} s",
+                fix.seconds
+            );
+            fields = fix.fields();
+        } else if let Some(fix) = ogg::damaged_pages(path) {
+            tracing::warn!(
+                "{shown}: {} damaged Ogg page(s) (checksum or capture pattern) kept, so later \
+                 audio keeps its time; their audio may click",
+                fix.pages
+            );
+            fields = fix.fields;
+        }
+        let source: Box<dyn symphonia::core::io::MediaSource> = if fields.is_empty() {
+            Box::new(file)
+        } else {
+            Box::new(riff::Patched::new(file, fields))
+        };
+        let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(&ext.to_ascii_lowercase());
@@ -224,12 +296,15 @@ impl Decoder16k {
             next_pts: None,
             pre_trim: edit.map_or(0, |e| e.skip),
             limit: edit.and_then(|e| e.length),
+            fixes: SampleFixes::default(),
+            verdict_done: false,
             ended: false,
             flushed: false,
         };
-        // Decode until the first samples (the true rate and channel count are known only
-        // then for some formats); this also turns "nothing decodes" into an error at open.
-        d.fill(1)?;
+        // Decode the first second (the true rate and channel count are known only then for
+        // some formats); this also turns "nothing decodes" and absurd samples into errors at
+        // open, before any later stage starts.
+        d.fill(SAMPLE_RATE as usize)?;
         if d.decoded_packets == 0 {
             bail!(
                 "{}: no audio could be decoded (corrupt or truncated file)",
@@ -241,6 +316,11 @@ impl Decoder16k {
 
     pub fn info(&self) -> &AudioInfo {
         &self.info
+    }
+
+    /// Samples clipped or silenced so far (complete once [`Self::next_block`] gave `None`).
+    pub fn sample_fixes(&self) -> SampleFixes {
+        self.fixes
     }
 
     /// The next block of samples (at most [`BLOCK_SAMPLES`], never empty), or `None` at the end.
@@ -391,15 +471,17 @@ impl Decoder16k {
         let scale = 1.0 / planes.len().max(1) as f32;
         let start = self.mono.len();
         self.mono.resize(start + frames, 0.0);
+        // Float files can hold NaN, infinities or any magnitude (damage, bad encoders): each
+        // channel's samples are brought into [-1, 1] before they are mixed, so nothing out of
+        // range reaches the resampler's FFT or the models.
         for p in planes {
             for (m, s) in self.mono[start..].iter_mut().zip(p.iter()) {
-                *m += *s;
+                *m += self.fixes.fix(*s);
             }
         }
-        // Float files can hold NaN or infinities (damage, bad encoders): they would poison
-        // the resampler's FFT and the models, so they become silence.
+        self.fixes.samples += (frames * planes.len()) as u64;
         for m in &mut self.mono[start..] {
-            *m = if m.is_finite() { *m * scale } else { 0.0 };
+            *m *= scale;
         }
         let mut frames = frames as u64;
         if self.pre_trim > 0 {
@@ -409,6 +491,7 @@ impl Decoder16k {
             frames -= cut;
         }
         self.frames_in += frames;
+        self.judge_samples(false)?;
         if let Some(limit) = self.limit {
             if self.frames_in >= limit {
                 let extra = (self.frames_in - limit) as usize;
@@ -417,6 +500,32 @@ impl Decoder16k {
                 self.frames_in = limit;
                 self.ended = true;
             }
+        }
+        Ok(())
+    }
+
+    /// Refuses the recording when too many of its samples are absurd: judged from the first
+    /// second until [`VERDICT_SECONDS`], or at the end of a shorter one (`end`).
+    fn judge_samples(&mut self, end: bool) -> anyhow::Result<()> {
+        if self.verdict_done {
+            return Ok(());
+        }
+        let rate = self.info.sample_rate.max(1) as u64;
+        if !end && self.frames_in < rate {
+            return Ok(());
+        }
+        let share = self.fixes.absurd_share();
+        if share > ABSURD_SHARE {
+            bail!(
+                "{}: not valid audio: {:.1} % of the samples are NaN, infinite or beyond ±{} \
+                 (damaged file, or integer samples stored as float?)",
+                self.name,
+                share * 100.0,
+                ABSURD_LEVEL
+            );
+        }
+        if end || self.frames_in >= rate * VERDICT_SECONDS {
+            self.verdict_done = true;
         }
         Ok(())
     }
@@ -494,7 +603,9 @@ impl Decoder16k {
                 .map_err(|e| anyhow::anyhow!("resampling failed: {e}"))?;
             let drop = self.skip.min(produced);
             self.skip -= drop;
-            self.out.extend_from_slice(&self.scratch[drop..produced]);
+            // The resampler's filter rings past full scale on clipped input.
+            let ready = self.scratch[drop..produced].iter();
+            self.out.extend(ready.map(|s| s.clamp(-1.0, 1.0)));
             self.frames_out += (produced - drop) as u64;
             pos += take;
         }
@@ -505,6 +616,23 @@ impl Decoder16k {
     /// At the end: resample what is left, then feed silence until the resampler has given
     /// out the tail it holds, and cut the output to the input's length at 16 kHz.
     fn flush(&mut self) -> anyhow::Result<()> {
+        self.judge_samples(true)?;
+        let f = self.fixes;
+        if f.clipped > 0 {
+            tracing::warn!(
+                "{}: {} samples outside [-1, 1] clipped (recorded too loud?)",
+                self.name,
+                f.clipped
+            );
+        }
+        if f.absurd > 0 {
+            tracing::warn!(
+                "{}: {} samples NaN, infinite or beyond ±{ABSURD_LEVEL} ({:.3} %) replaced by silence",
+                self.name,
+                f.absurd,
+                f.absurd_share() * 100.0
+            );
+        }
         self.resample(true)?;
         if let Some(r) = self.resampler.as_mut() {
             let expected = (self.frames_in as u128 * SAMPLE_RATE as u128
@@ -522,7 +650,8 @@ impl Decoder16k {
                     .map_err(|e| anyhow::anyhow!("resampling failed: {e}"))?;
                 let drop = self.skip.min(produced);
                 self.skip -= drop;
-                self.out.extend_from_slice(&self.scratch[drop..produced]);
+                let ready = self.scratch[drop..produced].iter();
+                self.out.extend(ready.map(|s| s.clamp(-1.0, 1.0)));
                 self.frames_out += (produced - drop) as u64;
             }
             let extra = (self.frames_out - expected) as usize;
