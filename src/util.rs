@@ -59,6 +59,68 @@ pub fn create_private_dir_all(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", dir.display()))
 }
 
+/// Removes temporary folders and files left in the data folder by processes that were killed:
+/// the dictionary build `dict/.ipadic-build-<pid>` when that process is gone (or the folder is
+/// older than `STALE_HOURS`), tantivy's atomic-write files `index/.tmp*` and our own
+/// `.<name>.tmp<pid>` files once older than `STALE_HOURS` (they live milliseconds when all
+/// goes well, so age alone is safe even with another process running). Errors are ignored:
+/// cleaning must never stop a command.
+pub fn clean_stale_temp(data: &Path) {
+    const STALE_HOURS: u64 = 6;
+    let old = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > STALE_HOURS * 3600)
+    };
+    let remove = |p: &Path| {
+        let r = if p.is_dir() {
+            std::fs::remove_dir_all(p)
+        } else {
+            std::fs::remove_file(p)
+        };
+        if r.is_ok() {
+            tracing::info!("removed stale temporary {}", p.display());
+        }
+    };
+    let entries = |dir: &Path| -> Vec<(String, std::path::PathBuf)> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .collect()
+    };
+    for (name, p) in entries(&data.join("dict")) {
+        if let Some(pid) = name.strip_prefix(".ipadic-build-") {
+            if !pid_alive(pid) || old(&p) {
+                remove(&p);
+            }
+        }
+    }
+    for (name, p) in entries(&data.join("index")) {
+        if name.starts_with(".tmp") && old(&p) {
+            remove(&p);
+        }
+    }
+    for (name, p) in entries(data) {
+        if name.starts_with('.') && name.contains(".tmp") && old(&p) {
+            remove(&p);
+        }
+    }
+}
+
+/// Whether a process id (as text) names a running process. Linux's /proc answers; where
+/// there is no /proc, every process counts as alive and only age removes its folders.
+fn pid_alive(pid: &str) -> bool {
+    let Ok(n) = pid.parse::<u32>() else {
+        return false;
+    };
+    let proc_root = Path::new("/proc");
+    !proc_root.join("self").exists() || proc_root.join(n.to_string()).exists()
+}
+
 /// sha256 of a file, streamed (recordings can be gigabytes).
 pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
     let mut f =

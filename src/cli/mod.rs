@@ -112,8 +112,14 @@ enum Command {
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return Ok(argument_error(e)),
+    };
     init_logging(cli.verbose, cli.quiet);
+    // Temp folders of builds killed earlier (dictionary, index) are cleared here, before any
+    // command could trip over them.
+    gijiroku::util::clean_stale_temp(&cli.data);
     gijiroku::progress::set_quiet(cli.quiet);
     let g = Globals {
         quiet: cli.quiet,
@@ -141,6 +147,64 @@ pub fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
+/// clap's usage errors are 4–5 lines (error, tip, usage, "for more information"): print one
+/// line with the error, clap's tip if any, and where help is. --help and --version print as
+/// clap writes them.
+fn argument_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                2
+            } else {
+                0
+            },
+        );
+    }
+    let text = e.render().to_string();
+    let mut msg = String::new();
+    let mut tip = None;
+    let mut command = "gijiroku".to_string();
+    let mut in_error = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(m) = line.strip_prefix("error:") {
+            msg = m.trim().to_string();
+            in_error = true;
+        } else if in_error && !line.is_empty() {
+            // The error's own continuation, e.g. the missing "<FILES>...".
+            msg.push(' ');
+            msg.push_str(line);
+        } else if line.is_empty() {
+            in_error = false;
+        } else if let Some(t) = line.strip_prefix("tip:") {
+            tip.get_or_insert_with(|| t.trim().to_string());
+        } else if let Some(u) = line.strip_prefix("Usage:") {
+            // "gijiroku transcribe [OPTIONS] <FILES>..." → "gijiroku transcribe".
+            command = u
+                .split_whitespace()
+                .take_while(|w| {
+                    !w.starts_with(['[', '<', '-'])
+                        && w.chars()
+                            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+    }
+    if msg.is_empty() {
+        msg = text.lines().next().unwrap_or("bad arguments").to_string();
+    }
+    let tip = tip.map(|t| format!("; {t}")).unwrap_or_default();
+    eprintln!("gijiroku: error: {msg}{tip} (see '{command} --help')");
+    ExitCode::from(2)
+}
+
 fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
@@ -155,6 +219,11 @@ fn init_logging(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a log file or a pipe.
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
         .with_target(false)
         .try_init();
 }

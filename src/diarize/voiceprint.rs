@@ -6,6 +6,9 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Speech (after the energy gate) a clip must hold to enroll from it.
+pub const MIN_ENROLL_SECONDS: f64 = 1.0;
+
 pub const VOICEPRINTS_FILE: &str = "voiceprints.json";
 
 /// One enrolled person.
@@ -104,6 +107,10 @@ pub fn enroll(
     for (src, samples) in clips {
         let speech = super::energy_speech(samples);
         let dur: f64 = speech.iter().map(|s| s.duration()).sum();
+        // The rule the help and this message state; the windowing below would take less.
+        if dur < MIN_ENROLL_SECONDS {
+            bail!("{src}: {dur:.1} s of speech; need at least {MIN_ENROLL_SECONDS:.0} s of voice");
+        }
         let e = super::embed_regions(
             encoder,
             samples,

@@ -52,22 +52,152 @@ pub struct GgmlWhisperHeader {
     pub ftype: i32,
 }
 
+/// Bytes per block and elements per block of the ggml tensor types whisper.cpp loads
+/// (ggml.c's type_traits); `None` for a type it cannot hold.
+fn ggml_type_size(t: i32) -> Option<(u64, u64)> {
+    Some(match t {
+        0 => (4, 1),     // f32
+        1 => (2, 1),     // f16
+        2 => (18, 32),   // q4_0
+        3 => (20, 32),   // q4_1
+        6 => (22, 32),   // q5_0
+        7 => (24, 32),   // q5_1
+        8 => (34, 32),   // q8_0
+        10 => (84, 256), // q2_k
+        11 => (110, 256),
+        12 => (144, 256),
+        13 => (176, 256),
+        14 => (210, 256),
+        _ => return None,
+    })
+}
+
+/// Reads and checks a whisper.cpp ggml file before whisper.cpp sees it: whisper.cpp trusts
+/// the header (a claimed n_vocab of 2^30 makes it allocate and abort the process), so every
+/// hyper-parameter must lie in a sane range, and the mel filters, vocabulary and tensor table
+/// must fit the file exactly (a truncated or padded file is refused here, not mid-load).
 pub fn read_ggml_header(path: &Path) -> anyhow::Result<GgmlWhisperHeader> {
-    let mut f = std::fs::File::open(path)
+    let f = std::fs::File::open(path)
         .with_context(|| format!("cannot open model {}", path.display()))?;
-    let mut b = [0u8; 48];
-    f.read_exact(&mut b)
-        .map_err(|_| anyhow::anyhow!("{} is not a ggml model file (too short)", path.display()))?;
-    let i = |k: usize| i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
-    if i(0) as u32 != 0x6767_6d6c {
-        bail!("{} is not a ggml model file (bad magic)", path.display());
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut r = std::io::BufReader::new(f);
+    check_ggml(&mut r, size)
+        .map_err(|e| anyhow::anyhow!("{} is not a valid Whisper ggml model: {e}", path.display()))
+}
+
+fn check_ggml<R: Read + std::io::Seek>(r: &mut R, size: u64) -> anyhow::Result<GgmlWhisperHeader> {
+    let mut i32_at = |what: &str| -> anyhow::Result<i32> {
+        let mut b = [0u8; 4];
+        r.read_exact(&mut b)
+            .map_err(|_| anyhow::anyhow!("file ends inside the {what}"))?;
+        Ok(i32::from_le_bytes(b))
+    };
+    if i32_at("header")? as u32 != 0x6767_6d6c {
+        bail!("bad magic");
+    }
+    // (name, value, min, max): ranges wide enough for every released Whisper (tiny …
+    // large-v3-turbo, n_vocab 51864–51866, 80 or 128 mels) and anything like them.
+    let names = [
+        ("n_vocab", 1_000, 100_000),
+        ("n_audio_ctx", 1, 1_500),
+        ("n_audio_state", 1, 8_192),
+        ("n_audio_head", 1, 128),
+        ("n_audio_layer", 1, 128),
+        ("n_text_ctx", 1, 4_096),
+        ("n_text_state", 1, 8_192),
+        ("n_text_head", 1, 128),
+        ("n_text_layer", 1, 128),
+        ("n_mels", 1, 256),
+        ("ftype", 0, 10_020),
+    ];
+    let mut h = [0i32; 11];
+    for (k, (name, lo, hi)) in names.iter().enumerate() {
+        h[k] = i32_at("header")?;
+        if h[k] < *lo || h[k] > *hi {
+            bail!("header value {name} = {} is outside {lo}..={hi}", h[k]);
+        }
+    }
+    if h[2] % h[3] != 0 || h[6] % h[7] != 0 {
+        bail!("header: state size not a multiple of the head count");
+    }
+    if h[10] % 1000 > 20 {
+        bail!("header value ftype = {} is unknown", h[10]);
+    }
+    let (n_vocab, n_mels) = (h[0], h[9]);
+    let mut pos: u64 = 4 + 11 * 4;
+    let skip = |r: &mut R, pos: &mut u64, n: u64, what: &str| -> anyhow::Result<()> {
+        if *pos + n > size {
+            bail!("the {what} runs past the end of the file (truncated?)");
+        }
+        r.seek_relative(n as i64)?;
+        *pos += n;
+        Ok(())
+    };
+    let read_i32 = |r: &mut R, pos: &mut u64, what: &str| -> anyhow::Result<i32> {
+        let mut b = [0u8; 4];
+        r.read_exact(&mut b)
+            .map_err(|_| anyhow::anyhow!("file ends inside the {what}"))?;
+        *pos += 4;
+        Ok(i32::from_le_bytes(b))
+    };
+    // Mel filters: n_mel × n_fft floats.
+    let fm = read_i32(r, &mut pos, "mel filters")?;
+    let ff = read_i32(r, &mut pos, "mel filters")?;
+    if fm != n_mels || !(1..=4096).contains(&ff) {
+        bail!("mel filter table {fm}×{ff} does not match n_mels {n_mels}");
+    }
+    skip(r, &mut pos, fm as u64 * ff as u64 * 4, "mel filter table")?;
+    // Vocabulary: a count, then (length, bytes) per token.
+    let nv = read_i32(r, &mut pos, "vocabulary")?;
+    if !(0..=n_vocab).contains(&nv) {
+        bail!("vocabulary of {nv} tokens for n_vocab {n_vocab}");
+    }
+    for _ in 0..nv {
+        let len = read_i32(r, &mut pos, "vocabulary")?;
+        if !(0..=1024).contains(&len) {
+            bail!("vocabulary token of {len} bytes");
+        }
+        skip(r, &mut pos, len as u64, "vocabulary")?;
+    }
+    // Tensors until the end of the file: dims, name length, type, shape, name, data.
+    let mut tensors = 0usize;
+    while pos < size {
+        let n_dims = read_i32(r, &mut pos, "tensor table")?;
+        let name_len = read_i32(r, &mut pos, "tensor table")?;
+        let ttype = read_i32(r, &mut pos, "tensor table")?;
+        if !(1..=4).contains(&n_dims) || !(1..=256).contains(&name_len) {
+            bail!("tensor {tensors}: {n_dims} dimensions, name of {name_len} bytes");
+        }
+        let (block_bytes, block) = ggml_type_size(ttype)
+            .with_context(|| format!("tensor {tensors}: unknown ggml type {ttype}"))?;
+        let mut elements: u64 = 1;
+        for _ in 0..n_dims {
+            let ne = read_i32(r, &mut pos, "tensor table")?;
+            if ne < 1 {
+                bail!("tensor {tensors}: dimension {ne}");
+            }
+            elements = elements.saturating_mul(ne as u64);
+        }
+        if elements % block != 0 {
+            bail!("tensor {tensors}: {elements} elements is not whole blocks of type {ttype}");
+        }
+        skip(r, &mut pos, name_len as u64, "tensor table")?;
+        let bytes = (elements / block).saturating_mul(block_bytes);
+        skip(r, &mut pos, bytes, &format!("data of tensor {tensors}"))?;
+        tensors += 1;
+        if tensors > 100_000 {
+            bail!("more than 100000 tensors");
+        }
+    }
+    if tensors == 0 {
+        bail!("no tensors (truncated?)");
     }
     Ok(GgmlWhisperHeader {
-        n_vocab: i(1),
-        n_audio_layer: i(5),
-        n_text_layer: i(9),
-        n_mels: i(10),
-        ftype: i(11),
+        n_vocab,
+        n_audio_layer: h[4],
+        n_text_layer: h[8],
+        n_mels,
+        ftype: h[10],
     })
 }
 
