@@ -3,8 +3,8 @@
 //! 日程第N placed where the chair takes it up; marks only for what the recording holds;
 //! Markdown never passes raw HTML; and the edit benchmark on real minutes (dev meetings).
 
+use gijiroku::minutes::MinutesOptions;
 use gijiroku::minutes::{self, editbench, AgendaItem, Format, MeetingKind, MeetingMeta};
-use gijiroku::minutes::{Item, MinutesOptions};
 use gijiroku::transcript::{ModelInfo, Segment, Source, Speaker, Transcript, Turn};
 use std::path::Path;
 
