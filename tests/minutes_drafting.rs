@@ -80,12 +80,12 @@ fn body(t: &Transcript, m: &MeetingMeta) -> String {
 fn one_speaker_is_one_speech_with_paragraphs_at_pauses() {
     let t = transcript(&[
         ("S1", 0.0, 3.0, "ただいまから本日の会議を開きます。"),
-        ("S1", 4.2, 7.0, "会議録署名議員をご指名申し上げます。"),
+        ("S1", 5.0, 7.0, "会議録署名議員をご指名申し上げます。"),
         ("S1", 7.4, 9.0, "ご了承願います。"),
     ]);
     let txt = body(&t, &meta(MeetingKind::Plenary));
     assert_eq!(txt.matches("○渡辺議長").count(), 1, "{txt}");
-    // 1.2 s pause: a new paragraph; 0.4 s: the same one.
+    // A 2 s pause: a new paragraph (paragraph_gap 1.5 s); 0.4 s: the same one.
     assert!(
         txt.contains("\n会議録署名議員をご指名申し上げます。ご了承願います。\n"),
         "{txt}"
