@@ -57,7 +57,7 @@ impl Rng {
         }
         Rng(h ^ 2026)
     }
-    fn next(&mut self) -> u64 {
+    fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -65,7 +65,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
@@ -74,7 +74,7 @@ impl Rng {
         a + (b - a) * self.unit()
     }
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[(self.next() % xs.len() as u64) as usize]
+        xs[(self.next_u64() % xs.len() as u64) as usize]
     }
 }
 
@@ -200,7 +200,7 @@ fn agenda_of(published: &str, kind: MeetingKind) -> Vec<AgendaItem> {
             if in_block {
                 flush(&mut block);
             }
-            in_block = kind == MeetingKind::Plenary && !in_block || kind != MeetingKind::Plenary;
+            in_block = kind != MeetingKind::Plenary || !in_block;
             continue;
         }
         if in_block {
@@ -240,7 +240,7 @@ fn noisy_sentence(s: &str, rng: &mut Rng) -> String {
                 is_kanji(chars[i]) && is_kanji(chars[i + 1]) && (i == 0 || !is_kanji(chars[i - 1]))
             })
             .collect();
-        (!starts.is_empty()).then(|| starts[(rng.next() % starts.len() as u64) as usize])
+        (!starts.is_empty()).then(|| starts[(rng.next_u64() % starts.len() as u64) as usize])
     } else {
         None
     };
@@ -498,11 +498,10 @@ pub fn char_edits(a: &str, b: &str) -> usize {
         }
         let ca: Vec<char> = old.concat().chars().collect();
         let cb: Vec<char> = new.concat().chars().collect();
-        let extra = 0;
         old.clear();
         new.clear();
         if ca.len() * cb.len() <= 25_000_000 {
-            return levenshtein(&ca, &cb) + extra;
+            return levenshtein(&ca, &cb);
         }
         // Too long for the quadratic distance: runs of a character diff, each costing
         // max(deleted, inserted), an upper bound of it.
@@ -524,7 +523,7 @@ pub fn char_edits(a: &str, b: &str) -> usize {
                 }
             }
         }
-        n + d.max(i) + extra
+        n + d.max(i)
     };
     for op in ops {
         match op {
