@@ -268,7 +268,7 @@ mod tests {
             "https://example.jp/a?b=c&d=e#f",
             "classification:confidential",
             "speaker:渡辺",
-            "[a TO b]",
+            "[a]",
             "a^2",
             "*",
             "/.*/",
