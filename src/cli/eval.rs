@@ -7,11 +7,14 @@ pub enum Command {
     Asr(super::eval_asr::Args),
     /// Diarization error rate on every WAV with an .rttm reference beside it.
     Der(super::eval_der::Args),
+    /// Simulated meetings (wav + exact rttm, dev and held-out voices) from real single-speaker speech.
+    Simulate(super::eval_simulate::Args),
 }
 
 pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
     match c {
         Command::Asr(a) => super::eval_asr::run(a, g),
         Command::Der(a) => super::eval_der::run(a, g),
+        Command::Simulate(a) => super::eval_simulate::run(a, g),
     }
 }
