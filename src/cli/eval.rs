@@ -9,6 +9,8 @@ pub enum Command {
     Der(super::eval_der::Args),
     /// Hand edits per 1,000 characters from drafts of noisy transcripts to real minutes.
     Minutes(super::minutes::EvalArgs),
+    /// Simulated meetings (wav + exact rttm, dev and held-out voices) from real single-speaker speech.
+    Simulate(super::eval_simulate::Args),
 }
 
 pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -16,5 +18,6 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
         Command::Asr(a) => super::eval_asr::run(a, g),
         Command::Der(a) => super::eval_der::run(a, g),
         Command::Minutes(a) => super::minutes::run_eval(a, g),
+        Command::Simulate(a) => super::eval_simulate::run(a, g),
     }
 }

@@ -336,6 +336,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let mut t25 = DerBreakdown::default();
     let mut t0 = DerBreakdown::default();
     let (mut audio, mut took, mut count_err, mut exact) = (0.0, 0.0, 0usize, 0usize);
+    let mut within1 = 0usize;
     let (mut ov_h, mut ov_c, mut ov_r) = (0.0, 0.0, 0.0);
     for s in &scores {
         ov_h += s.overlap_hyp;
@@ -347,6 +348,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         took += s.diarize_seconds;
         count_err += s.ref_speakers.abs_diff(s.hyp_speakers);
         exact += usize::from(s.ref_speakers == s.hyp_speakers);
+        within1 += usize::from(s.ref_speakers.abs_diff(s.hyp_speakers) <= 1);
     }
     let speech_note = match a.speech {
         SpeechSource::Segmentation => "pyannote segmentation-3.0",
@@ -364,6 +366,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
                     "collar_025": t25, "der_collar_025": t25.der(),
                     "collar_0": t0, "der_collar_0": t0.der(),
                     "speaker_count_abs_error": count_err, "speaker_count_exact": exact,
+                    "speaker_count_within_1": within1,
                     "overlap_hyp_seconds": ov_h, "overlap_correct_seconds": ov_c,
                     "overlap_ref_seconds": ov_r,
                     "audio_seconds": audio, "diarize_seconds": took,
@@ -413,9 +416,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         100.0 * ov_c / ov_r.max(1e-9)
     );
     println!(
-        "speaker count exact on {exact}/{} files, total absolute error {count_err}; speed {:.0}× real time (diarization only)",
-        scores.len(),
-        audio / took.max(1e-9)
+        "speaker count exact on {exact}/{n} files, within ±1 on {within1}/{n}, total absolute error {count_err}; speed {:.0}× real time (diarization only)",
+        audio / took.max(1e-9),
+        n = scores.len(),
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ mod bench_search;
 mod eval;
 mod eval_asr;
 mod eval_der;
+mod eval_simulate;
 mod keys;
 mod minutes;
 mod models;

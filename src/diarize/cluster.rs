@@ -75,6 +75,7 @@ pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
         }
         None => m - merges_below,
     };
+    let estimated = k;
     if let Some(n) = opts.num_speakers {
         k = n;
     }
@@ -83,6 +84,23 @@ pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
     }
     if let Some(hi) = opts.max_speakers {
         k = k.min(hi);
+    }
+    // A hint asks for more speakers than were estimated: give at most as many as there are
+    // voices still apart (with ≥ 2 windows each) at `HINT_APART`, so `--speakers 1000` on one
+    // voice stays one speaker instead of splitting it into its windows.
+    if k > estimated {
+        let below = steps
+            .iter()
+            .take_while(|s| s.dissimilarity <= HINT_APART)
+            .count();
+        let voices = clusters_at(steps, m, below, MIN_CLUSTER).max(1);
+        if voices < k {
+            tracing::info!(
+                "speaker hint asks for {k} speakers; {voices} distinct voices heard, giving {}",
+                voices.max(estimated)
+            );
+            k = voices.max(estimated);
+        }
     }
     let k = k.clamp(1, m);
     // Replay the first m - k merges with a parent array over the dendrogram's nodes.
@@ -121,6 +139,11 @@ fn clusters_at(steps: &[kodama::Step<f32>], m: usize, merges: usize, min: usize)
         .filter(|&i| alive[i] && size[i] >= min)
         .count()
 }
+
+/// Cosine distance under which windows are taken as one voice when a speaker-count hint asks
+/// for more speakers than estimated: below the clustering's threshold (0.7), so a hint can
+/// still split voices the estimate joined, but above the spread of one person's 2 s windows.
+const HINT_APART: f32 = 0.5;
 
 /// Most speakers the eigengap looks for (council plenaries have up to ~40).
 const MAX_SPEAKERS: usize = 40;

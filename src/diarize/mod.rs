@@ -39,6 +39,9 @@ use encoder::{window_starts, N_MELS};
 pub use voiceprint::{Voiceprint, VoiceprintStore};
 
 const SR: f64 = 16_000.0;
+/// Largest speaker-count hint accepted: council plenaries have up to ~40 voices; anything
+/// far beyond is a typo, and the clustering cannot separate that many anyway.
+pub const MAX_SPEAKER_HINT: usize = 100;
 /// Audio kept while no speech region is pending (seconds); see `Diarizer::process`.
 const KEEP_BEHIND_SECONDS: f64 = 70.0;
 /// Windows embedded together (one LSTM pass): big enough for efficient matmuls, small
@@ -139,6 +142,17 @@ impl DiarizeOptions {
         let c = &self.cluster;
         if c.num_speakers == Some(0) || c.max_speakers == Some(0) {
             anyhow::bail!("--speakers/--max-speakers must be at least 1");
+        }
+        for (flag, v) in [
+            ("--speakers", c.num_speakers),
+            ("--min-speakers", c.min_speakers),
+            ("--max-speakers", c.max_speakers),
+        ] {
+            if let Some(n) = v.filter(|&n| n > MAX_SPEAKER_HINT) {
+                anyhow::bail!(
+                    "{flag} {n} is more than diarization can tell apart (at most {MAX_SPEAKER_HINT})"
+                );
+            }
         }
         if let (Some(lo), Some(hi)) = (c.min_speakers, c.max_speakers) {
             if lo > hi {
@@ -490,13 +504,19 @@ fn apply_resegment(
         .iter()
         .filter_map(|t| index.get(t.speaker.as_str()).map(|&k| (t.start, t.end, k)))
         .collect();
+    // No new speakers beyond a count the user gave.
+    let mut ro = opts.resegment;
+    let cap = opts.cluster.num_speakers.or(opts.cluster.max_speakers);
+    if cap.is_some_and(|n| d.speakers.len() >= n) {
+        ro.new_max_similarity = f32::NEG_INFINITY;
+    }
     let r = resegment::resegment(
         chunks,
         &turns,
         d.speakers.len(),
         &d.centroids,
         total_samples,
-        &opts.resegment,
+        &ro,
     );
     let (new, floor) = (r.turns, r.floor);
     // New speakers (heard by the segmentation model only) join after the clustered ones,

@@ -2,3 +2,4 @@
 
 pub mod asr;
 pub mod der;
+pub mod simulate;
