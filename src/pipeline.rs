@@ -6,11 +6,12 @@
 //! dropped, so memory stays flat however long the meeting. Chunk times are mapped back to the
 //! original timeline. It never writes files (the CLI does) and never touches the archive.
 
-use crate::asr::{AsrOptions, Transcriber};
+use crate::asr::{AsrOptions, Pool, Session, Transcriber, WordTiming};
 use crate::audio::{Decoder16k, SAMPLE_RATE};
 use crate::transcript::{ModelInfo, Segment, Source, Span, Transcript, SCHEMA_VERSION};
 use crate::vad::{SpeechDetector, VadOptions};
 use anyhow::{bail, Context};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Everything `transcribe` can be told.
@@ -36,6 +37,11 @@ pub struct TranscribeOptions {
     pub data: Option<PathBuf>,
     /// Told how far the work is (the web server's job progress); the CLI draws a bar instead.
     pub progress: Option<Progress>,
+    /// Decode chunks on `threads` whisper states at once, one thread each (else one state
+    /// with `threads` threads, each chunk prompted with the previous chunk's text).
+    pub parallel: bool,
+    /// Word times from DTW (flash attention off) or from token timestamps (flash attention on).
+    pub word_timing: WordTiming,
 }
 
 /// What the pipeline is doing, for a progress report.
@@ -83,6 +89,8 @@ impl TranscribeOptions {
             max_speakers: None,
             data: None,
             progress: None,
+            parallel: true,
+            word_timing: WordTiming::default(),
         }
     }
 }
@@ -134,6 +142,102 @@ impl TimeMap {
     }
 }
 
+/// Chunks on their way through Whisper: numbered as they are cut, decoded on one session or on
+/// a pool of states, and handed back strictly in cutting order (so the transcript does not
+/// depend on which thread finished first).
+struct Chunks<'scope, 't> {
+    /// The single session, until it becomes the pool's first state.
+    session: Option<Session<'t>>,
+    pool: Option<Pool<'scope>>,
+    workers: usize,
+    language: Option<String>,
+    next_id: usize,
+    next_emit: usize,
+    maps: BTreeMap<usize, TimeMap>,
+    done: BTreeMap<usize, Vec<Segment>>,
+}
+
+impl<'scope, 't: 'scope> Chunks<'scope, 't> {
+    fn submit(
+        &mut self,
+        t: &'t Transcriber,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        audio: Vec<f32>,
+        map: TimeMap,
+        last: bool,
+        out: &mut Vec<Segment>,
+    ) -> anyhow::Result<()> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.maps.insert(id, map);
+        // The pool starts once the language is known: a detected language comes from the
+        // first chunk, decoded alone with every thread. A recording of one chunk is decoded the
+        // same way (a pool would leave all threads but one idle).
+        let alone = last && id == 0;
+        if self.workers > 1 && self.pool.is_none() && !alone {
+            if let Some(s) = self.session.take_if(|s| s.language().is_some()) {
+                self.language = s.language().map(str::to_string);
+                self.pool = Some(Pool::start(t, scope, s, self.workers)?);
+            }
+        }
+        match (&mut self.pool, &mut self.session) {
+            (Some(p), _) => {
+                p.submit(id, audio)?;
+                for (i, r) in p.ready() {
+                    self.done.insert(i, r?.segments);
+                }
+            }
+            (None, Some(s)) => {
+                let r = s.transcribe(&audio)?;
+                self.done.insert(id, r.segments);
+            }
+            (None, None) => bail!("no decoding state"),
+        }
+        self.emit(out);
+        Ok(())
+    }
+
+    fn emit(&mut self, out: &mut Vec<Segment>) {
+        while let Some(segs) = self.done.remove(&self.next_emit) {
+            let map = self
+                .maps
+                .remove(&self.next_emit)
+                .unwrap_or(TimeMap(Vec::new()));
+            for mut s in segs {
+                s.start = map.map(s.start);
+                s.end = map.map(s.end).max(s.start);
+                for w in &mut s.words {
+                    w.start = map.map(w.start);
+                    w.end = map.map(w.end).max(w.start);
+                }
+                out.push(s);
+            }
+            self.next_emit += 1;
+        }
+    }
+
+    /// Waits for the chunks still decoding; returns the language used.
+    fn finish(mut self, out: &mut Vec<Segment>) -> anyhow::Result<Option<String>> {
+        if let Some(p) = self.pool.take() {
+            for (i, r) in p.finish() {
+                self.done.insert(i, r?.segments);
+            }
+        }
+        self.emit(out);
+        if self.next_emit != self.next_id {
+            bail!(
+                "a decoding thread stopped before chunk {} was done",
+                self.next_emit
+            );
+        }
+        Ok(self
+            .session
+            .as_ref()
+            .and_then(|s| s.language().map(str::to_string))
+            .or(self.language))
+    }
+}
+
 /// Transcribes one recording file.
 pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<Transcript> {
     if path.is_dir() {
@@ -142,15 +246,16 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
     let mut decoder = Decoder16k::open(path)?;
     let info = decoder.info().clone();
     let sha256 = crate::util::sha256_file(path)?;
-    let transcriber = Transcriber::load(&opts.model)?;
+    let transcriber = Transcriber::load_with(&opts.model, opts.word_timing)?;
     let asr_opts = AsrOptions {
         language: opts.language.clone(),
         threads: opts.threads,
         beam: opts.beam,
         prompt: opts.prompt.clone(),
-        condition_on_previous: true,
+        // Parallel chunks cannot wait for the previous chunk's text.
+        condition_on_previous: !opts.parallel,
     };
-    let mut session = transcriber.session(&asr_opts)?;
+    let session = transcriber.session(&asr_opts)?;
     let mut vad = match &opts.vad_model {
         // Diarization reads the same speech probabilities with its own, finer rules.
         Some(m) if opts.diarize => Some(
@@ -220,8 +325,23 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
     let mut segments: Vec<Segment> = Vec::new();
     let mut plain_from = 0.0f64; // without VAD: start of the next fixed window
 
-    let mut run_chunk =
-        |regions: &[Span], window: &Window, segments: &mut Vec<Segment>| -> anyhow::Result<()> {
+    let transcriber_ref = &transcriber;
+    let detected = std::thread::scope(|scope| -> anyhow::Result<Option<String>> {
+        let mut chunks = Chunks {
+            session: Some(session),
+            pool: None,
+            workers: if opts.parallel { opts.threads } else { 1 },
+            language: None,
+            next_id: 0,
+            next_emit: 0,
+            maps: BTreeMap::new(),
+            done: BTreeMap::new(),
+        };
+        let mut run_chunk = |regions: &[Span],
+                             window: &Window,
+                             last: bool,
+                             segments: &mut Vec<Segment>|
+         -> anyhow::Result<()> {
             let mut audio = Vec::new();
             let mut map = Vec::new();
             for r in regions {
@@ -229,95 +349,88 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
                 map.push((audio.len() as f64 / sr, r.start, piece.len() as f64 / sr));
                 audio.extend_from_slice(piece);
             }
-            let map = TimeMap(map);
-            let result = session.transcribe(&audio)?;
-            for mut s in result.segments {
-                s.start = map.map(s.start);
-                s.end = map.map(s.end).max(s.start);
-                for w in &mut s.words {
-                    w.start = map.map(w.start);
-                    w.end = map.map(w.end).max(w.start);
-                }
-                segments.push(s);
-            }
-            Ok(())
+            chunks.submit(transcriber_ref, scope, audio, TimeMap(map), last, segments)
         };
 
-    loop {
-        if crate::asr::abort_requested() {
-            bail!("interrupted");
-        }
-        let block = decoder.next_block()?;
-        let done = block.is_none();
-        let block = block.unwrap_or_default();
-        let block_start = window.end() as f64 / sr;
-        if let Some(d) = diarizer.as_mut() {
-            if !block.is_empty() {
-                d.push_audio(block_start, &block)?;
-            }
-        }
-        window.samples.extend_from_slice(&block);
-        let pos = window.end() as f64 / sr;
-        pb.set_position(pos as u64);
-        Progress::report(
-            &opts.progress,
-            Stage::Transcribing,
-            pos,
-            info.duration.unwrap_or(0.0),
-        );
-
-        let mut finished = Vec::new();
-        match vad.as_mut() {
-            Some(v) => {
-                if !block.is_empty() {
-                    finished.extend(v.push(&block)?);
-                }
-                if done {
-                    finished.extend(v.finish()?);
-                }
-            }
-            None => {
-                while pos - plain_from >= PLAIN_WINDOW_SECONDS || (done && pos > plain_from) {
-                    let end = (plain_from + PLAIN_WINDOW_SECONDS).min(pos);
-                    finished.push(Span::new(plain_from, end));
-                    plain_from = end;
-                }
-            }
-        }
-        if let (Some(d), Some(v)) = (diarizer.as_mut(), vad.as_mut()) {
-            for r in v.take_secondary() {
-                d.push_speech(r)?;
-            }
-        }
-        for r in finished {
-            speech.push(r);
-            pending.push(r);
-        }
-        // Transcribe full chunks now; everything at the end.
         loop {
-            let mut total = 0.0;
-            let mut n = 0;
-            while n < pending.len() && (n == 0 || total + pending[n].duration() <= CHUNK_SECONDS) {
-                total += pending[n].duration();
-                n += 1;
+            if crate::asr::abort_requested() {
+                bail!("interrupted");
             }
-            let full = n < pending.len() || total >= CHUNK_SECONDS * 0.85;
-            if n == 0 || !(full || done) {
+            let block = decoder.next_block()?;
+            let done = block.is_none();
+            let block = block.unwrap_or_default();
+            let block_start = window.end() as f64 / sr;
+            if let Some(d) = diarizer.as_mut() {
+                if !block.is_empty() {
+                    d.push_audio(block_start, &block)?;
+                }
+            }
+            window.samples.extend_from_slice(&block);
+            let pos = window.end() as f64 / sr;
+            pb.set_position(pos as u64);
+            Progress::report(
+                &opts.progress,
+                Stage::Transcribing,
+                pos,
+                info.duration.unwrap_or(0.0),
+            );
+
+            let mut finished = Vec::new();
+            match vad.as_mut() {
+                Some(v) => {
+                    if !block.is_empty() {
+                        finished.extend(v.push(&block)?);
+                    }
+                    if done {
+                        finished.extend(v.finish()?);
+                    }
+                }
+                None => {
+                    while pos - plain_from >= PLAIN_WINDOW_SECONDS || (done && pos > plain_from) {
+                        let end = (plain_from + PLAIN_WINDOW_SECONDS).min(pos);
+                        finished.push(Span::new(plain_from, end));
+                        plain_from = end;
+                    }
+                }
+            }
+            if let (Some(d), Some(v)) = (diarizer.as_mut(), vad.as_mut()) {
+                for r in v.take_secondary() {
+                    d.push_speech(r)?;
+                }
+            }
+            for r in finished {
+                speech.push(r);
+                pending.push(r);
+            }
+            // Transcribe full chunks now; everything at the end.
+            loop {
+                let mut total = 0.0;
+                let mut n = 0;
+                while n < pending.len()
+                    && (n == 0 || total + pending[n].duration() <= CHUNK_SECONDS)
+                {
+                    total += pending[n].duration();
+                    n += 1;
+                }
+                let full = n < pending.len() || total >= CHUNK_SECONDS * 0.85;
+                if n == 0 || !(full || done) {
+                    break;
+                }
+                let chunk: Vec<Span> = pending.drain(..n).collect();
+                run_chunk(&chunk, &window, done && pending.is_empty(), &mut segments)?;
+            }
+            let keep_from = pending
+                .first()
+                .map(|r| r.start)
+                .unwrap_or(pos - KEEP_BEHIND_SECONDS)
+                .min(pos - KEEP_BEHIND_SECONDS.min(pos));
+            window.drop_before((keep_from.max(0.0) * sr) as usize);
+            if done {
                 break;
             }
-            let chunk: Vec<Span> = pending.drain(..n).collect();
-            run_chunk(&chunk, &window, &mut segments)?;
         }
-        let keep_from = pending
-            .first()
-            .map(|r| r.start)
-            .unwrap_or(pos - KEEP_BEHIND_SECONDS)
-            .min(pos - KEEP_BEHIND_SECONDS.min(pos));
-        window.drop_before((keep_from.max(0.0) * sr) as usize);
-        if done {
-            break;
-        }
-    }
+        chunks.finish(&mut segments)
+    })?;
     pb.finish_and_clear();
     let duration = window.end() as f64 / sr;
     if duration == 0.0 {
@@ -326,9 +439,7 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
     for (i, s) in segments.iter_mut().enumerate() {
         s.id = i;
     }
-    let language = session
-        .language()
-        .map(str::to_string)
+    let language = detected
         .or_else(|| opts.language.clone())
         .unwrap_or_else(|| "und".into());
     let mut transcript = Transcript {

@@ -61,12 +61,24 @@ impl Default for AsrOptions {
     }
 }
 
+/// How word times are found; chosen when the model is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WordTiming {
+    /// Cross-attention DTW on the alignment heads: the finest word starts, but whisper.cpp
+    /// cannot use flash attention with it.
+    #[default]
+    Dtw,
+    /// whisper.cpp's token timestamps, with flash attention on (faster decoding).
+    Tokens,
+}
+
 /// A loaded Whisper model.
 pub struct Transcriber {
     ctx: WhisperContext,
     pub model_path: PathBuf,
     pub model_name: String,
     multilingual: bool,
+    pub word_timing: WordTiming,
 }
 
 /// Keeps decoding state between chunks of one recording.
@@ -80,6 +92,10 @@ pub struct Session<'t> {
 
 impl Transcriber {
     pub fn load(model: &Path) -> anyhow::Result<Transcriber> {
+        Self::load_with(model, WordTiming::default())
+    }
+
+    pub fn load_with(model: &Path, timing: WordTiming) -> anyhow::Result<Transcriber> {
         whisper_rs::install_logging_hooks();
         let header = crate::models::read_ggml_header(model)?;
         let card = crate::models::read_card(model);
@@ -93,11 +109,11 @@ impl Transcriber {
         });
         // DTW word timing needs the alignment heads; flash attention must stay off for it.
         let mut params = WhisperContextParameters {
-            flash_attn: false,
+            flash_attn: timing == WordTiming::Tokens,
             ..Default::default()
         };
         let heads: Vec<(usize, usize)> = card.map(|c| c.alignment_heads).unwrap_or_default();
-        if !heads.is_empty() {
+        if !heads.is_empty() && timing == WordTiming::Dtw {
             // whisper.cpp keeps this pointer for the context's lifetime: leak the few bytes once
             // per loaded model.
             let aheads: &'static [whisper_rs::whisper_rs_sys::whisper_ahead] = Box::leak(
@@ -127,6 +143,7 @@ impl Transcriber {
             model_path: model.to_path_buf(),
             model_name,
             multilingual: header.n_vocab >= 51865,
+            word_timing: timing,
         })
     }
 
@@ -167,6 +184,116 @@ impl Transcriber {
             language,
             previous_text: String::new(),
         })
+    }
+}
+
+/// Decodes independent chunks on several whisper states at once, one thread each, in scoped
+/// threads: ggml's threading gains little on base-sized matrices, so N single-threaded states
+/// keep N cores busier than one state with N threads. One context (the weights) is shared;
+/// each state adds only its KV caches and compute buffers. Chunks are decoded without the
+/// previous chunk's text (it is not known yet), so the results do not depend on timing.
+pub struct Pool<'scope> {
+    jobs: Option<std::sync::mpsc::SyncSender<(usize, Vec<f32>)>>,
+    results: std::sync::mpsc::Receiver<(usize, anyhow::Result<ChunkResult>)>,
+    workers: Vec<std::thread::ScopedJoinHandle<'scope, ()>>,
+    in_flight: usize,
+}
+
+impl<'scope> Pool<'scope> {
+    /// Turns `first` (whose language must be known: detect it on the first chunk) into the
+    /// first of `workers` states; the others decode in the same language with the same options.
+    pub fn start<'env>(
+        t: &'env Transcriber,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        mut first: Session<'env>,
+        workers: usize,
+    ) -> anyhow::Result<Pool<'scope>>
+    where
+        'env: 'scope,
+    {
+        let Some(language) = first.language.clone() else {
+            bail!("the decoding pool needs the language (detect it on the first chunk)");
+        };
+        let opts = AsrOptions {
+            threads: 1,
+            condition_on_previous: false,
+            language: Some(language),
+            ..first.opts.clone()
+        };
+        first.opts = opts.clone();
+        first.previous_text.clear();
+        let mut sessions = vec![first];
+        for _ in 1..workers.max(1) {
+            sessions.push(t.session(&opts)?);
+        }
+        // Bounded: at most `workers` chunks wait, so audio held stays a few chunks however long
+        // the recording.
+        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<(usize, Vec<f32>)>(workers.max(1));
+        let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
+        let (res_tx, results) = std::sync::mpsc::channel();
+        let mut handles = Vec::new();
+        for mut session in sessions {
+            let job_rx = job_rx.clone();
+            let res_tx = res_tx.clone();
+            let h = std::thread::Builder::new()
+                .name("whisper".into())
+                .spawn_scoped(scope, move || loop {
+                    let job = job_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((id, audio))) = job else {
+                        return; // channel closed (or poisoned): no more chunks
+                    };
+                    let r = session.transcribe(&audio);
+                    if res_tx.send((id, r)).is_err() {
+                        return;
+                    }
+                })
+                .context("cannot start a decoding thread")?;
+            handles.push(h);
+        }
+        Ok(Pool {
+            jobs: Some(jobs),
+            results,
+            workers: handles,
+            in_flight: 0,
+        })
+    }
+
+    /// Queues one chunk (blocks while every state is busy and the queue is full).
+    pub fn submit(&mut self, id: usize, audio: Vec<f32>) -> anyhow::Result<()> {
+        let tx = self.jobs.as_ref().context("decoding pool already closed")?;
+        tx.send((id, audio))
+            .map_err(|_| anyhow::anyhow!("the decoding threads stopped"))?;
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// Results finished so far, without waiting.
+    pub fn ready(&mut self) -> Vec<(usize, anyhow::Result<ChunkResult>)> {
+        let mut out = Vec::new();
+        while let Ok(r) = self.results.try_recv() {
+            self.in_flight -= 1;
+            out.push(r);
+        }
+        out
+    }
+
+    /// Waits for every queued chunk and stops the threads.
+    pub fn finish(mut self) -> Vec<(usize, anyhow::Result<ChunkResult>)> {
+        self.jobs = None; // workers end once the queue is empty
+        let mut out = Vec::new();
+        while self.in_flight > 0 {
+            match self.results.recv() {
+                Ok(r) => {
+                    self.in_flight -= 1;
+                    out.push(r);
+                }
+                Err(_) => break,
+            }
+        }
+        for h in self.workers.drain(..) {
+            let _ = h.join();
+        }
+        out
     }
 }
 

@@ -48,12 +48,27 @@ pub struct Args {
     /// Python interpreter that has faster-whisper.
     #[arg(long, env = "GIJIROKU_PYTHON", default_value = "python3")]
     python: String,
+    /// One whisper state with all threads, each chunk prompted with the previous chunk's text
+    /// (the build before parallel states), instead of one state per thread.
+    #[arg(long)]
+    sequential: bool,
+    /// Word times: `dtw` (flash attention off) or `tokens` (token timestamps, flash attention
+    /// on); default: the transcription default.
+    #[arg(long, value_parser = ["dtw", "tokens"])]
+    word_timing: Option<String>,
+    /// Instead of timing: transcribe FILE (or every .wav in a folder) with DTW word times and
+    /// with token-timestamp word times (flash attention), and print how far apart they are.
+    #[arg(long)]
+    word_times_vs_dtw: bool,
     /// Internal: transcribe in this process and print one JSON line of measurements.
     #[arg(long, hide = true)]
     child: bool,
 }
 
 pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
+    if a.word_times_vs_dtw {
+        return compare_word_times(&a, g);
+    }
     if !a.file.is_file() {
         bail!("{} is not a file", a.file.display());
     }
@@ -79,6 +94,12 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         opts.beam = a.beam as usize;
         opts.language = a.language.clone();
         opts.vad_model = vad_model;
+        opts.parallel = !a.sequential;
+        match a.word_timing.as_deref() {
+            Some("dtw") => opts.word_timing = gijiroku::asr::WordTiming::Dtw,
+            Some("tokens") => opts.word_timing = gijiroku::asr::WordTiming::Tokens,
+            _ => {}
+        }
         let r = asr::bench_in_process(&a.file, &opts)?;
         println!("{}", serde_json::to_string(&r)?);
         return Ok(ExitCode::SUCCESS);
@@ -183,6 +204,12 @@ fn run_child(a: &Args, g: &Globals, model: &Path, threads: usize) -> anyhow::Res
     }
     if a.no_vad {
         cmd.arg("--no-vad");
+    }
+    if a.sequential {
+        cmd.arg("--sequential");
+    }
+    if let Some(w) = &a.word_timing {
+        cmd.args(["--word-timing", w]);
     }
     let out = cmd
         .output()
@@ -417,4 +444,113 @@ fn print_summary(s: &Summary) {
         println!("faster-whisper: {note}");
     }
     println!("(wall = model load + decoding + transcription, in a fresh process per run)");
+}
+
+/// Word times with flash attention on (token timestamps) against the DTW ones, on the words
+/// both runs recognised identically (a diff of the word sequences), per file and in all.
+fn compare_word_times(a: &Args, g: &Globals) -> anyhow::Result<ExitCode> {
+    use gijiroku::asr::WordTiming;
+    let files: Vec<PathBuf> = if a.file.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&a.file)
+            .with_context(|| format!("cannot read {}", a.file.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+            .collect();
+        v.sort();
+        v
+    } else if a.file.is_file() {
+        vec![a.file.clone()]
+    } else {
+        bail!("{} is neither a file nor a folder", a.file.display());
+    };
+    if files.is_empty() {
+        bail!("no .wav files in {}", a.file.display());
+    }
+    let model = gijiroku::models::resolve_whisper(&g.models_dir, a.model.as_deref())?;
+    let mut opts = TranscribeOptions::new(model);
+    if let Some(t) = a.threads {
+        opts.threads = t as usize;
+    }
+    opts.beam = a.beam as usize;
+    opts.language = a.language.clone();
+    opts.vad_model = if a.no_vad {
+        None
+    } else {
+        gijiroku::models::vad_model(&g.models_dir)
+    };
+    let words_of = |t: &gijiroku::transcript::Transcript| -> Vec<(String, f64, f64)> {
+        t.segments
+            .iter()
+            .flat_map(|s| s.words.iter())
+            .map(|w| (w.text.trim().to_lowercase(), w.start, w.end))
+            .collect()
+    };
+    let (mut all_start, mut all_end, mut all_n, mut all_words) = (Vec::new(), Vec::new(), 0, 0);
+    println!(
+        "{:<44} {:>6} {:>7} {:>9} {:>9} {:>9}",
+        "FILE", "WORDS", "SAME", "|Δstart|", "|Δend|", "p90 start"
+    );
+    for f in &files {
+        opts.word_timing = WordTiming::Dtw;
+        let dtw = gijiroku::pipeline::transcribe_file(f, &opts)?;
+        opts.word_timing = WordTiming::Tokens;
+        let tok = gijiroku::pipeline::transcribe_file(f, &opts)?;
+        let (wd, wt) = (words_of(&dtw), words_of(&tok));
+        let kd: Vec<&str> = wd.iter().map(|w| w.0.as_str()).collect();
+        let kt: Vec<&str> = wt.iter().map(|w| w.0.as_str()).collect();
+        let (mut ds, mut de) = (Vec::new(), Vec::new());
+        for op in similar::capture_diff_slices(similar::Algorithm::Myers, &kd, &kt) {
+            if let similar::DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } = op
+            {
+                for k in 0..len {
+                    let (x, y) = (&wd[old_index + k], &wt[new_index + k]);
+                    ds.push((x.1 - y.1).abs());
+                    de.push((x.2 - y.2).abs());
+                }
+            }
+        }
+        all_words += wd.len();
+        all_n += ds.len();
+        println!(
+            "{:<44} {:>6} {:>7} {:>8.3}s {:>8.3}s {:>8.3}s",
+            f.file_name().unwrap_or_default().to_string_lossy(),
+            wd.len(),
+            ds.len(),
+            mean(&ds),
+            mean(&de),
+            quantile(&ds, 0.9)
+        );
+        all_start.extend(ds);
+        all_end.extend(de);
+    }
+    println!(
+        "{:<44} {:>6} {:>7} {:>8.3}s {:>8.3}s {:>8.3}s",
+        "ALL",
+        all_words,
+        all_n,
+        mean(&all_start),
+        mean(&all_end),
+        quantile(&all_start, 0.9)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[((s.len() - 1) as f64 * q).round() as usize]
 }
