@@ -321,6 +321,149 @@ async fn wait_saved(c: &Client, what: &str) -> i64 {
         .unwrap_or_else(|_| panic!("no version in the save status {s:?}"))
 }
 
+/// The words the editor shows, in order.
+async fn shown_words(c: &Client) -> Vec<String> {
+    serde_json::from_value(
+        js(
+            c,
+            "return [...document.querySelectorAll('#transcript .w')].map(w => w.textContent)",
+        )
+        .await,
+    )
+    .unwrap()
+}
+
+/// Ctrl+F finds every occurrence of a word, Ctrl+H replaces one or all of them, and one
+/// Ctrl+Z undoes a replace-all.
+async fn find_and_replace(c: &Client) {
+    let before = shown_words(c).await;
+    let clean = |w: &str| {
+        w.trim_matches(|ch: char| !ch.is_alphanumeric())
+            .to_lowercase()
+    };
+    // A word of 3+ letters said at least twice.
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for w in &before {
+        let w = clean(w);
+        if w.chars().count() >= 3 && w.chars().all(char::is_alphabetic) {
+            *counts.entry(w).or_default() += 1;
+        }
+    }
+    let (q, whole) = counts
+        .iter()
+        .filter(|(_, n)| **n >= 2)
+        .max_by_key(|(_, n)| **n)
+        .map(|(w, n)| (w.clone(), *n))
+        .expect("a word said twice in the meeting");
+    let containing = |words: &[String], needle: &str| {
+        words
+            .iter()
+            .filter(|w| w.to_lowercase().contains(needle))
+            .count()
+    };
+
+    press(c, &[Key::Control.into(), 'f']).await;
+    wait_js(
+        c,
+        "document.activeElement.id === 'find-q'",
+        5,
+        "the find field",
+    )
+    .await;
+    type_text(c, &q).await;
+    press(c, &[Key::Enter.into()]).await;
+    let count = wait_js(
+        c,
+        "/件/.test(document.getElementById('find-count').textContent) && document.getElementById('find-count').textContent",
+        5,
+        "the match count",
+    )
+    .await;
+    let count = count.as_str().unwrap().to_string();
+    let total: usize = count
+        .split('/')
+        .nth(1)
+        .and_then(|t| t.trim().trim_end_matches('件').trim().parse().ok())
+        .unwrap_or_else(|| panic!("count {count:?}"));
+    assert!(count.starts_with("1 /"), "{count}");
+    assert!(
+        total >= whole,
+        "{total} matches of {q:?}, said {whole} times as a word"
+    );
+    let marked = num(&js(
+        c,
+        "return document.querySelectorAll('#transcript .w.found').length",
+    )
+    .await);
+    assert!(
+        marked as usize >= total,
+        "{marked} words marked for {total} matches"
+    );
+
+    // Replace one: exactly one occurrence changes and the count goes down by one.
+    press(c, &[Key::Control.into(), 'h']).await;
+    wait_js(
+        c,
+        "document.activeElement.id === 'find-r'",
+        5,
+        "the replace field",
+    )
+    .await;
+    type_text(c, "Q9Q9Q").await;
+    press(c, &[Key::Enter.into()]).await;
+    wait_js(
+        c,
+        &format!(
+            "document.getElementById('find-count').textContent.endsWith('/ {} 件')",
+            total - 1
+        ),
+        5,
+        "the count after one replacement",
+    )
+    .await;
+    let one = shown_words(c).await;
+    assert_eq!(containing(&one, "q9q9q"), 1, "{one:?}");
+
+    // Replace all: no occurrence is left; one Ctrl+Z brings every word back.
+    click(c, "#find-all").await;
+    wait_js(
+        c,
+        "/置換しました/.test(document.getElementById('find-count').textContent)",
+        5,
+        "the replace-all report",
+    )
+    .await;
+    let all = shown_words(c).await;
+    assert_eq!(
+        containing(&all, &q),
+        0,
+        "{q:?} left after replace-all: {all:?}"
+    );
+    assert!(containing(&all, "q9q9q") >= whole);
+    press(c, &[Key::Escape.into()]).await;
+    wait_js(
+        c,
+        "document.getElementById('findbar').classList.contains('hidden')",
+        5,
+        "the closed find bar",
+    )
+    .await;
+    press(c, &[Key::Control.into(), 'z']).await;
+    press(c, &[Key::Control.into(), 'z']).await;
+    wait_js(
+        c,
+        "![...document.querySelectorAll('#transcript .w')].some(w => /q9q9q/i.test(w.textContent))",
+        5,
+        "the undone replacements",
+    )
+    .await;
+    assert_eq!(
+        shown_words(c).await,
+        before,
+        "two Ctrl+Z restore every word"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_flow_in_a_real_browser() {
     let tiny = common::models_dir().join("ggml-whisper-tiny.en.bin");
@@ -503,6 +646,7 @@ async fn review_flow_in_a_real_browser() {
         "the renamed speaker on the turns",
     )
     .await;
+    find_and_replace(&c).await;
     // Autosave 2 s after the last change makes a new version.
     let saved = wait_saved(&c, "the autosave").await;
     assert!(

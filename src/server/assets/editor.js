@@ -464,6 +464,7 @@ function render() {
   current = -1;
   highlight();
   renderSpeakers();
+  refreshFind();
   const lows = flat.filter((w) => w.prob < LOW).length;
   document.getElementById("low-count").textContent = `${lows} 語`;
   document.getElementById("btn-undo").disabled = readOnly || !undoStack.length;
@@ -1007,6 +1008,229 @@ async function beforeDownload(e) {
   if (!dirty) location.href = href;
 }
 
+// ---- find and replace -----------------------------------------------------------------------
+// A clerk corrects a name the recogniser got wrong everywhere at once. Matches are looked for
+// in each segment's joined word text, so a phrase the recogniser split into several words is
+// found too; case is ignored. A replacement re-times the words it covers by characters inside
+// the span of the words it replaces, like a turn rewrite.
+
+let findOpen = false;
+let hits = []; // {si, from, to}: character offsets in the segment's joined word text
+let hitAt = -1;
+let marked = []; // spans carrying the .found classes
+
+function joined(seg) {
+  const offs = [];
+  let text = "";
+  for (const w of seg.words) {
+    offs.push(text.length);
+    text += w.text;
+  }
+  return { text, offs };
+}
+
+function findHits(q) {
+  const out = [];
+  if (!q) return out;
+  const lq = q.toLowerCase();
+  T.segments.forEach((seg, si) => {
+    const { text } = joined(seg);
+    // toLowerCase can change a string's length (e.g. İ); then only exact matches are safe.
+    const low = text.toLowerCase();
+    const [hay, needle] = low.length === text.length && lq.length === q.length ? [low, lq] : [text, q];
+    for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + needle.length)) {
+      out.push({ si, from: i, to: i + needle.length });
+    }
+  });
+  return out;
+}
+
+/** The word index holding character `c` of a segment's joined text. */
+function wordAtChar(offs, c) {
+  let k = 0;
+  while (k + 1 < offs.length && offs[k + 1] <= c) k++;
+  return k;
+}
+
+/** Replaces the hits (all in `seg`) by `rep`, last first so earlier offsets stay valid. */
+function replaceInSegment(seg, segHits, rep) {
+  for (const h of [...segHits].sort((x, y) => y.from - x.from)) {
+    const { offs } = joined(seg);
+    const wa = wordAtChar(offs, h.from);
+    const wb = wordAtChar(offs, h.to - 1);
+    const first = seg.words[wa];
+    const last = seg.words[wb];
+    const text = first.text.slice(0, h.from - offs[wa]) + rep + last.text.slice(h.to - offs[wb]);
+    const toks = tokenize(text);
+    if (toks.length && /^\s/.test(text) && !/^\s/.test(toks[0])) toks[0] = " " + toks[0];
+    const total = toks.reduce((n, t) => n + [...t.trim()].length, 0) || 1;
+    const span = last.end - first.start;
+    let pos = 0;
+    const words = toks.map((tok) => {
+      const len = [...tok.trim()].length;
+      const w = {
+        start: first.start + (span * pos) / total,
+        end: first.start + (span * (pos + len)) / total,
+        text: tok,
+        probability: 1,
+      };
+      pos += len;
+      if (first.speaker !== undefined) w.speaker = first.speaker;
+      return w;
+    });
+    seg.words.splice(wa, wb - wa + 1, ...words);
+  }
+  if (seg.words.length) seg.words[0].text = seg.words[0].text.replace(/^\s+/, spaced ? " " : "");
+  return seg;
+}
+
+function markHits() {
+  for (const span of marked) span.classList.remove("found", "found-cur");
+  marked = [];
+  if (!findOpen || !hits.length) return;
+  // The flat index of each segment's first word.
+  const firstOf = new Map();
+  flat.forEach((w, i) => {
+    if (!firstOf.has(w.si)) firstOf.set(w.si, i);
+  });
+  hits.forEach((h, n) => {
+    const seg = T.segments[h.si];
+    const base = firstOf.get(h.si);
+    if (!seg || base === undefined) return;
+    const { offs } = joined(seg);
+    for (let wi = wordAtChar(offs, h.from); wi <= wordAtChar(offs, h.to - 1); wi++) {
+      const span = flat[base + wi]?.el;
+      if (!span) continue;
+      span.classList.add("found");
+      if (n === hitAt) span.classList.add("found-cur");
+      marked.push(span);
+    }
+  });
+}
+
+function showFindCount() {
+  const q = document.getElementById("find-q").value.trim();
+  document.getElementById("find-count").textContent = !q
+    ? ""
+    : hits.length
+      ? hitAt < 0 ? `${hits.length} 件` : `${hitAt + 1} / ${hits.length} 件`
+      : "見つかりません";
+}
+
+/** Recomputes the hits after a change; `keep` is the position to stay at or after. */
+function refreshFind(keep = null) {
+  if (!findOpen) return;
+  hits = findHits(document.getElementById("find-q").value.trim());
+  if (!hits.length) hitAt = -1;
+  else if (keep) {
+    const j = hits.findIndex((h) => h.si > keep.si || (h.si === keep.si && h.from >= keep.from));
+    hitAt = j >= 0 ? j : 0;
+  } else hitAt = Math.min(hitAt, hits.length - 1);
+  markHits();
+  showFindCount();
+}
+
+function goHit(dir) {
+  refreshFind();
+  if (!hits.length) return;
+  // Before the first Enter no match is current: ▼ goes to the first, ▲ to the last.
+  if (hitAt < 0) hitAt = dir < 0 ? hits.length - 1 : 0;
+  else hitAt = (hitAt + dir + hits.length) % hits.length;
+  markHits();
+  showFindCount();
+  const h = hits[hitAt];
+  const i = flat.findIndex((w) => w.si === h.si && w.wi === wordAtChar(joined(T.segments[h.si]).offs, h.from));
+  if (i >= 0) {
+    select(i);
+    seek(flat[i].start);
+  }
+}
+
+function replaceOne() {
+  refreshFind();
+  const h = hits[hitAt];
+  if (!h || readOnly) return;
+  const rep = document.getElementById("find-r").value;
+  const after = { si: h.si, from: h.from + rep.length };
+  change("置換", h.si, h.si + 1, ([seg]) => [replaceInSegment(seg, [h], rep)]);
+  refreshFind(after);
+  goHit(0);
+}
+
+function replaceAll() {
+  refreshFind();
+  if (!hits.length || readOnly) return;
+  const q = document.getElementById("find-q").value.trim();
+  const rep = document.getElementById("find-r").value;
+  const n = hits.length;
+  const a = hits[0].si;
+  const b = hits[hits.length - 1].si + 1;
+  const bySeg = new Map();
+  for (const h of hits) bySeg.set(h.si, [...(bySeg.get(h.si) || []), h]);
+  // One change, so one Ctrl+Z undoes the whole replacement.
+  change(`すべて置換「${q}」→「${rep}」(${n}件)`, a, b, (segs) =>
+    segs.map((seg, k) => (bySeg.has(a + k) ? replaceInSegment(seg, bySeg.get(a + k), rep) : seg)),
+  );
+  refreshFind();
+  document.getElementById("find-count").textContent = `${n} 件を置換しました`;
+}
+
+function openFind(focusReplace) {
+  findOpen = true;
+  const bar = document.getElementById("findbar");
+  bar.classList.remove("hidden");
+  for (const id of ["find-r", "find-replace", "find-all"]) document.getElementById(id).disabled = readOnly;
+  const q = document.getElementById("find-q");
+  // Opening on a selected word searches for it, as word processors do.
+  if (!q.value && selected >= 0 && flat[selected]) q.value = flat[selected].el.textContent;
+  refreshFind();
+  const f = document.getElementById(focusReplace && !readOnly ? "find-r" : "find-q");
+  f.focus();
+  f.select();
+}
+
+function closeFind() {
+  findOpen = false;
+  document.getElementById("findbar").classList.add("hidden");
+  hits = [];
+  hitAt = -1;
+  markHits();
+  box.focus();
+}
+
+function wireFind() {
+  const q = document.getElementById("find-q");
+  q.addEventListener("input", () => {
+    hitAt = -1;
+    refreshFind();
+  });
+  q.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      goHit(e.shiftKey ? -1 : 1);
+    }
+  });
+  document.getElementById("find-r").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      replaceOne();
+    }
+  });
+  document.getElementById("findbar").addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopPropagation();
+      closeFind();
+    }
+  });
+  document.getElementById("find-prev").onclick = () => goHit(-1);
+  document.getElementById("find-next").onclick = () => goHit(1);
+  document.getElementById("find-replace").onclick = replaceOne;
+  document.getElementById("find-all").onclick = replaceAll;
+  document.getElementById("find-close").onclick = closeFind;
+  document.getElementById("btn-find").onclick = () => openFind(false);
+}
+
 // ---- keyboard -------------------------------------------------------------------------------
 
 function typing(t) {
@@ -1030,6 +1254,8 @@ document.addEventListener("keydown", (e) => {
   else if (k === "F8" || (e.altKey && k === "ArrowDown")) nextLow(1);
   else if (k === "F7" || (e.altKey && k === "ArrowUp")) nextLow(-1);
   else if (ctrl && (k === "s" || k === "S")) save();
+  else if (ctrl && (k === "f" || k === "F")) openFind(false);
+  else if (ctrl && (k === "h" || k === "H")) openFind(true);
   else if (ctrl && !inField && (k === "z" || k === "Z") && e.shiftKey) redo();
   else if (ctrl && !inField && (k === "z" || k === "Z")) undo();
   else if (ctrl && !inField && (k === "y" || k === "Y")) redo();
@@ -1195,6 +1421,7 @@ function wire() {
 }
 
 wire();
+wireFind();
 load().catch((e) => {
   box.replaceChildren(el("p", { class: "error" }, e.message));
 });
