@@ -84,13 +84,22 @@ pub fn load_turns(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<TurnRecord
 
 /// A transcript and metadata as diarization and enrolment would give them for a meeting:
 /// one segment per published line, speakers with name and role, one diarization turn per
-/// published turn. Times: 0.15 s per character, 2 s between lines, 3 s between turns.
+/// published turn. Times: 0.15 s per character, 2 s between lines, 3 s between turns (13 s
+/// between two turns of one speaker).
 pub fn transcript_from_turns(turns: &[TurnRecord]) -> (Transcript, MeetingMeta) {
     let mut speakers: Vec<Speaker> = Vec::new();
     let mut segments = Vec::new();
     let mut dturns = Vec::new();
     let mut t = 0.0;
+    let mut previous: Option<&str> = None;
     for r in turns {
+        // The published minutes start a new speech of the same speaker only when something
+        // came between (an agenda line, a roll call, a document read out): in a recording that
+        // is time, longer than the gap inside one speech (`MinutesOptions::same_speaker_gap`).
+        if previous == Some(r.speaker.as_str()) {
+            t += 10.0;
+        }
+        previous = Some(r.speaker.as_str());
         let id = match speakers.iter().find(|s| s.label == r.speaker) {
             Some(s) => s.id.clone(),
             None => {
