@@ -186,7 +186,7 @@ fn bad_inputs_give_one_line_errors() {
                 bad_model.display().to_string(),
                 jfk.display().to_string(),
             ],
-            "not a ggml model",
+            "not a valid Whisper ggml model",
         ),
         (
             vec![

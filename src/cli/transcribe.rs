@@ -66,7 +66,12 @@ fn prepare(file: &Path, out: Option<&Path>, formats: &[Format]) -> anyhow::Resul
     if file.is_dir() {
         bail!("{} is a folder, not a recording", file.display());
     }
-    std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    match std::fs::File::open(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{}: no such file", file.display())
+        }
+        r => r.with_context(|| format!("cannot read {}", file.display()))?,
+    };
     let dir = match out {
         Some(d) => d.to_path_buf(),
         None => file
@@ -139,6 +144,8 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     for f in &a.files {
         match prepare(f, a.out.as_deref(), &formats) {
             Ok(j) => jobs.push(j),
+            // One input: its error is the one line, with no batch summary after it.
+            Err(e) if a.files.len() == 1 => return Err(e),
             Err(e) => {
                 failed += 1;
                 report(&e);
@@ -184,7 +191,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         match transcribe_one(job, &opts, &formats, &a, g) {
             Ok(v) => written_all.push(v),
             // Ctrl-C stops the batch, not just this file.
-            Err(e) if gijiroku::asr::abort_requested() => return Err(e),
+            Err(e) if gijiroku::asr::abort_requested() || a.files.len() == 1 => return Err(e),
             Err(e) => {
                 failed += 1;
                 report(&e);
