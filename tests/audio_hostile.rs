@@ -317,12 +317,12 @@ fn alignment(reference: &[f32], got: &[f32], from: usize, len: usize, max_lag: i
     let mut best = (0, f64::MIN);
     for lag in -max_lag..=max_lag {
         let (mut xy, mut xx, mut yy) = (0f64, 0f64, 0f64);
-        for i in from..from + len {
+        for (i, &x) in reference.iter().enumerate().skip(from).take(len) {
             let j = i as i64 + lag;
             if j < 0 || j as usize >= got.len() {
                 continue;
             }
-            let (x, y) = (reference[i] as f64, got[j as usize] as f64);
+            let (x, y) = (x as f64, got[j as usize] as f64);
             xy += x * y;
             xx += x * x;
             yy += y * y;

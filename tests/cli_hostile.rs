@@ -221,7 +221,9 @@ fn absurd_model_headers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let real = models().join("ggml-whisper-tiny.en.bin");
     let size = real.metadata().unwrap().len();
-    let cases: Vec<(&str, Option<u64>, Vec<(u64, i32)>)> = vec![
+    // (name, truncate to, (offset, value) patches)
+    type Forgery = (&'static str, Option<u64>, Vec<(u64, i32)>);
+    let cases: Vec<Forgery> = vec![
         ("vocab", None, vec![(4, 1 << 30)]),
         ("layers", None, vec![(4 + 4 * 4, 100_000)]),
         ("negative", None, vec![(4 + 9 * 4, -1)]),

@@ -38,7 +38,7 @@ impl std::str::FromStr for Split {
 /// Meetings in id order alternate dev, held, dev...: both halves mix plenary and committee.
 pub fn in_split(index: usize, split: Split) -> bool {
     match split {
-        Split::Dev => index % 2 == 0,
+        Split::Dev => index.is_multiple_of(2),
         Split::Held => index % 2 == 1,
         Split::All => true,
     }

@@ -178,7 +178,7 @@ fn check_ggml<R: Read + std::io::Seek>(r: &mut R, size: u64) -> anyhow::Result<G
             }
             elements = elements.saturating_mul(ne as u64);
         }
-        if elements % block != 0 {
+        if !elements.is_multiple_of(block) {
             bail!("tensor {tensors}: {elements} elements is not whole blocks of type {ttype}");
         }
         skip(r, &mut pos, name_len as u64, "tensor table")?;
