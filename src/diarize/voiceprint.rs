@@ -108,6 +108,9 @@ pub fn enroll(
         let speech = super::energy_speech(samples);
         let dur: f64 = speech.iter().map(|s| s.duration()).sum();
         // The rule the help and this message state; the windowing below would take less.
+        if dur == 0.0 {
+            bail!("{src}: no usable speech (need at least {MIN_ENROLL_SECONDS:.0} s of voice)");
+        }
         if dur < MIN_ENROLL_SECONDS {
             bail!("{src}: {dur:.1} s of speech; need at least {MIN_ENROLL_SECONDS:.0} s of voice");
         }
