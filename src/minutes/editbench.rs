@@ -596,22 +596,6 @@ pub fn headings(body: &str) -> Vec<String> {
         .collect()
 }
 
-fn lcs(a: &[String], b: &[String]) -> usize {
-    let mut prev = vec![0usize; b.len() + 1];
-    for x in a {
-        let mut cur = vec![0usize; b.len() + 1];
-        for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = if x == y {
-                prev[j] + 1
-            } else {
-                prev[j + 1].max(cur[j])
-            };
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// Result for one meeting.
 #[derive(Debug, Clone, Serialize)]
 pub struct MeetingEdits {
@@ -645,7 +629,7 @@ pub fn measure_meeting(
     let ours = draft_body(&text, &meta.conventions.rule);
     let refs = published_body(published);
     let (hr, ho) = (headings(&refs), headings(&ours));
-    let common = lcs(&hr, &ho);
+    let common = super::fidelity::lcs(&hr, &ho);
     let e = MeetingEdits {
         meeting_id: t.source.file_name.trim_end_matches(".wav").to_string(),
         chars: refs.chars().count(),

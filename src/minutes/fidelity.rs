@@ -209,7 +209,7 @@ pub struct MeetingFidelity {
 }
 
 /// Longest common subsequence length (sequences of a few hundred lines).
-fn lcs(a: &[String], b: &[String]) -> usize {
+pub(super) fn lcs(a: &[String], b: &[String]) -> usize {
     let mut prev = vec![0usize; b.len() + 1];
     for x in a {
         let mut cur = vec![0usize; b.len() + 1];
