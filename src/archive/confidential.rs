@@ -491,32 +491,30 @@ pub enum Query {
     Not(Box<Query>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Word(String),
-    Phrase(String),
-    And,
-    Or,
-    Not,
-    Open,
-    Close,
-}
-
-/// Deepest nesting of parentheses accepted (a hostile query must not overflow the stack).
-const MAX_DEPTH: usize = 64;
-
 impl Query {
+    /// Parsed by the index's own parser (`search::query`), so both searches read one syntax
+    /// with the same limits (length, nesting, runs of NOT counted rather than recursed).
     pub fn parse(q: &str) -> anyhow::Result<Query> {
-        let tokens = tokenize(q);
-        if tokens.is_empty() {
-            return Ok(Query::All);
+        Ok(crate::search::query::parse(q)?
+            .map(|n| Query::from_node(&n))
+            .unwrap_or(Query::All))
+    }
+
+    fn from_node(n: &crate::search::query::Node) -> Query {
+        use crate::search::query::Node;
+        match n {
+            Node::Lit(l) => {
+                let f = fold(l.text.trim());
+                if f.is_empty() {
+                    Query::All
+                } else {
+                    Query::Term(f)
+                }
+            }
+            Node::And(ns) => Query::And(ns.iter().map(Query::from_node).collect()),
+            Node::Or(ns) => Query::Or(ns.iter().map(Query::from_node).collect()),
+            Node::Not(n) => Query::Not(Box::new(Query::from_node(n))),
         }
-        let mut p = Parser { t: tokens, i: 0 };
-        let parsed = p.or(0)?;
-        if p.i < p.t.len() {
-            anyhow::bail!("cannot understand the query {q:?}: unbalanced parentheses");
-        }
-        Ok(parsed)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -565,124 +563,6 @@ impl Query {
         out.sort();
         out.dedup();
         out
-    }
-}
-
-fn tokenize(q: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut chars = q.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-        } else if c == '(' {
-            chars.next();
-            out.push(Token::Open);
-        } else if c == ')' {
-            chars.next();
-            out.push(Token::Close);
-        } else if c == '"' {
-            chars.next();
-            let mut p = String::new();
-            for c in chars.by_ref() {
-                if c == '"' {
-                    break;
-                }
-                p.push(c);
-            }
-            out.push(Token::Phrase(p));
-        } else if c == '-' || c == '+' {
-            chars.next();
-            if c == '-' {
-                out.push(Token::Not);
-            }
-        } else {
-            let mut w = String::new();
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() || c == '(' || c == ')' || c == '"' {
-                    break;
-                }
-                w.push(c);
-                chars.next();
-            }
-            out.push(match w.as_str() {
-                "AND" | "&&" => Token::And,
-                "OR" | "||" => Token::Or,
-                "NOT" => Token::Not,
-                _ => Token::Word(w),
-            });
-        }
-    }
-    out
-}
-
-struct Parser {
-    t: Vec<Token>,
-    i: usize,
-}
-
-impl Parser {
-    fn or(&mut self, depth: usize) -> anyhow::Result<Query> {
-        let mut parts = vec![self.and(depth)?];
-        while self.t.get(self.i) == Some(&Token::Or) {
-            self.i += 1;
-            parts.push(self.and(depth)?);
-        }
-        Ok(if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            Query::Or(parts)
-        })
-    }
-
-    fn and(&mut self, depth: usize) -> anyhow::Result<Query> {
-        let mut parts = Vec::new();
-        loop {
-            match self.t.get(self.i) {
-                None | Some(Token::Or) | Some(Token::Close) => break,
-                Some(Token::And) => {
-                    self.i += 1;
-                }
-                _ => parts.push(self.unary(depth)?),
-            }
-        }
-        Ok(match parts.len() {
-            0 => Query::All,
-            1 if !matches!(parts[0], Query::Not(_)) => parts.pop().expect("one part"),
-            _ => Query::And(parts),
-        })
-    }
-
-    fn unary(&mut self, depth: usize) -> anyhow::Result<Query> {
-        match self.t.get(self.i).cloned() {
-            Some(Token::Not) => {
-                self.i += 1;
-                Ok(Query::Not(Box::new(self.unary(depth)?)))
-            }
-            Some(Token::Open) => {
-                if depth >= MAX_DEPTH {
-                    anyhow::bail!("the query nests parentheses too deeply");
-                }
-                self.i += 1;
-                let q = self.or(depth + 1)?;
-                if self.t.get(self.i) == Some(&Token::Close) {
-                    self.i += 1;
-                }
-                Ok(q)
-            }
-            Some(Token::Word(w)) | Some(Token::Phrase(w)) => {
-                self.i += 1;
-                let f = fold(w.trim());
-                Ok(if f.is_empty() {
-                    Query::All
-                } else {
-                    Query::Term(f)
-                })
-            }
-            _ => {
-                self.i += 1;
-                Ok(Query::All)
-            }
-        }
     }
 }
 
@@ -749,6 +629,9 @@ mod tests {
         assert!(m("", t));
         let deep = "(".repeat(10_000) + "x";
         assert!(Query::parse(&deep).is_err());
+        let nots = "NOT ".repeat(450) + "年金";
+        assert!(!m(&nots, t), "a run of NOTs is counted, not recursed");
+        assert!(m(&("NOT ".repeat(451) + "年金 申請"), t));
     }
 
     #[test]
