@@ -24,6 +24,15 @@ pub enum SpeechSource {
     Oracle,
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq)]
+pub enum DiarizerChoice {
+    /// CAM++ windows clustered, then resegmented by the segmentation model.
+    Classic,
+    /// pyannote 3.1 style: the segmentation model's local speakers embedded, clustered with
+    /// cannot-link and aggregated into overlapping turns.
+    Overlap,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Folder of WAV files, each with a reference `.rttm` of the same name.
@@ -31,6 +40,22 @@ pub struct Args {
     /// Where speech regions come from.
     #[arg(long, value_enum, default_value = "vad")]
     speech: SpeechSource,
+    /// Which diarization (default: as transcription).
+    #[arg(long, value_enum)]
+    diarizer: Option<DiarizerChoice>,
+    /// Overlap-aware path: seconds between chunks, least solo speech (s) for a local
+    /// speaker's embedding, most solo speech embedded (s), chunks that must hear m voices at
+    /// once for at least m speakers, and whether the VAD's speech has at least one speaker.
+    #[arg(long)]
+    ov_step: Option<f64>,
+    #[arg(long)]
+    ov_min_solo: Option<f64>,
+    #[arg(long)]
+    ov_max_embed: Option<f64>,
+    #[arg(long)]
+    ov_robust: Option<usize>,
+    #[arg(long)]
+    ov_vad_floor: Option<bool>,
     /// VAD speech threshold, padding and shortest pause (default: as `transcribe --diarize`
     /// gives the diarizer, `VadOptions::for_diarization`).
     #[arg(long)]
@@ -166,6 +191,26 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     if let Some(x) = a.reseg_share {
         opts.resegment.min_share = x;
+    }
+    match a.diarizer {
+        Some(DiarizerChoice::Classic) => opts.diarizer = diarize::DiarizerKind::Classic,
+        Some(DiarizerChoice::Overlap) => opts.diarizer = diarize::DiarizerKind::Overlap,
+        None => {}
+    }
+    if let Some(x) = a.ov_step {
+        opts.overlap.step = x;
+    }
+    if let Some(x) = a.ov_min_solo {
+        opts.overlap.min_solo = x;
+    }
+    if let Some(x) = a.ov_max_embed {
+        opts.overlap.max_embed = x;
+    }
+    if let Some(x) = a.ov_robust {
+        opts.overlap.robust_chunks = x;
+    }
+    if let Some(x) = a.ov_vad_floor {
+        opts.overlap.vad_floor = x;
     }
     opts.validate()?;
     if let Some(d) = &a.write_rttm {

@@ -124,6 +124,44 @@ pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
     refine(emb, labels, 2)
 }
 
+/// Exactly `k` clusters (fewer only when there are fewer points): the average-linkage
+/// dendrogram cut at `k`, refined once by nearest centroid. For a count decided elsewhere
+/// (the overlap-aware path's floor of voices heard at once), with no hint cap.
+pub fn cut(emb: &[Vec<f32>], k: usize) -> Vec<usize> {
+    let n = emb.len();
+    if n <= 1 {
+        return vec![0; n];
+    }
+    let (points, member): (Vec<Vec<f32>>, Vec<usize>) = if n > MAX_AHC {
+        kmeans(emb, MAX_AHC / 2, 5)
+    } else {
+        (emb.to_vec(), (0..n).collect())
+    };
+    let m = points.len();
+    let mut condensed = Vec::with_capacity(m * (m - 1) / 2);
+    for i in 0..m {
+        for j in i + 1..m {
+            condensed.push((1.0 - cosine(&points[i], &points[j])).max(0.0));
+        }
+    }
+    let dend = linkage(&mut condensed, m, Method::Average);
+    let k = k.clamp(1, m);
+    let mut parent: Vec<usize> = (0..2 * m).collect();
+    for (i, s) in dend.steps().iter().take(m - k).enumerate() {
+        parent[s.cluster1] = m + i;
+        parent[s.cluster2] = m + i;
+    }
+    let root = |mut x: usize| {
+        while parent[x] != x {
+            x = parent[x];
+        }
+        x
+    };
+    let point_labels = dense(&(0..m).map(root).collect::<Vec<_>>());
+    let labels: Vec<usize> = member.iter().map(|&p| point_labels[p]).collect();
+    refine(emb, labels, 1)
+}
+
 /// Clusters of at least `min` points left after the first `merges` steps of the dendrogram.
 fn clusters_at(steps: &[kodama::Step<f32>], m: usize, merges: usize, min: usize) -> usize {
     let mut size: Vec<usize> = vec![1; m];

@@ -27,6 +27,7 @@
 pub mod campp;
 pub mod cluster;
 pub mod encoder;
+pub mod overlap;
 pub mod resegment;
 pub mod segmentation;
 pub mod speech;
@@ -70,9 +71,25 @@ impl Default for WindowOptions {
     }
 }
 
+/// Which diarization runs when the segmentation model is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiarizerKind {
+    /// CAM++ on 2 s windows of the VAD's speech, clustered, then resegmented by the
+    /// segmentation model's local speakers ([`resegment`]).
+    #[default]
+    Classic,
+    /// pyannote 3.1 style ([`overlap`]): the segmentation model's local speakers, embedded
+    /// and clustered with cannot-link, aggregated back into overlapping turns.
+    Overlap,
+}
+
 /// Everything diarization can be told.
 #[derive(Debug, Clone)]
 pub struct DiarizeOptions {
+    /// Classic or overlap-aware (the latter needs the segmentation model; without it the
+    /// classic path runs).
+    pub diarizer: DiarizerKind,
+    pub overlap: overlap::OverlapOptions,
     pub windows: WindowOptions,
     pub cluster: cluster::ClusterOptions,
     /// Turns shorter than this (seconds) that touch a neighbour are given to it.
@@ -100,6 +117,8 @@ pub struct DiarizeOptions {
 impl Default for DiarizeOptions {
     fn default() -> Self {
         DiarizeOptions {
+            diarizer: DiarizerKind::default(),
+            overlap: overlap::OverlapOptions::default(),
             windows: WindowOptions::default(),
             cluster: cluster::ClusterOptions {
                 threshold: 0.70,
@@ -164,6 +183,12 @@ impl DiarizeOptions {
         }
         if !(self.windows.window >= 0.5 && self.windows.hop > 0.0) {
             anyhow::bail!("embedding window must be at least 0.5 s and the hop positive");
+        }
+        let v = &self.overlap;
+        if !(v.step >= 0.5 && v.step <= 10.0 && v.min_solo >= 0.1 && v.max_embed >= v.min_solo) {
+            anyhow::bail!(
+                "overlap diarization: step must be 0.5–10 s, shortest solo speech ≥ 0.1 s and the embedded length at least that"
+            );
         }
         let r = &self.resegment;
         if !(r.step >= 0.1 && r.step <= 10.0) {
@@ -338,12 +363,13 @@ impl<'a> Diarizer<'a> {
     /// Refines the turns with pyannote's segmentation model ([`resegment`]): boundaries at
     /// frame resolution, second speakers in overlapped speech.
     pub fn with_segmentation(mut self, model: &'a segmentation::Segmentation) -> Self {
-        self.local = Some(resegment::LocalSegmenter::new(
-            model,
-            Some(self.batcher.encoder),
-            &self.opts.resegment,
-        ));
+        self.local = Some(local_segmenter(model, self.batcher.encoder, &self.opts));
         self
+    }
+
+    /// The overlap-aware path runs (it needs the segmentation model).
+    fn overlap_path(&self) -> bool {
+        self.opts.diarizer == DiarizerKind::Overlap && self.local.is_some()
     }
 
     /// A block of samples starting at `start` seconds on the recording's timeline.
@@ -394,7 +420,8 @@ impl<'a> Diarizer<'a> {
             self.pending.pop_front();
             let offset = self.buf_start as f64 / SR;
             let (a, z) = sample_range(&sp, offset, self.buf.len());
-            if z > a {
+            // The overlap-aware path embeds the segmentation model's local speakers instead.
+            if z > a && !self.overlap_path() {
                 self.batcher.push_region(
                     &self.buf[a..z],
                     offset + a as f64 / SR,
@@ -428,6 +455,16 @@ impl<'a> Diarizer<'a> {
     /// Clusters all windows and returns speakers and turns.
     pub fn finish(mut self) -> anyhow::Result<Diarization> {
         self.process(true)?;
+        if self.overlap_path() {
+            let total = self.buf_start + self.buf.len();
+            let chunks = self.local.take().map(|l| l.finish()).transpose()?;
+            return Ok(overlap_diarization(
+                &chunks.unwrap_or_default(),
+                total,
+                &self.speech,
+                &self.opts,
+            ));
+        }
         self.batcher.flush()?;
         let windows = std::mem::take(&mut self.batcher.out);
         let mut d = cluster_turns(&windows, &self.speech, &self.opts, self.local.is_some());
@@ -467,12 +504,21 @@ pub fn diarize_clip(
     std::thread::scope(|s| {
         let local = segmentation.map(|m| {
             s.spawn(move || {
-                let mut l = resegment::LocalSegmenter::new(m, Some(encoder), &opts.resegment);
+                let mut l = local_segmenter(m, encoder, opts);
                 l.push(0, samples)?;
                 l.finish()
             })
         });
         let speech = find_speech()?;
+        let local = match (opts.diarizer, local) {
+            (DiarizerKind::Overlap, Some(h)) => {
+                let chunks = h
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the segmentation thread panicked"))??;
+                return Ok(overlap_diarization(&chunks, samples.len(), &speech, opts));
+            }
+            (_, l) => l,
+        };
         let windows = embed_regions(encoder, samples, 0.0, &speech, &opts.windows)?;
         let mut d = cluster_turns(&windows, &speech, opts, local.is_some());
         if let Some(h) = local {
@@ -483,6 +529,90 @@ pub fn diarize_clip(
         }
         Ok(d)
     })
+}
+
+/// The segmentation model's chunk runner for the chosen path: for the overlap-aware one every
+/// local speaker heard alone long enough is embedded; for the classic one only brief voices
+/// (new-speaker candidates).
+fn local_segmenter<'a>(
+    model: &'a segmentation::Segmentation,
+    encoder: &'a SpeakerEncoder,
+    opts: &DiarizeOptions,
+) -> resegment::LocalSegmenter<'a> {
+    match opts.diarizer {
+        DiarizerKind::Overlap => {
+            let o = &opts.overlap;
+            resegment::LocalSegmenter::for_voices(model, encoder, o.step, o.min_solo, o.max_embed)
+        }
+        DiarizerKind::Classic => {
+            resegment::LocalSegmenter::new(model, Some(encoder), &opts.resegment)
+        }
+    }
+}
+
+/// The overlap-aware diarization ([`overlap`]) of `total_samples` of audio from its chunks:
+/// speakers numbered in order of first speech, named when they match an enrolled voiceprint.
+fn overlap_diarization(
+    chunks: &[resegment::LocalChunk],
+    total_samples: usize,
+    speech: &[Span],
+    opts: &DiarizeOptions,
+) -> Diarization {
+    let r = overlap::diarize_chunks(chunks, total_samples, speech, &opts.cluster, &opts.overlap);
+    let order = cluster::dense(&r.turns.iter().map(|t| t.2).collect::<Vec<_>>());
+    let mut map: Vec<Option<usize>> = vec![None; r.centroids.len()];
+    for (t, &o) in r.turns.iter().zip(&order) {
+        map[t.2] = Some(o);
+    }
+    let k = order.iter().max().map_or(0, |m| m + 1);
+    let mut cents = vec![Vec::new(); k];
+    for (old, c) in r.centroids.iter().enumerate() {
+        if let Some(o) = map[old] {
+            cents[o] = c.clone();
+        }
+    }
+    let names = match_voiceprints(&cents, &opts.voiceprints, opts.match_threshold);
+    let mut speakers: Vec<DiarizedSpeaker> = (0..k)
+        .map(|i| DiarizedSpeaker {
+            id: format!("S{}", i + 1),
+            name: names[i].map(|(v, _)| opts.voiceprints[v].name.clone()),
+            role: names[i].and_then(|(v, _)| opts.voiceprints[v].role.clone()),
+            similarity: names[i].map(|(_, s)| s),
+            seconds: 0.0,
+        })
+        .collect();
+    let turns: Vec<Turn> = r
+        .turns
+        .iter()
+        .zip(&order)
+        .map(|(t, &o)| {
+            speakers[o].seconds += t.1 - t.0;
+            Turn {
+                speaker: format!("S{}", o + 1),
+                start: t.0,
+                end: t.1,
+            }
+        })
+        .collect();
+    // Every floor holder is one of the cell's speakers, but smoothing may have dropped a
+    // speaker's only (short) turn: such floor spells keep no name.
+    let floor = r
+        .floor
+        .iter()
+        .filter_map(|&(s, e, k)| {
+            map[k].map(|o| Turn {
+                speaker: format!("S{}", o + 1),
+                start: s,
+                end: e,
+            })
+        })
+        .collect();
+    Diarization {
+        speakers,
+        turns,
+        floor,
+        centroids: cents,
+    }
 }
 
 /// Replaces the turns of `d` by their resegmentation; speakers left without speech are

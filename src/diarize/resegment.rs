@@ -36,7 +36,7 @@ use super::segmentation::{
 
 const SR: f64 = 16_000.0;
 /// Grid cell: 10 ms.
-const CELL: usize = 160;
+pub(crate) const CELL: usize = 160;
 /// Cells reconstructed at once (60 s): memory stays `BLOCK × speakers` floats.
 const BLOCK: usize = 6_000;
 
@@ -113,12 +113,12 @@ pub struct LocalChunk {
 
 impl LocalChunk {
     /// The powerset class of the frame centred nearest to cell `c` of the recording.
-    fn class_at(&self, c: usize) -> usize {
+    pub(crate) fn class_at(&self, c: usize) -> usize {
         self.classes[frame_at((c * CELL + CELL / 2) as f64 - self.start as f64)] as usize
     }
 
     /// Cells `[a, z)` this chunk covers.
-    fn cells(&self) -> (usize, usize) {
+    pub(crate) fn cells(&self) -> (usize, usize) {
         (self.start.div_ceil(CELL), (self.start + self.valid) / CELL)
     }
 }
@@ -130,6 +130,8 @@ pub struct LocalSegmenter<'a> {
     encoder: Option<&'a SpeakerEncoder>,
     /// Least and most solo frames of a local speaker to embed.
     solo_frames: (usize, usize),
+    /// Solo samples embedded at most per local speaker and chunk.
+    max_embed: usize,
     step: usize,
     /// Audio from absolute sample `audio_start` on.
     audio: Vec<f32>,
@@ -154,6 +156,7 @@ impl<'a> LocalSegmenter<'a> {
                 (o.new_min_solo * SR / FRAME_STEP as f64).ceil() as usize,
                 (o.new_max_solo * SR / FRAME_STEP as f64).floor() as usize,
             ),
+            max_embed: MAX_SOLO,
             step: ((o.step * SR).round() as usize).clamp(CELL, CHUNK_SAMPLES),
             audio: Vec::new(),
             audio_start: 0,
@@ -162,6 +165,27 @@ impl<'a> LocalSegmenter<'a> {
             next_chunk: 0,
             chunks: Vec::new(),
         }
+    }
+
+    /// Chunks every `step` s whose every local speaker with at least `min_solo` s of solo
+    /// speech is embedded on (at most `max_embed` s of) it: the overlap-aware path
+    /// ([`super::overlap`]), where these embeddings are what is clustered.
+    pub fn for_voices(
+        model: &'a Segmentation,
+        encoder: &'a SpeakerEncoder,
+        step: f64,
+        min_solo: f64,
+        max_embed: f64,
+    ) -> Self {
+        let o = ResegmentOptions {
+            step,
+            new_min_solo: min_solo,
+            new_max_solo: 10.0,
+            ..Default::default()
+        };
+        let mut l = LocalSegmenter::new(model, Some(encoder), &o);
+        l.max_embed = ((max_embed * SR) as usize).max(FRAME_STEP);
+        l
     }
 
     /// Samples starting at absolute sample `at`. A jump on the timeline ends the current
@@ -275,7 +299,7 @@ impl<'a> LocalSegmenter<'a> {
                 let a = (c - FRAME_STEP / 2).min(audio.len());
                 let z = (a + FRAME_STEP).min(audio.len());
                 solo.extend_from_slice(&audio[a..z]);
-                if solo.len() >= MAX_SOLO {
+                if solo.len() >= self.max_embed {
                     break;
                 }
             }
@@ -517,7 +541,7 @@ pub fn resegment(
 
 /// Per speaker: pauses under `min_off` s bridged, then turns under `min_on` s dropped. Sorted
 /// by start.
-fn smooth_turns(mut turns: Spans, min_on: f64, min_off: f64) -> Spans {
+pub(crate) fn smooth_turns(mut turns: Spans, min_on: f64, min_off: f64) -> Spans {
     turns.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.total_cmp(&b.0)));
     super::merge(&mut turns, min_off);
     turns.retain(|t| t.1 - t.0 >= min_on);
@@ -528,7 +552,7 @@ fn smooth_turns(mut turns: Spans, min_on: f64, min_off: f64) -> Spans {
 /// The floor (one speaker at a time, in time order) without flicker: a holder's spell under
 /// `min_on` s goes to the spell before it (or after it, at the start), and the same holder's
 /// spells less than `min_off` s apart are joined.
-fn smooth_floor(floor: Spans, min_on: f64, min_off: f64) -> Spans {
+pub(crate) fn smooth_floor(floor: Spans, min_on: f64, min_off: f64) -> Spans {
     let mut out: Spans = Vec::with_capacity(floor.len());
     for t in floor {
         match out.last_mut() {
