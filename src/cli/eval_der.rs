@@ -77,7 +77,8 @@ pub struct Args {
     #[arg(long)]
     threshold: Option<f32>,
     /// Fraction of affinities kept for the eigengap speaker count (negative: off, cut the
-    /// dendrogram at --threshold instead); default as in transcription.
+    /// dendrogram at --threshold instead); default as in transcription (classic: 0.4,
+    /// overlap: off).
     #[arg(long, allow_hyphen_values = true)]
     eigengap: Option<f32>,
     /// Embedding window and hop, seconds.
@@ -167,6 +168,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = a.eigengap {
         opts.cluster.eigengap = (p > 0.0).then_some(p);
+        opts.overlap.eigengap = (p > 0.0).then_some(p);
     }
     if let Some(w) = a.window {
         opts.windows.window = w;
