@@ -93,6 +93,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         "quoted phrases     {} of the queries, p95 {:.1} ms",
         r.phrase_queries, r.phrase_p95_ms
     );
+    for (kind, n, p50, p95, max) in &r.kinds {
+        println!("  {kind:<18} {n:>4}  p50 {p50:>6.1} ms  p95 {p95:>6.1} ms  max {max:>6.1} ms");
+    }
     for (q, ms) in &r.slowest {
         println!("  slow: {q:<34} {ms:.1} ms");
     }

@@ -49,8 +49,10 @@ pub struct BenchReport {
     /// Quoted-phrase queries among them, and their own p95.
     pub phrase_queries: usize,
     pub phrase_p95_ms: f64,
-    /// The five slowest queries (ms), to see what costs.
+    /// The ten slowest queries (ms), to see what costs.
     pub slowest: Vec<(String, f64)>,
+    /// Latency by kind of query: (kind, count, p50, p95, max) in ms.
+    pub kinds: Vec<(String, usize, f64, f64, f64)>,
     pub mean_hits: f64,
     /// Single-thread time of each analyzer over the base minutes: (name, turns/s, tokens/turn).
     pub analyzers: Vec<(String, f64, f64)>,
@@ -224,6 +226,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         .flat_map(|m| m.turns.iter().map(move |t| (m, t)))
         .collect();
     let mut queries: Vec<(String, Filters)> = Vec::new();
+    let mut kinds: Vec<&'static str> = Vec::new();
     while queries.len() < opts.queries {
         let (m, t) = all[rng.below(all.len())];
         let words: Vec<String> = ja(&t.text);
@@ -285,6 +288,17 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
                 },
             ),
         };
+        kinds.push(match kind {
+            0..=6 => "word",
+            7 | 8 => "two words",
+            9 => "quoted words",
+            10..=13 => "quoted fragment",
+            14 => "unquoted fragment",
+            15 => "quoted 2 chars",
+            16 => "quoted 1 char",
+            17 => "word + speaker",
+            _ => "word + dates/kind",
+        });
         queries.push(q);
     }
     let mut times = Vec::with_capacity(queries.len());
@@ -321,7 +335,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         .map(|((q, _), ms)| (q.clone(), *ms))
         .collect();
     by_time.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let slowest: Vec<(String, f64)> = by_time.into_iter().take(5).collect();
+    let slowest: Vec<(String, f64)> = by_time.into_iter().take(10).collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
     phrase_times.sort_by(|a, b| a.total_cmp(b));
@@ -330,6 +344,29 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         v.get(i).copied().unwrap_or(0.0)
     };
     let pct = |p: f64| pct_of(&sorted, p);
+    let mut kind_names: Vec<&str> = kinds.clone();
+    kind_names.sort_unstable();
+    kind_names.dedup();
+    let kinds = kind_names
+        .into_iter()
+        .map(|k| {
+            let mut v: Vec<f64> = kinds
+                .iter()
+                .zip(&times)
+                .filter(|(q, _)| **q == k)
+                .map(|(_, t)| *t)
+                .collect();
+            v.sort_by(|a, b| a.total_cmp(b));
+            let max = v.last().copied().unwrap_or(0.0);
+            (
+                k.to_string(),
+                v.len(),
+                pct_of(&v, 0.5),
+                pct_of(&v, 0.95),
+                max,
+            )
+        })
+        .collect();
     Ok(BenchReport {
         turns: n,
         text_bytes: bytes,
@@ -348,6 +385,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         phrase_queries: phrase_times.len(),
         phrase_p95_ms: pct_of(&phrase_times, 0.95),
         slowest,
+        kinds,
         mean_hits: hits_total as f64 / queries.len().max(1) as f64,
         analyzers,
         examples,

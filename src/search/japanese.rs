@@ -166,6 +166,17 @@ impl TokenStream for SpanTokenStream<'_> {
     }
 }
 
+/// Whether a character makes a word searchable (letters and digits of any script); kana and
+/// kanji answer without the Unicode tables, which cost ~1 % of indexing.
+fn searchable(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' => true,
+        '\0'..='\u{7F}' => false,
+        '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | '\u{4E00}'..='\u{9FFF}' => true,
+        _ => c.is_alphanumeric(),
+    }
+}
+
 /// Morphological tokenizer: lindera with IPADIC (normal mode), punctuation dropped.
 ///
 /// Each clone (tantivy clones the analyzer for every indexing thread) owns a lindera
@@ -222,7 +233,7 @@ impl Tokenizer for JapaneseTokenizer {
         match self.worker.segment(text) {
             Ok(words) => {
                 for w in words {
-                    if !w.surface.chars().any(char::is_alphanumeric) {
+                    if !w.surface.chars().any(searchable) {
                         continue; // punctuation and symbols are not searchable words
                     }
                     spans.push((w.byte_start, w.byte_end));

@@ -451,6 +451,11 @@ impl SearchIndex {
             return Ok(SearchResult { total, hits });
         }
         let with_filter = |q: &dyn Query, not: &[&dyn Query]| -> Box<dyn Query> {
+            if filter.is_none() && not.is_empty() {
+                // Unwrapped, a term query counts from its document frequency and its top hits
+                // come from block-max WAND.
+                return q.box_clone();
+            }
             let mut clauses = vec![(Occur::Must, q.box_clone())];
             if let Some(fq) = &filter {
                 clauses.push((Occur::Must, fq.box_clone()));
@@ -482,9 +487,11 @@ impl SearchIndex {
             None
         };
         if let Some(eq) = &exact_q {
-            let (docs, n) = searcher.search(
-                &with_filter(&**eq, &[]),
-                &(TopDocs::with_limit(limit).order_by_score(), Count),
+            let (docs, n) = top_and_count(
+                &searcher,
+                &*with_filter(&**eq, &[]),
+                limit,
+                filter.is_some(),
             )?;
             total += n;
             let gen = self.snippets(&searcher, &**eq, self.f.text_chars)?;
@@ -500,12 +507,11 @@ impl SearchIndex {
         let words_q = self.build(&parsed, Target::Words)?;
         let not_exact: Vec<&dyn Query> = exact_q.iter().map(|q| &**q).collect();
         if exact_q.is_none() || hits.len() < limit {
-            let (docs, n) = searcher.search(
-                &with_filter(&*words_q, &not_exact),
-                &(
-                    TopDocs::with_limit((limit - hits.len()).max(1)).order_by_score(),
-                    Count,
-                ),
+            let (docs, n) = top_and_count(
+                &searcher,
+                &*with_filter(&*words_q, &not_exact),
+                (limit - hits.len()).max(1),
+                filter.is_some(),
             )?;
             total += n;
             let gen = self.snippets(&searcher, &*words_q, self.f.text)?;
@@ -818,6 +824,26 @@ impl SearchIndex {
             department: s(f.department),
         }
     }
+}
+
+/// The `limit` best hits of `q` and the number of turns it matches. A query without
+/// positions is run twice, for the top hits alone (block-max WAND skips the blocks that cannot
+/// enter them) and for the count alone (no scoring; a term query's is its document
+/// frequency), which is much cheaper for common words than scoring every match. A phrase is
+/// run once: checking positions is the cost, and both would pay it.
+fn top_and_count(
+    searcher: &tantivy::Searcher,
+    q: &dyn Query,
+    limit: usize,
+    filtered: bool,
+) -> anyhow::Result<(Vec<(f32, tantivy::DocAddress)>, usize)> {
+    let top = TopDocs::with_limit(limit).order_by_score();
+    let mut positions = filtered;
+    q.query_terms(&mut |_, needs_positions| positions |= needs_positions);
+    if positions {
+        return Ok(searcher.search(q, &(top, Count))?);
+    }
+    Ok((searcher.search(q, &top)?, searcher.search(q, &Count)?))
 }
 
 fn hit(score: f32, turn: TurnDoc, gen: &SnippetGenerator, matched_by: MatchedBy) -> Hit {
