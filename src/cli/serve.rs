@@ -5,9 +5,16 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Address to listen on. Keep 127.0.0.1 unless a reverse proxy with HTTPS stands in front.
+    /// Address to listen on. Keep 127.0.0.1 unless HTTPS is on (--tls-cert) or a reverse proxy
+    /// with HTTPS stands in front.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: std::net::SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM; the council's own CA or a self-signed one).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
     /// Largest recording accepted for upload, e.g. 4G, 500M.
     #[arg(long, default_value = "8G")]
     max_upload: String,
@@ -35,6 +42,10 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         max_upload,
         threads: a.threads,
         key_file: g.key_file.clone(),
+        tls: a
+            .tls_cert
+            .zip(a.tls_key)
+            .map(|(cert, key)| gijiroku::server::TlsFiles { cert, key }),
     })?;
     Ok(ExitCode::SUCCESS)
 }

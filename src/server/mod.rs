@@ -39,6 +39,15 @@ pub struct ServeOptions {
     /// Key file of the archive (confidential records are encrypted with it); the passphrase
     /// in GIJIROKU_KEY_PASSPHRASE works too.
     pub key_file: Option<PathBuf>,
+    /// Certificate chain and private key (PEM) to serve HTTPS; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files for `serve --tls-cert/--tls-key`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Progress of a running job, kept in memory (the catalog keeps the state and stage).
@@ -193,10 +202,22 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     if requeued > 0 {
         tracing::warn!("{requeued} job(s) interrupted by the last stop are queued again");
     }
+    // The certificate is read before anything listens: a bad file is a one-line error at start.
+    let tls = match &options.tls {
+        Some(t) => Some(tls_config(t).await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .with_context(|| format!("cannot listen on {}", options.addr))?;
     let addr = listener.local_addr()?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            "serving plain HTTP on {addr}: passwords and records cross the network in clear; \
+             give --tls-cert and --tls-key, or put an HTTPS reverse proxy in front"
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let (changed, _) = broadcast::channel(256);
     let (wake, wakes) = std::sync::mpsc::sync_channel(16);
     let state = Arc::new(AppState {
@@ -212,20 +233,55 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     {
         use std::io::Write;
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = writeln!(out, "listening on {scheme}://{addr}");
         let _ = out.flush();
     }
     eprintln!(
-        "gijiroku: serving the archive in {} at http://{addr} (Ctrl-C stops)",
+        "gijiroku: serving the archive in {} at {scheme}://{addr} (Ctrl-C stops)",
         state.options.data.display()
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped with an error")?;
+    match tls {
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("the server stopped with an error")?,
+        Some(config) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, config)
+                .context("cannot serve HTTPS")?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .context("the server stopped with an error")?
+        }
+    }
     // A job still running is left 'running' in the catalog and queued again at the next start.
     worker.stop();
     Ok(())
+}
+
+/// Reads the PEM certificate chain and key (PKCS#8, PKCS#1 or SEC1) for rustls, with ring as
+/// the one crypto provider (installed here because no other part of the program sets one).
+async fn tls_config(t: &TlsFiles) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for (what, p) in [("certificate", &t.cert), ("key", &t.key)] {
+        std::fs::metadata(p)
+            .with_context(|| format!("cannot read the TLS {what} {}", p.display()))?;
+    }
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert, &t.key)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot use {} and {} as the TLS certificate and key: {e}",
+                t.cert.display(),
+                t.key.display()
+            )
+        })
 }
 
 async fn shutdown_signal() {

@@ -150,8 +150,9 @@ pub(crate) async fn login(
         })
         .await?;
     let cookie = format!(
-        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={COOKIE_MAX_AGE}",
-        session.token
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={COOKIE_MAX_AGE}{}",
+        session.token,
+        secure_attr(&st, &headers)
     );
     Ok((
         [(header::SET_COOKIE, cookie)],
@@ -173,8 +174,26 @@ pub(crate) async fn logout(
         })
         .await?;
     }
-    let clear = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let clear = format!(
+        "{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        secure_attr(&st, &headers)
+    );
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// `; Secure` when the browser reached us over HTTPS (ours, or a proxy's that says so): the
+/// session cookie is then never sent over plain HTTP. Trusting the proxy's header can only make
+/// the cookie stricter, never weaker.
+fn secure_attr(st: &AppState, headers: &HeaderMap) -> &'static str {
+    let proxied = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    if st.options.tls.is_some() || proxied {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 pub(crate) async fn me(auth: Auth) -> Json<serde_json::Value> {
