@@ -65,6 +65,15 @@ pub struct Args {
     /// Consultation: type (生活相談, 子育て相談...).
     #[arg(long)]
     consultation_type: Option<String>,
+    /// Terms dictionary: a TOML file of 誤 = "正" pairs (at the top level or under
+    /// [terms]) corrected in the draft, with the metadata's [terms], the members' names and
+    /// the built-in forms of the minutes (配付, 差し替え, 資料No., ご意見, いたします...).
+    #[arg(long)]
+    terms: Option<PathBuf>,
+    /// Do not apply the built-in forms and the members' names (the pairs of --terms and
+    /// [terms] still apply).
+    #[arg(long)]
+    no_builtin_terms: bool,
     /// Also write a copy for publication or disclosure (NAME.minutes.redacted.EXT) in which
     /// personal data is masked with 〇〇: names other than the speakers and the people in the
     /// metadata, addresses, phone numbers, birth dates, My Number, account numbers, e-mail
@@ -86,8 +95,14 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     let templates = load_templates(&a.template, &formats)?;
     let meta = build_meta(&a)?;
     let transcript = Transcript::load(&a.transcript)?;
+    let terms = match &a.terms {
+        Some(p) => minutes::terms::load_file(p)?,
+        None => Default::default(),
+    };
     let options = MinutesOptions {
         verbatim: a.verbatim,
+        terms,
+        builtin_terms: !a.no_builtin_terms,
         ..Default::default()
     };
     let spinner = gijiroku::progress::spinner("drafting minutes");
@@ -149,6 +164,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             "speeches": m.items.iter().filter(|i| matches!(i, minutes::Item::Speech(_))).count(),
             "unidentified": m.unidentified,
             "removed": m.removed,
+            "corrected": m.corrected,
             "redacted": redacted.as_ref().map(|_| serde_json::json!({
                 "files": written_redacted.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
                 "masked": masked,
@@ -273,12 +289,18 @@ pub struct EvalArgs {
     /// to look at the differences.
     #[arg(long)]
     dump: Option<PathBuf>,
+    /// Draft without the built-in terms and names (to measure what they change).
+    #[arg(long)]
+    no_builtin_terms: bool,
 }
 
 pub fn run_eval(a: EvalArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     use gijiroku::minutes::editbench;
     let split: editbench::Split = a.split.parse()?;
-    let options = MinutesOptions::default();
+    let options = MinutesOptions {
+        builtin_terms: !a.no_builtin_terms,
+        ..Default::default()
+    };
     let rows = if let Some(dump) = &a.dump {
         std::fs::create_dir_all(dump)
             .with_context(|| format!("cannot create {}", dump.display()))?;

@@ -6,7 +6,7 @@
 use super::{Item, MeetingKind, Minutes, Speech};
 use docx_rs::{
     AlignmentType, BreakType, Delete, Docx, Footer, LineSpacing, PageNum, Paragraph, Run, RunFonts,
-    SpecialIndentType,
+    SpecialIndentType, Style, StyleType,
 };
 
 /// Options of the DOCX export.
@@ -60,11 +60,44 @@ fn blank() -> Paragraph {
     Paragraph::new()
 }
 
+/// Word's own style ids and names for headings, so that the navigation pane, outline view
+/// and a table of contents see the title and the sections (bold runs alone are not headings).
+const HEADING1: &str = "Heading1";
+const HEADING2: &str = "Heading2";
+
+fn heading_styles(doc: Docx) -> Docx {
+    doc.add_style(
+        Style::new(HEADING1, StyleType::Paragraph)
+            .name("heading 1")
+            .based_on("Normal")
+            .next("Normal")
+            .q_format(true)
+            .ui_priority(9)
+            .outline_lvl(0)
+            .bold()
+            .size(TITLE)
+            .align(AlignmentType::Center)
+            .line_spacing(LineSpacing::new().after(120)),
+    )
+    .add_style(
+        Style::new(HEADING2, StyleType::Paragraph)
+            .name("heading 2")
+            .based_on("Normal")
+            .next("Normal")
+            .q_format(true)
+            .ui_priority(9)
+            .outline_lvl(1)
+            .bold()
+            .size(SECTION)
+            .line_spacing(LineSpacing::new().before(240).after(60)),
+    )
+}
+
 fn section(s: &str) -> Paragraph {
     Paragraph::new()
-        .add_run(text(s).bold().size(SECTION))
+        .style(HEADING2)
+        .add_run(text(s))
         .keep_next(true)
-        .line_spacing(LineSpacing::new().before(240).after(60))
 }
 
 /// Renders the draft as DOCX.
@@ -80,19 +113,17 @@ pub fn render(m: &Minutes, options: &DocxOptions) -> anyhow::Result<Vec<u8>> {
             .ascii("Times New Roman")
             .hi_ansi("Times New Roman")
     };
-    let mut doc = Docx::new().default_fonts(fonts).default_size(BODY).footer(
-        Footer::new().add_paragraph(
-            Paragraph::new()
-                .add_page_num(PageNum::new())
-                .align(AlignmentType::Center),
-        ),
-    );
-    doc = doc.add_paragraph(
-        Paragraph::new()
-            .add_run(text(&m.title).bold().size(TITLE))
-            .align(AlignmentType::Center)
-            .line_spacing(LineSpacing::new().after(120)),
-    );
+    let mut doc = heading_styles(Docx::new())
+        .default_fonts(fonts)
+        .default_size(BODY)
+        .footer(
+            Footer::new().add_paragraph(
+                Paragraph::new()
+                    .add_page_num(PageNum::new())
+                    .align(AlignmentType::Center),
+            ),
+        );
+    doc = doc.add_paragraph(Paragraph::new().style(HEADING1).add_run(text(&m.title)));
     if let Some(sub) = &m.subtitle {
         doc = doc.add_paragraph(line(sub).align(AlignmentType::Center));
     }
@@ -136,18 +167,19 @@ pub fn render(m: &Minutes, options: &DocxOptions) -> anyhow::Result<Vec<u8>> {
             doc = doc.add_paragraph(line(&m.labels.none));
         }
         for k in &m.key_points {
+            doc = doc.add_paragraph(key_point(k));
+        }
+    }
+    for f in &m.fields {
+        doc = doc.add_paragraph(section(&f.label));
+        if f.entries.is_empty() {
+            // Nothing was said about it: visibly empty, for the caseworker to complete.
             doc = doc.add_paragraph(
-                Paragraph::new()
-                    .add_run(text(&format!("［{}］", k.time)).color("555555"))
-                    .add_run(text(&k.text))
-                    .add_run(text(&format!("（{}）", k.speaker)))
-                    .indent(
-                        Some(CHAR * 2),
-                        Some(SpecialIndentType::Hanging(CHAR * 2)),
-                        None,
-                        None,
-                    ),
+                Paragraph::new().add_run(text(&m.labels.not_recorded).color("C00000")),
             );
+        }
+        for k in &f.entries {
+            doc = doc.add_paragraph(key_point(k));
         }
     }
     doc = doc.add_paragraph(section(&m.labels.content));
@@ -181,10 +213,99 @@ pub fn render(m: &Minutes, options: &DocxOptions) -> anyhow::Result<Vec<u8>> {
         }
     }
     let mut buf = std::io::Cursor::new(Vec::new());
-    doc.build()
-        .pack(&mut buf)
+    let mut xml = doc.build();
+    xml.doc_props.core = core_xml(&core_properties(m)).into_bytes();
+    xml.pack(&mut buf)
         .map_err(|e| anyhow::anyhow!("cannot write the DOCX: {e}"))?;
     Ok(buf.into_inner())
+}
+
+/// A sentence of the 要点 or of a record field: time, text, speaker; hanging indent.
+fn key_point(k: &super::KeyPoint) -> Paragraph {
+    Paragraph::new()
+        .add_run(text(&format!("［{}］", k.time)).color("555555"))
+        .add_run(text(&k.text))
+        .add_run(text(&format!("（{}）", k.speaker)))
+        .indent(
+            Some(CHAR * 2),
+            Some(SpecialIndentType::Hanging(CHAR * 2)),
+            None,
+            None,
+        )
+}
+
+/// Document properties (File → Info in Word): who wrote the record and when.
+struct CoreProperties {
+    title: String,
+    author: Option<String>,
+    /// W3CDTF, e.g. 2024-07-03T00:00:00Z.
+    created: Option<String>,
+}
+
+/// The author is the caseworker of a consultation, else the clerk named in the metadata;
+/// the creation date is the meeting's date (midnight UTC: the metadata has a local date and
+/// no time zone, and a date is what the clerk files by). Without them Word shows none
+/// rather than the time the draft happened to be written.
+fn core_properties(m: &Minutes) -> CoreProperties {
+    let author = if m.kind == MeetingKind::Consultation {
+        m.meta
+            .consultation
+            .caseworker
+            .clone()
+            .or(m.meta.clerk.clone())
+    } else {
+        m.meta.clerk.clone()
+    };
+    CoreProperties {
+        title: m.title.clone(),
+        author: author.filter(|a| !a.trim().is_empty()),
+        created: m
+            .meta
+            .parsed_date()
+            .ok()
+            .flatten()
+            .map(|d| format!("{}T00:00:00Z", d.format("%Y-%m-%d"))),
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in xml_safe(s).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// docProps/core.xml, written by hand because docx-rs 0.4 has no setter for dc:creator or
+/// dc:title (its writer always says "unknown" and 1970).
+fn core_xml(p: &CoreProperties) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+         <cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" \
+         xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\" \
+         xmlns:dcmitype=\"http://purl.org/dc/dcmitype/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">",
+    );
+    xml.push_str(&format!("<dc:title>{}</dc:title>", xml_escape(&p.title)));
+    if let Some(a) = &p.author {
+        let a = xml_escape(a);
+        xml.push_str(&format!(
+            "<dc:creator>{a}</dc:creator><cp:lastModifiedBy>{a}</cp:lastModifiedBy>"
+        ));
+    }
+    if let Some(c) = &p.created {
+        xml.push_str(&format!(
+            "<dcterms:created xsi:type=\"dcterms:W3CDTF\">{c}</dcterms:created>\
+             <dcterms:modified xsi:type=\"dcterms:W3CDTF\">{c}</dcterms:modified>"
+        ));
+    }
+    xml.push_str("<cp:revision>1</cp:revision></cp:coreProperties>");
+    xml
 }
 
 /// A speech: heading and first paragraph on one line (as printed minutes do), later
@@ -223,8 +344,15 @@ fn add_speech(
 }
 
 /// The text of a paragraph: clean, or verbatim with the removals as tracked deletions.
+///
+/// Accept All must give exactly the clean text. The kept pieces of the verbatim text are
+/// not quite it: the draft also closes sentences (。), applies the terms dictionary and
+/// normalises widths over the whole paragraph. So the kept pieces are only used to find
+/// where each deletion falls: the clean text is cut at those places (a character diff maps
+/// them), and what the draft added at a cut goes with the piece before it (the 。 closing a
+/// sentence before a removed filler).
 fn add_paragraph_text(
-    mut para: Paragraph,
+    para: Paragraph,
     p: &super::Paragraph,
     m: &Minutes,
     options: &DocxOptions,
@@ -238,32 +366,102 @@ fn add_paragraph_text(
         super::style::Digits::Keep
     };
     let chars: Vec<char> = p.verbatim.chars().collect();
+    let mut removals: Vec<(usize, usize)> = p
+        .removals
+        .iter()
+        .map(|r| {
+            (
+                r.removal.start.min(chars.len()),
+                r.removal.end.min(chars.len()),
+            )
+        })
+        .collect();
+    removals.sort_unstable();
+    // Kept pieces (normalised as the draft writes them) and the deleted verbatim text after
+    // each; the last piece has no deletion after it.
+    let mut kept: Vec<String> = Vec::new();
+    let mut deleted: Vec<String> = Vec::new();
     let mut pos = 0;
-    for r in &p.removals {
-        let (start, end) = (
-            r.removal.start.min(chars.len()),
-            r.removal.end.min(chars.len()),
-        );
-        if start > pos {
-            let kept: String = chars[pos..start].iter().collect();
-            para = para.add_run(text(&super::style::normalise_piece(
-                &kept,
-                &m.language,
-                digits,
-            )));
+    for (start, end) in removals {
+        let start = start.max(pos);
+        if end <= start {
+            continue;
         }
-        para = para.add_delete(Delete::new().author("gijiroku").add_run(
-            Run::new().add_delete_text(xml_safe(&chars[start..end].iter().collect::<String>())),
-        ));
-        pos = end.max(pos);
+        let piece: String = chars[pos..start].iter().collect();
+        kept.push(super::style::normalise_piece(&piece, &m.language, digits));
+        deleted.push(chars[start..end].iter().collect());
+        pos = end;
     }
-    if pos < chars.len() {
-        let kept: String = chars[pos..].iter().collect();
-        para = para.add_run(text(&super::style::normalise_piece(
-            &kept,
-            &m.language,
-            digits,
-        )));
+    let piece: String = chars[pos..].iter().collect();
+    kept.push(super::style::normalise_piece(&piece, &m.language, digits));
+    let cuts = map_cuts(&kept, &p.text);
+    let clean: Vec<char> = p.text.chars().collect();
+    let mut para = para;
+    let mut from = 0;
+    for (k, del) in deleted.iter().enumerate() {
+        let to = cuts[k].clamp(from, clean.len());
+        if to > from {
+            para = para.add_run(text(&clean[from..to].iter().collect::<String>()));
+        }
+        para = para.add_delete(
+            Delete::new()
+                .author("gijiroku")
+                .add_run(Run::new().add_delete_text(xml_safe(del))),
+        );
+        from = to;
+    }
+    if from < clean.len() {
+        para = para.add_run(text(&clean[from..].iter().collect::<String>()));
     }
     para
+}
+
+/// Where the ends of `pieces` (all but the last) fall in `clean`, in chars: a character diff
+/// between the pieces joined and the clean text carries each end over; characters the clean
+/// text has in addition at an end go before it. Monotone, within `clean`.
+fn map_cuts(pieces: &[String], clean: &str) -> Vec<usize> {
+    let joined: String = pieces.concat();
+    let mut ends = Vec::with_capacity(pieces.len());
+    let mut n = 0;
+    for p in &pieces[..pieces.len().saturating_sub(1)] {
+        n += p.chars().count();
+        ends.push(n);
+    }
+    let diff = similar::TextDiff::from_chars(joined.as_str(), clean);
+    // For each char of `joined`, the position in `clean` when it is reached (after any
+    // insertions in front of it).
+    let mut map = vec![0usize; joined.chars().count() + 1];
+    let (mut i, mut j) = (0usize, 0usize);
+    for op in diff.ops() {
+        let (tag, old, new) = op.as_tag_tuple();
+        match tag {
+            similar::DiffTag::Equal => {
+                for _ in old.clone() {
+                    map[i] = j;
+                    i += 1;
+                    j += 1;
+                }
+            }
+            similar::DiffTag::Delete => {
+                for _ in old.clone() {
+                    map[i] = j;
+                    i += 1;
+                }
+            }
+            similar::DiffTag::Insert => j += new.len(),
+            similar::DiffTag::Replace => {
+                // A replaced run: its start stays put, the rest of its chars map to its end.
+                let start = j;
+                j += new.len();
+                for (k, _) in old.clone().enumerate() {
+                    map[i] = if k == 0 { start } else { j };
+                    i += 1;
+                }
+            }
+        }
+    }
+    map[i] = j;
+    // map[e] already counts the insertions in front of joined[e]: they go with the piece
+    // that ends at e.
+    ends.iter().map(|&e| map[e.min(i)]).collect()
 }

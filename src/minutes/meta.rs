@@ -73,6 +73,11 @@ pub struct Attendee {
     /// Attendance list this person is printed in; default from the role (出席議員, 出席説明員).
     #[serde(default)]
     pub group: Option<String>,
+    /// Reading in kana, family name first: "わたなべ ゆういち". The terms dictionary then
+    /// writes the name in kanji where the recogniser wrote it in kana before a title
+    /// (わたなべ議長 → 渡辺議長).
+    #[serde(default)]
+    pub reading: Option<String>,
 }
 
 impl Attendee {
@@ -187,6 +192,12 @@ pub struct MeetingMeta {
     pub signers: Vec<String>,
     pub consultation: ConsultationMeta,
     pub conventions: Conventions,
+    /// Who drafts the minutes (書記, the clerk): the author of the DOCX. Consultations use
+    /// the caseworker.
+    pub clerk: Option<String>,
+    /// The municipality's own 誤 = "正" pairs (`[terms]`), applied to the draft with those
+    /// of `--terms`: 配布資料 = "配付資料", a place name the recogniser misspells.
+    pub terms: std::collections::BTreeMap<String, String>,
 }
 
 impl MeetingMeta {

@@ -26,6 +26,7 @@ pub mod meta;
 pub mod redact;
 mod render;
 pub mod style;
+pub mod terms;
 
 pub use docx::DocxOptions;
 pub use kebatori::{Removal, RemovalKind};
@@ -62,6 +63,11 @@ pub struct MinutesOptions {
     /// characters (「異議なし」「なし」) is a call from the floor, written
     /// 〔「異議なし」と呼ぶ者あり〕 at the end of the speech before it. 0 turns this off.
     pub floor_call_chars: usize,
+    /// 誤 → 正 pairs of a terms file (`--terms`), applied with the metadata's `[terms]`,
+    /// the members' names and the built-in forms (see [`terms`]).
+    pub terms: std::collections::BTreeMap<String, String>,
+    /// Apply the built-in terms and the names (the explicit pairs always apply).
+    pub builtin_terms: bool,
 }
 
 impl Default for MinutesOptions {
@@ -74,6 +80,8 @@ impl Default for MinutesOptions {
             same_speaker_gap: 8.0,
             stage_note_gap: 8.0,
             floor_call_chars: 8,
+            terms: Default::default(),
+            builtin_terms: true,
         }
     }
 }
@@ -164,6 +172,15 @@ pub struct KeyPoint {
     pub reasons: Vec<String>,
 }
 
+/// A field of a consultation record (主訴, 世帯状況...): the sentences said about it, as
+/// they stand in the draft, or none: printed 「（記載なし）」 for the caseworker to fill,
+/// never guessed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RecordField {
+    pub label: String,
+    pub entries: Vec<KeyPoint>,
+}
+
 /// Where the minutes came from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct SourceRef {
@@ -186,8 +203,16 @@ pub struct Minutes {
     pub agenda: Vec<Field>,
     pub items: Vec<Item>,
     pub key_points: Vec<KeyPoint>,
-    /// Sections printed empty for the caseworker to complete (対応, 今後の方針).
+    /// Sections printed empty for the caseworker to complete (English consultations:
+    /// Action taken, Next steps; Japanese ones have `fields`).
     pub open_sections: Vec<String>,
+    /// Japanese consultation records: 主訴, 世帯状況, 収入・資産・負債, 健康状態,
+    /// 申請意思の確認, 対応, 今後の方針, 次回予定, filled from what was said.
+    #[serde(default)]
+    pub fields: Vec<RecordField>,
+    /// Words the terms dictionary corrected (配布→配付, a member's name...).
+    #[serde(default)]
+    pub corrected: usize,
     /// Signature block (議長 / 署名人 / 同).
     pub signatures: Vec<Field>,
     /// Rule line of the convention (────).
@@ -213,6 +238,9 @@ pub struct Labels {
     pub signatures: String,
     pub attendance: String,
     pub none: String,
+    /// A record field nothing was said about: 「（記載なし）」.
+    #[serde(default)]
+    pub not_recorded: String,
 }
 
 impl Labels {
@@ -230,6 +258,7 @@ impl Labels {
                 signatures: "会議録署名".into(),
                 attendance: "出席者".into(),
                 none: "（該当なし）".into(),
+                not_recorded: "（記載なし）".into(),
             }
         } else {
             Labels {
@@ -244,6 +273,7 @@ impl Labels {
                 signatures: "Signatures".into(),
                 attendance: "Attendance".into(),
                 none: "(none)".into(),
+                not_recorded: "(not recorded)".into(),
             }
         }
     }
@@ -312,9 +342,11 @@ pub fn draft(
         prev_end = seg.end;
     }
     let mut removed = 0;
+    let mut corrected = 0;
+    let terms = terms::Terms::new(meta, &options.terms, ja, options.builtin_terms);
     for (speaker, segs) in groups {
         let who = resolve_speaker(transcript, meta, speaker.as_deref(), ja);
-        let paragraphs = paragraphs_of(&segs, &lang, digits, options);
+        let paragraphs = paragraphs_of(&segs, &lang, digits, options, &terms, &mut corrected);
         removed += paragraphs.iter().map(|p| p.removals.len()).sum::<usize>();
         let start = segs.first().map(|s| s.start).unwrap_or(0.0);
         let end = segs.last().map(|s| s.end).unwrap_or(start);
@@ -342,6 +374,11 @@ pub fn draft(
     } else {
         Vec::new()
     };
+    let fields = if meta.kind == MeetingKind::Consultation && ja {
+        keypoints::record_fields(&speeches, &time_of)
+    } else {
+        Vec::new()
+    };
     let unidentified = speeches.iter().filter(|s| !s.identified).count();
     let (title, subtitle) = titles(meta, ja);
     Ok(Minutes {
@@ -354,15 +391,13 @@ pub fn draft(
         agenda: agenda_list(meta, ja, digits),
         items,
         key_points,
-        open_sections: if meta.kind == MeetingKind::Consultation {
-            if ja {
-                vec!["対応".into(), "今後の方針".into()]
-            } else {
-                vec!["Action taken".into(), "Next steps".into()]
-            }
+        open_sections: if meta.kind == MeetingKind::Consultation && !ja {
+            vec!["Action taken".into(), "Next steps".into()]
         } else {
             Vec::new()
         },
+        fields,
+        corrected,
         signatures: signatures(meta, ja),
         rule: meta.conventions.rule.clone(),
         labels: Labels::for_language(ja, meta.kind),
@@ -626,6 +661,8 @@ fn paragraphs_of(
     lang: &str,
     digits: Digits,
     options: &MinutesOptions,
+    terms: &terms::Terms,
+    corrected: &mut usize,
 ) -> Vec<Paragraph> {
     let sep = if crate::transcript::uses_spaces(lang) {
         " "
@@ -634,7 +671,7 @@ fn paragraphs_of(
     };
     let mut out = Vec::new();
     let mut current: Vec<&Segment> = Vec::new();
-    let flush = |current: &mut Vec<&Segment>, out: &mut Vec<Paragraph>| {
+    let mut flush = |current: &mut Vec<&Segment>, out: &mut Vec<Paragraph>| {
         if current.is_empty() {
             return;
         }
@@ -672,8 +709,14 @@ fn paragraphs_of(
                 .collect();
             text = close_sentences(&text, &ends, &removals);
         }
+        let mut text = style::normalise(&text, lang, digits);
+        if !terms.is_empty() {
+            let (t, n) = terms.apply(&text);
+            text = t;
+            *corrected += n;
+        }
         out.push(Paragraph {
-            text: style::normalise(&text, lang, digits),
+            text,
             verbatim,
             removals,
             start: current[0].start,

@@ -318,6 +318,14 @@ impl Redactor {
         for (i, k) in r.key_points.iter_mut().enumerate() {
             masked(&mut k.text, "key_point", None, None, Some(i));
         }
+        // Consultation record fields copy sentences of the speeches: masked the same way.
+        for f in r.fields.iter_mut() {
+            for (i, k) in f.entries.iter_mut().enumerate() {
+                masked(&mut k.text, "record_field", None, None, Some(i));
+            }
+        }
+        // The terms of the metadata may hold names; the JSON export carries them.
+        r.meta.terms.clear();
         r.removed = 0;
         // The metadata travels in the JSON export: mask its free-text fields the same way,
         // without listing them twice (they are the title, place and agenda listed above).
