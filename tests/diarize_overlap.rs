@@ -78,6 +78,54 @@ fn overlap_path_finds_two_voices_at_once() {
         assert!(w[0].end <= w[1].start + 1e-9, "{:?}", d.floor);
     }
 
+    // Overlapping turns flow into a transcript: the turns stay overlapped, every word gets
+    // one speaker (from the floor), and both voices have words.
+    let words: Vec<gijiroku::transcript::Word> = (0..44)
+        .map(|i| gijiroku::transcript::Word {
+            start: i as f64 * 0.5,
+            end: i as f64 * 0.5 + 0.4,
+            text: format!(" w{i}"),
+            probability: 0.9,
+            speaker: None,
+        })
+        .collect();
+    let mut t = gijiroku::transcript::Transcript {
+        schema_version: gijiroku::transcript::SCHEMA_VERSION,
+        source: Default::default(),
+        language: "en".into(),
+        model: Default::default(),
+        created_at: String::new(),
+        speech: Vec::new(),
+        segments: vec![gijiroku::transcript::Segment {
+            id: 0,
+            start: 0.0,
+            end: 21.9,
+            text: String::new(),
+            speaker: None,
+            words,
+            avg_logprob: -0.2,
+            no_speech_prob: 0.01,
+            temperature: 0.0,
+        }],
+        speakers: Vec::new(),
+        turns: Vec::new(),
+    };
+    diarize::assign_speakers(&mut t, &d);
+    assert!(
+        t.turns
+            .windows(2)
+            .any(|w| w[1].start < w[0].end && w[1].speaker != w[0].speaker),
+        "no overlapping turns in the transcript: {:?}",
+        t.turns
+    );
+    let spoken: std::collections::BTreeSet<_> = t
+        .segments
+        .iter()
+        .flat_map(|s| s.words.iter().map(|w| w.speaker.clone()))
+        .collect();
+    assert_eq!(spoken.len(), 2, "{spoken:?}");
+    assert!(spoken.iter().all(Option::is_some));
+
     // Cannot-link: the chunks' local speakers as the path maps them.
     let o = opts.overlap;
     let mut l = LocalSegmenter::for_voices(&seg, &enc, o.step, o.min_solo, o.max_embed);
