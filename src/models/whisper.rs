@@ -634,7 +634,7 @@ fn write_tensor(
     // stay f16 and the rest f32 (as whisper.cpp's quantize tool does).
     let quant = quantize.filter(|_| t.f16 && t.shape.len() == 2);
     let row = *t.shape.last().unwrap_or(&0);
-    if quant.is_some() && row % QK != 0 {
+    if quant.is_some() && !row.is_multiple_of(QK) {
         bail!(
             "tensor {}: rows of {row} values are not whole blocks of {QK}: cannot quantize",
             t.name
