@@ -31,9 +31,12 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 
 def ct2_dir(models: pathlib.Path, scratch: pathlib.Path) -> pathlib.Path:
-    card = json.loads((models / "ggml-whisper-base.json").read_text())
+    # Resolved: a models folder of symlinks (a scratch folder beside the real one) still finds
+    # the sources, which the card names relative to the real folder's parent.
+    card_path = (models / "ggml-whisper-base.json").resolve()
+    card = json.loads(card_path.read_text())
     parts = [pathlib.Path(p.strip()) for p in card["source"].split(" + ")]
-    parts = [p if p.is_absolute() else models.parent / p for p in parts]
+    parts = [p if p.is_absolute() else card_path.parent.parent / p for p in parts]
     if len(parts) == 1 and parts[0].name == "model.bin":
         return parts[0].parent
     out = scratch / "ct2"

@@ -15,8 +15,9 @@ pub enum Command {
         /// Name of the installed model (default: from its architecture, e.g. whisper-base).
         #[arg(long)]
         name: Option<String>,
-        /// Quantize the weights (q8_0 or q5_1).
-        #[arg(long, value_parser = parse_quant)]
+        /// Quantize the weight matrices (q8_0 or q5_1; default f16). The default name gets the
+        /// type as suffix (whisper-base-q8_0).
+        #[arg(long, alias = "quant", value_parser = parse_quant)]
         quantize: Option<Quantization>,
     },
     /// List installed models: name, size, languages, type.

@@ -171,15 +171,20 @@ fn check_ggml<R: Read + std::io::Seek>(r: &mut R, size: u64) -> anyhow::Result<G
         let (block_bytes, block) = ggml_type_size(ttype)
             .with_context(|| format!("tensor {tensors}: unknown ggml type {ttype}"))?;
         let mut elements: u64 = 1;
-        for _ in 0..n_dims {
+        let mut row = 0u64;
+        for k in 0..n_dims {
             let ne = read_i32(r, &mut pos, "tensor table")?;
             if ne < 1 {
                 bail!("tensor {tensors}: dimension {ne}");
             }
+            if k == 0 {
+                row = ne as u64;
+            }
             elements = elements.saturating_mul(ne as u64);
         }
-        if !elements.is_multiple_of(block) {
-            bail!("tensor {tensors}: {elements} elements is not whole blocks of type {ttype}");
+        // ggml quantizes row by row: each row (the first dimension) must be whole blocks.
+        if !row.is_multiple_of(block) {
+            bail!("tensor {tensors}: rows of {row} values are not whole blocks of type {ttype}");
         }
         skip(r, &mut pos, name_len as u64, "tensor table")?;
         let bytes = (elements / block).saturating_mul(block_bytes);

@@ -113,10 +113,80 @@ pub struct WhisperModelCard {
     pub source_sha256: String,
 }
 
+/// Block-quantized weight types of ggml that the importer can write (whisper.cpp's own
+/// `quantize` tool makes the same files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quantization {
     Q8_0,
     Q5_1,
+}
+
+impl Quantization {
+    /// ggml's tensor type id (ggml.h `enum ggml_type`).
+    fn ggml_type(self) -> i32 {
+        match self {
+            Quantization::Q8_0 => 8,
+            Quantization::Q5_1 => 7,
+        }
+    }
+
+    /// The header's ftype: ggml's `GGML_FTYPE_MOSTLY_*` plus `GGML_QNT_VERSION` (2) × 1000;
+    /// whisper.cpp creates every weight matrix with the type this names.
+    fn ftype(self) -> i32 {
+        match self {
+            Quantization::Q8_0 => 2000 + 7,
+            Quantization::Q5_1 => 2000 + 9,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantization::Q8_0 => "q8_0",
+            Quantization::Q5_1 => "q5_1",
+        }
+    }
+}
+
+/// Values per quantization block (QK8_0 = QK5_1 = 32).
+const QK: usize = 32;
+
+/// ggml's `quantize_row_q8_0_ref`, by hand because no crate writes ggml blocks: per 32 values
+/// one f16 scale d = max|x|/127, then round(x/d) as i8 (34 bytes).
+fn quantize_q8_0(x: &[f32], out: &mut Vec<u8>) {
+    for b in x.chunks_exact(QK) {
+        let amax = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
+        // f32::round rounds halves away from zero, as C's roundf does.
+        out.extend(b.iter().map(|v| (v * id).round() as i8 as u8));
+    }
+}
+
+/// ggml's `quantize_row_q5_1_ref`: per 32 values an f16 step d = (max-min)/31 and f16 min,
+/// 32 high bits, then 16 bytes of low nibbles (value j and j+16 share a byte) (24 bytes).
+fn quantize_q5_1(x: &[f32], out: &mut Vec<u8>) {
+    for b in x.chunks_exact(QK) {
+        let (min, max) = b
+            .iter()
+            .fold((f32::MAX, -f32::MAX), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let d = (max - min) / 31.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
+        out.extend_from_slice(&half::f16::from_f32(min).to_le_bytes());
+        let mut qh: u32 = 0;
+        let mut qs = [0u8; QK / 2];
+        for j in 0..QK / 2 {
+            // C truncates (uint8_t)(x + 0.5f); the values are 0..=31.5 here.
+            let q0 = ((b[j] - min) * id + 0.5) as u8;
+            let q1 = ((b[QK / 2 + j] - min) * id + 0.5) as u8;
+            qs[j] = (q0 & 0x0f) | ((q1 & 0x0f) << 4);
+            qh |= (((q0 & 0x10) >> 4) as u32) << j;
+            qh |= (((q1 & 0x10) >> 4) as u32) << (j + QK / 2);
+        }
+        out.extend_from_slice(&qh.to_le_bytes());
+        out.extend_from_slice(&qs);
+    }
 }
 
 /// The standard name of a Whisper architecture ("base", "tiny.en", "large-v3", ...).
@@ -219,6 +289,8 @@ struct Tensor {
     /// Shape as PyTorch states it (outermost first); written reversed.
     shape: Vec<usize>,
     data: Vec<f32>,
+    /// f16 in an f16 model; these are the tensors whisper.cpp creates with the model's
+    /// weight type (2-D matrices) or as f16 (3-D conv kernels).
     f16: bool,
 }
 
@@ -239,9 +311,6 @@ pub fn convert(
     quantize: Option<Quantization>,
     progress: &dyn Fn(u64, u64),
 ) -> anyhow::Result<WhisperModelCard> {
-    if quantize.is_some() {
-        bail!("--quantize is not available: whisper-rs-sys does not expose ggml's quantizer (see README)");
-    }
     // One part: map it; several: read them into one buffer (the format is one stream).
     let mapped;
     let joined;
@@ -406,7 +475,7 @@ pub fn convert(
             n_text_head,
             n_text_layer,
             n_mels,
-            1,
+            quantize.map_or(1, Quantization::ftype) as usize,
         ] {
             i32w(&mut w, v as i64)?;
         }
@@ -425,7 +494,7 @@ pub fn convert(
         let mut written = 0usize;
         for (k, (ct2, ggml, is_plain)) in tensors.iter().enumerate() {
             for t in make_tensors(&m, ct2, ggml, *is_plain, n_state)? {
-                write_tensor(&mut w, &t)?;
+                write_tensor(&mut w, &t, quantize)?;
                 written += 1;
             }
             progress(k as u64 + 1, total);
@@ -448,8 +517,15 @@ pub fn convert(
     let card = WhisperModelCard {
         name: name
             .map(str::to_string)
-            .unwrap_or_else(|| format!("whisper-{arch}")),
-        kind: format!("whisper {arch} (f16)"),
+            // A quantized import must not replace the f16 one of the same architecture.
+            .unwrap_or_else(|| match quantize {
+                Some(q) => format!("whisper-{arch}-{}", q.name()),
+                None => format!("whisper-{arch}"),
+            }),
+        kind: format!(
+            "whisper {arch} ({})",
+            quantize.map_or("f16", Quantization::name)
+        ),
         multilingual: n_vocab >= 51865,
         n_vocab,
         n_audio_layer,
@@ -540,7 +616,11 @@ fn make_tensors(
     Ok(out)
 }
 
-fn write_tensor(w: &mut impl Write, t: &Tensor) -> anyhow::Result<()> {
+fn write_tensor(
+    w: &mut impl Write,
+    t: &Tensor,
+    quantize: Option<Quantization>,
+) -> anyhow::Result<()> {
     let n: usize = t.shape.iter().product();
     if n != t.data.len() {
         bail!(
@@ -550,21 +630,42 @@ fn write_tensor(w: &mut impl Write, t: &Tensor) -> anyhow::Result<()> {
             t.shape
         );
     }
+    // whisper.cpp gives the model's weight type to the 2-D matrices only; conv kernels (3-D)
+    // stay f16 and the rest f32 (as whisper.cpp's quantize tool does).
+    let quant = quantize.filter(|_| t.f16 && t.shape.len() == 2);
+    let row = *t.shape.last().unwrap_or(&0);
+    if quant.is_some() && !row.is_multiple_of(QK) {
+        bail!(
+            "tensor {}: rows of {row} values are not whole blocks of {QK}: cannot quantize",
+            t.name
+        );
+    }
+    let ttype = match quant {
+        Some(q) => q.ggml_type(),
+        None if t.f16 => 1,
+        None => 0,
+    };
     w.write_all(&(t.shape.len() as i32).to_le_bytes())?;
     w.write_all(&(t.name.len() as i32).to_le_bytes())?;
-    w.write_all(&(if t.f16 { 1i32 } else { 0i32 }).to_le_bytes())?;
+    w.write_all(&ttype.to_le_bytes())?;
     for &dim in t.shape.iter().rev() {
         w.write_all(&(dim as i32).to_le_bytes())?;
     }
     w.write_all(t.name.as_bytes())?;
     let mut buf = Vec::with_capacity(n * if t.f16 { 2 } else { 4 });
-    if t.f16 {
-        for &x in &t.data {
-            buf.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
+    match quant {
+        // Rows are contiguous and whole blocks, so the flat data quantizes block by block.
+        Some(Quantization::Q8_0) => quantize_q8_0(&t.data, &mut buf),
+        Some(Quantization::Q5_1) => quantize_q5_1(&t.data, &mut buf),
+        None if t.f16 => {
+            for &x in &t.data {
+                buf.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
+            }
         }
-    } else {
-        for &x in &t.data {
-            buf.extend_from_slice(&x.to_le_bytes());
+        None => {
+            for &x in &t.data {
+                buf.extend_from_slice(&x.to_le_bytes());
+            }
         }
     }
     w.write_all(&buf)?;
@@ -581,6 +682,124 @@ mod tests {
         assert_eq!(d.len(), 256);
         assert_eq!(d[&'Ġ'], b' ');
         assert_eq!(d[&'A'], b'A');
+    }
+
+    fn dequantize_q8_0(b: &[u8]) -> Vec<f32> {
+        b.chunks_exact(34)
+            .flat_map(|b| {
+                let d = half::f16::from_le_bytes([b[0], b[1]]).to_f32();
+                b[2..].iter().map(move |&q| q as i8 as f32 * d)
+            })
+            .collect()
+    }
+
+    fn dequantize_q5_1(b: &[u8]) -> Vec<f32> {
+        b.chunks_exact(24)
+            .flat_map(|b| {
+                let d = half::f16::from_le_bytes([b[0], b[1]]).to_f32();
+                let m = half::f16::from_le_bytes([b[2], b[3]]).to_f32();
+                let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+                let qs = b[8..24].to_vec();
+                (0..32).map(move |j| {
+                    let nib = if j < 16 {
+                        qs[j] & 0x0f
+                    } else {
+                        qs[j - 16] >> 4
+                    };
+                    let q = nib as u32 | (((qh >> j) & 1) << 4);
+                    q as f32 * d + m
+                })
+            })
+            .collect()
+    }
+
+    /// Deterministic weights like a trained matrix's: mostly small, a few large.
+    fn weights(n: usize) -> Vec<f32> {
+        let mut s = 0x9e37_79b9u32;
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                let u = s as f32 / u32::MAX as f32 - 0.5;
+                if i % 97 == 0 {
+                    u * 2.0
+                } else {
+                    u * 0.1
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn q8_0_blocks_are_ggml_layout_and_round_trip() {
+        // Hand-made block: amax 127 → d = 1, values stored as they are.
+        let x: Vec<f32> = (0..32)
+            .map(|i| i as f32 * 4.0 - 64.0)
+            .chain([127.0])
+            .collect();
+        let mut out = Vec::new();
+        quantize_q8_0(&x[1..], &mut out);
+        assert_eq!(out.len(), 34);
+        assert_eq!(&out[..2], &half::f16::from_f32(1.0).to_le_bytes());
+        assert_eq!(out[2] as i8, -60);
+        assert_eq!(out[33] as i8, 127);
+        // Zero block: scale 0, all zeros (no division by zero).
+        let mut z = Vec::new();
+        quantize_q8_0(&[0.0; 32], &mut z);
+        assert!(z.iter().all(|&b| b == 0));
+        // Random weights: every value within half a step (plus the f16 rounding of the scale).
+        let x = weights(32 * 64);
+        let mut out = Vec::new();
+        quantize_q8_0(&x, &mut out);
+        assert_eq!(out.len(), 64 * 34);
+        let y = dequantize_q8_0(&out);
+        for (b, (xb, yb)) in x.chunks(32).zip(y.chunks(32)).enumerate() {
+            let amax = xb.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let d = amax / 127.0;
+            for (a, q) in xb.iter().zip(yb) {
+                assert!(
+                    (a - q).abs() <= d * 0.5 + amax * 1e-3,
+                    "block {b}: {a} → {q}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn q5_1_blocks_are_ggml_layout_and_round_trip() {
+        // 0..31: d = 1, min 0, value j stored as j: low nibbles j | j << 4, high bits of 16..31.
+        let x: Vec<f32> = (0..32).map(|i| i as f32).collect();
+        let mut out = Vec::new();
+        quantize_q5_1(&x, &mut out);
+        assert_eq!(out.len(), 24);
+        assert_eq!(&out[..2], &half::f16::from_f32(1.0).to_le_bytes());
+        assert_eq!(&out[2..4], &half::f16::from_f32(0.0).to_le_bytes());
+        assert_eq!(
+            u32::from_le_bytes([out[4], out[5], out[6], out[7]]),
+            0xffff_0000
+        );
+        for j in 0..16 {
+            assert_eq!(out[8 + j], j as u8 | (j as u8) << 4);
+        }
+        assert_eq!(dequantize_q5_1(&out), x);
+        let x = weights(32 * 64);
+        let mut out = Vec::new();
+        quantize_q5_1(&x, &mut out);
+        assert_eq!(out.len(), 64 * 24);
+        let y = dequantize_q5_1(&out);
+        for (b, (xb, yb)) in x.chunks(32).zip(y.chunks(32)).enumerate() {
+            let (lo, hi) = xb
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            let d = (hi - lo) / 31.0;
+            for (a, q) in xb.iter().zip(yb) {
+                assert!(
+                    (a - q).abs() <= d * 0.5 + (hi.abs() + lo.abs()) * 2e-3,
+                    "block {b}: {a} → {q}"
+                );
+            }
+        }
     }
 
     #[test]
