@@ -33,6 +33,8 @@ pub struct TranscribeOptions {
     pub num_speakers: Option<usize>,
     pub min_speakers: Option<usize>,
     pub max_speakers: Option<usize>,
+    /// Which diarization path (classic is the default; see `diarize::DiarizerKind`).
+    pub diarizer: crate::diarize::DiarizerKind,
     /// Data folder holding enrolled voiceprints (diarization names speakers from it).
     pub data: Option<PathBuf>,
     /// Told how far the work is (the web server's job progress); the CLI draws a bar instead.
@@ -86,6 +88,7 @@ impl TranscribeOptions {
             diarize: false,
             num_speakers: None,
             min_speakers: None,
+            diarizer: Default::default(),
             max_speakers: None,
             data: None,
             progress: None,
@@ -299,12 +302,13 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
     let mut diarizer = match &encoder {
         Some(enc) => {
             let data = opts.data.clone().unwrap_or_else(|| PathBuf::from("data"));
-            let dopts = crate::diarize::DiarizeOptions::for_meeting(
+            let mut dopts = crate::diarize::DiarizeOptions::for_meeting(
                 opts.num_speakers,
                 opts.min_speakers,
                 opts.max_speakers,
                 &data,
             )?;
+            dopts.diarizer = opts.diarizer;
             let d = crate::diarize::Diarizer::new(enc, dopts);
             Some(match &segmentation {
                 Some(m) => d.with_segmentation(m),

@@ -208,6 +208,15 @@ fn bad_inputs_give_one_line_errors() {
         ),
         (
             vec![
+                "transcribe".into(),
+                "--diarizer".into(),
+                "overlap".into(),
+                jfk.display().to_string(),
+            ],
+            "--diarizer needs --diarize",
+        ),
+        (
+            vec![
                 "models".into(),
                 "import".into(),
                 empty_dir.path().display().to_string(),
