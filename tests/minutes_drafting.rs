@@ -204,6 +204,42 @@ fn committee_agenda_layout_precedes_the_chair() {
 }
 
 #[test]
+fn the_chairs_overview_of_the_day_places_no_item() {
+    // The opening names every item (本日は議案審査、報告事項と進めます); each block goes where
+    // its item is taken up, not all of them at the overview.
+    let t = transcript(&[
+        (
+            "S1",
+            0.0,
+            4.0,
+            "ただいまから委員会を開会いたします。本日は議案審査、報告事項と進めてまいります。",
+        ),
+        ("S1", 6.0, 9.0, "それでは予定表１、議案審査を行います。"),
+        ("S2", 11.0, 13.0, "ご説明いたします。"),
+        ("S1", 15.0, 18.0, "次に予定表２、報告事項を聴取いたします。"),
+        ("S2", 20.0, 22.0, "ご報告いたします。"),
+    ]);
+    let mut m = meta(MeetingKind::Committee);
+    for (n, title) in [("１", "議案審査"), ("２", "報告事項")] {
+        m.agenda.push(AgendaItem {
+            number: Some(n.into()),
+            title: title.into(),
+            at: None,
+        });
+    }
+    let txt = body(&t, &m);
+    let rule = "─".repeat(40);
+    let one = txt.find(&format!("{rule}\n１ 議案審査")).expect(&txt);
+    let two = txt.find(&format!("{rule}\n２ 報告事項")).expect(&txt);
+    assert!(txt.find("進めてまいります。").unwrap() < one, "{txt}");
+    assert!(
+        one < txt.find("ご説明いたします").unwrap() && txt.find("ご説明いたします").unwrap() < two,
+        "{txt}"
+    );
+    assert!(two < txt.find("ご報告いたします").unwrap(), "{txt}");
+}
+
+#[test]
 fn marks_only_for_what_the_recording_holds() {
     // A recording that starts mid-sitting and stops before the end: no 開会, no 散会.
     let t = transcript(&[

@@ -127,6 +127,17 @@ fn is_pause(c: char) -> bool {
     matches!(c, '、' | '，' | ',' | ' ' | '　' | '…' | '‥')
 }
 
+/// Kana that can start a word after a filler (not the prolonged sound mark or small kana,
+/// which belong to the filler itself: あのー, あのぉ).
+fn is_kana_word_start(c: char) -> bool {
+    (('\u{3041}'..='\u{3096}').contains(&c) || ('\u{30a1}'..='\u{30fa}').contains(&c))
+        && !"ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ".contains(c)
+}
+
+fn is_hiragana_word_start(c: char) -> bool {
+    ('\u{3041}'..='\u{3096}').contains(&c) && is_kana_word_start(c)
+}
+
 fn is_clause_break(c: char) -> bool {
     is_pause(c)
         || matches!(
@@ -257,14 +268,26 @@ fn japanese_spans(chars: &[char]) -> Vec<(usize, usize, RemovalKind)> {
                 i = end;
                 continue 'scan;
             }
-            // あの at the start of a sentence, straight before a kanji word, is a filler
-            // (あの保育施設運営課長の…); あの時 / あの件 keep their meaning.
+            // あの at the start of a sentence, straight before a word, or after a comma before
+            // hiragana, is a filler (あの保育施設運営課長の…, 、あのさらに…): the 25 published
+            // minutes keep 5 demonstrative あの in 931 k characters, all after a comma and
+            // before a noun or よう (あの機材, あのチェア, あのような); speakers say the filler far
+            // more often. あのような / あの時 / あの件 / あの方 keep their meaning.
+            let sentence_start = i == 0 || matches!(chars[i - 1], '。' | '？' | '！');
+            let clause_start = i > 0 && matches!(chars[i - 1], '、' | '，');
             if starts_with(chars, i, &['あ', 'の'])
-                && (i == 0 || matches!(chars[i - 1], '。' | '？' | '！'))
-                && chars.get(i + 2).is_some_and(|&c| is_kanji(c))
+                && chars.get(i + 2).is_some_and(|&c| {
+                    // After a comma only before hiragana (、あのさらに, 、あのこれは): a noun
+                    // there may be meant (、あの機材など is in the published minutes).
+                    sentence_start && (is_kanji(c) || is_kana_word_start(c))
+                        || clause_start && is_hiragana_word_start(c)
+                })
                 && !chars
                     .get(i + 2)
-                    .is_some_and(|c| "時件頃日年方人".contains(*c))
+                    .is_some_and(|c| "時件頃日年方人辺際子場".contains(*c))
+                && !["よう", "とき", "ころ", "へん", "ね", "お", "う"]
+                    .iter()
+                    .any(|w| starts_with(chars, i + 2, &w.chars().collect::<Vec<_>>()))
             {
                 spans.push((i, i + 2, RemovalKind::Filler));
                 i += 2;
@@ -599,6 +622,16 @@ mod tests {
             "この件につきましては"
         );
         assert_eq!(c("その際、あの件について", "ja"), "その際、あの件について");
+        // A comma-less あの: a filler after a comma before hiragana, or opening a sentence;
+        // a demonstrative before a noun after a comma, or before よう, stays.
+        assert_eq!(c("考えます。あのさらに、", "ja"), "考えます。さらに、");
+        assert_eq!(c("家族全体の、あのまた状況", "ja"), "家族全体の、また状況");
+        assert_eq!(
+            c("改築したときに、あの機材など", "ja"),
+            "改築したときに、あの機材など"
+        );
+        assert_eq!(c("して、あのような質問", "ja"), "して、あのような質問");
+        assert_eq!(c("あのとき、", "ja"), "あのとき、");
         assert_eq!(c("東京、東京都、神奈川県", "ja"), "東京、東京都、神奈川県");
         assert_eq!(c("まあまあの結果", "ja"), "まあまあの結果");
         assert_eq!(c("いまある施設", "ja"), "いまある施設");

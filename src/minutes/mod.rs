@@ -1093,24 +1093,38 @@ fn place_agenda(
     let after = meta.kind == MeetingKind::Plenary;
     let mut out = vec![None; meta.agenda.len()];
     let (mut si, mut pi) = (0usize, 0usize);
+    let titles: Vec<(String, String)> = meta
+        .agenda
+        .iter()
+        .map(|a| {
+            let title = fold(&a.title);
+            let short = title
+                .trim_end_matches("について")
+                .trim_end_matches("の件")
+                .to_string();
+            (title, short)
+        })
+        .collect();
+    let names_title = |t: &str, (title, short): &(String, String)| {
+        title.chars().count() >= 2 && t.contains(title.as_str())
+            || short.chars().count() >= 4 && t.contains(short.as_str())
+    };
     for (k, a) in meta.agenda.iter().enumerate() {
         if a.at.is_some() {
             continue;
         }
         let number = fold(&agenda_number(a, k, ja, meta.kind, meta.digits()));
-        let title = fold(&a.title);
-        let short = title
-            .trim_end_matches("について")
-            .trim_end_matches("の件")
-            .to_string();
         let names = |p: &Paragraph| {
             if p.note {
                 return false;
             }
             let t = fold(&p.text);
-            names_number(&t, &number, meta.kind)
-                || title.chars().count() >= 2 && t.contains(&title)
-                || short.chars().count() >= 4 && t.contains(&short)
+            if names_number(&t, &number, meta.kind) {
+                return true;
+            }
+            // A paragraph naming several items' titles is the chair's overview of the day
+            // (本日は議案審査、報告事項、所管事務調査と進めます), not the item being taken up.
+            names_title(&t, &titles[k]) && titles.iter().filter(|x| names_title(&t, x)).count() < 2
         };
         let mut found = None;
         'search: for (s, sp) in speeches.iter().enumerate().skip(si) {
