@@ -22,7 +22,7 @@
 //! Written by hand: no crate does diarization reconstruction.
 
 use super::encoder::cosine;
-use super::resegment::{smooth_floor, smooth_turns, LocalChunk, Spans, CELL};
+use super::resegment::{smooth_floor, smooth_turns, CellTurns, LocalChunk, Spans, CELL};
 use super::segmentation::{LOCAL_SPEAKERS, POWERSET};
 use crate::transcript::Span;
 
@@ -295,11 +295,7 @@ fn reconstruct(
     }
     let n = total_samples.div_ceil(CELL);
     let to_cell = |t: f64| (t * SR / CELL as f64).round().max(0.0) as usize;
-    let secs = |c: usize| (c * CELL).min(total_samples) as f64 / SR;
-    let mut open: Vec<Option<usize>> = vec![None; speakers];
-    let mut out: Spans = Vec::new();
-    let mut floor: Spans = Vec::new();
-    let mut floor_open: Option<(usize, usize)> = None;
+    let mut cells = CellTurns::new(speakers, total_samples);
     let mut first_chunk = 0;
     let mut next_speech = 0;
     let mut chosen: Vec<usize> = Vec::with_capacity(LOCAL_SPEAKERS);
@@ -368,35 +364,11 @@ fn reconstruct(
             }
             let c = b0 + i;
             let holder = chosen.first().copied();
-            match floor_open {
-                Some((s, k)) if holder != Some(k) => {
-                    floor.push((secs(s), secs(c), k));
-                    floor_open = holder.map(|h| (c, h));
-                }
-                None => floor_open = holder.map(|h| (c, h)),
-                _ => {}
-            }
-            for (k, op) in open.iter_mut().enumerate() {
-                match (chosen.contains(&k), *op) {
-                    (true, None) => *op = Some(c),
-                    (false, Some(s)) => {
-                        out.push((secs(s), secs(c), k));
-                        *op = None;
-                    }
-                    _ => {}
-                }
-            }
+            cells.cell(c, &chosen, holder);
         }
         b0 = b1;
     }
-    for (k, s) in open.iter().enumerate() {
-        if let Some(s) = s {
-            out.push((secs(*s), secs(n), k));
-        }
-    }
-    if let Some((s, k)) = floor_open {
-        floor.push((secs(s), secs(n), k));
-    }
+    let (out, floor) = cells.finish(n);
     (
         smooth_turns(out, o.min_on, o.min_off),
         smooth_floor(floor, o.min_on, o.min_off),

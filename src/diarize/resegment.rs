@@ -373,6 +373,68 @@ impl<'t> Labels<'t> {
 /// `(start, end, speaker)` in seconds.
 pub type Spans = Vec<(f64, f64, usize)>;
 
+/// Cells (10 ms) to turns: who speaks in each cell goes in, in order; overlapping turns per
+/// speaker and a one-at-a-time floor come out. Shared by the resegmentation and the
+/// overlap-aware path, which decide differently who speaks but close turns alike.
+pub(crate) struct CellTurns {
+    open: Vec<Option<usize>>,
+    floor_open: Option<(usize, usize)>,
+    total_samples: usize,
+    pub turns: Spans,
+    pub floor: Spans,
+}
+
+impl CellTurns {
+    pub(crate) fn new(speakers: usize, total_samples: usize) -> CellTurns {
+        CellTurns {
+            open: vec![None; speakers],
+            floor_open: None,
+            total_samples,
+            turns: Vec::new(),
+            floor: Vec::new(),
+        }
+    }
+
+    fn secs(&self, c: usize) -> f64 {
+        (c * CELL).min(self.total_samples) as f64 / SR
+    }
+
+    /// Cell `c`: `chosen` speak, `holder` has the floor.
+    pub(crate) fn cell(&mut self, c: usize, chosen: &[usize], holder: Option<usize>) {
+        match self.floor_open {
+            Some((s, k)) if holder != Some(k) => {
+                self.floor.push((self.secs(s), self.secs(c), k));
+                self.floor_open = holder.map(|h| (c, h));
+            }
+            None => self.floor_open = holder.map(|h| (c, h)),
+            _ => {}
+        }
+        for k in 0..self.open.len() {
+            match (chosen.contains(&k), self.open[k]) {
+                (true, None) => self.open[k] = Some(c),
+                (false, Some(s)) => {
+                    self.turns.push((self.secs(s), self.secs(c), k));
+                    self.open[k] = None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Closes what is still open at cell `n` (the end).
+    pub(crate) fn finish(mut self, n: usize) -> (Spans, Spans) {
+        for k in 0..self.open.len() {
+            if let Some(s) = self.open[k] {
+                self.turns.push((self.secs(s), self.secs(n), k));
+            }
+        }
+        if let Some((s, k)) = self.floor_open {
+            self.floor.push((self.secs(s), self.secs(n), k));
+        }
+        (self.turns, self.floor)
+    }
+}
+
 /// What [`resegment`] gives back.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resegmented {
@@ -419,11 +481,7 @@ pub fn resegment(
     let speakers = speakers + new_speakers.len();
     // 2. Cells, a block at a time.
     let n = total_samples.div_ceil(CELL);
-    let mut open: Vec<Option<usize>> = vec![None; speakers];
-    let mut out: Spans = Vec::new();
-    let mut floor: Spans = Vec::new();
-    let mut floor_open: Option<(usize, usize)> = None;
-    let secs = |c: usize| (c * CELL).min(total_samples) as f64 / SR;
+    let mut cells = CellTurns::new(speakers, total_samples);
     let mut first_chunk = 0;
     let mut b0 = 0;
     while b0 < n {
@@ -501,35 +559,11 @@ pub fn resegment(
                 Some(k) if chosen.contains(&k) => Some(k),
                 _ => chosen.first().copied(),
             };
-            match floor_open {
-                Some((s, k)) if holder != Some(k) => {
-                    floor.push((secs(s), secs(c), k));
-                    floor_open = holder.map(|h| (c, h));
-                }
-                None => floor_open = holder.map(|h| (c, h)),
-                _ => {}
-            }
-            for (k, o) in open.iter_mut().enumerate() {
-                match (chosen.contains(&k), *o) {
-                    (true, None) => *o = Some(c),
-                    (false, Some(s)) => {
-                        out.push((secs(s), secs(c), k));
-                        *o = None;
-                    }
-                    _ => {}
-                }
-            }
+            cells.cell(c, &chosen, holder);
         }
         b0 = b1;
     }
-    for (k, s) in open.iter().enumerate() {
-        if let Some(s) = s {
-            out.push((secs(*s), secs(n), k));
-        }
-    }
-    if let Some((s, k)) = floor_open {
-        floor.push((secs(s), secs(n), k));
-    }
+    let (out, floor) = cells.finish(n);
     let out = smooth_turns(out, o.min_on, o.min_off);
     let floor = smooth_floor(floor, o.min_on, o.min_off);
     Resegmented {
