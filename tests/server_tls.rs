@@ -5,55 +5,15 @@ mod server_common;
 
 use gijiroku::archive::users::Role;
 use gijiroku::archive::{Archive, Viewer};
-use server_common::models_dir;
-use std::io::{BufRead, BufReader, Read, Write};
+use server_common::{models_dir, Server};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 const PASSWORD: &str = "correct horse battery";
-
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data: &Path, extra: &[&str]) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gijiroku"))
-        .arg("--data")
-        .arg(data)
-        .arg("--models-dir")
-        .arg(models_dir())
-        .args(["serve", "--addr", "127.0.0.1:0", "-t", "1"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cannot start gijiroku serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("no output from gijiroku serve");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"))
-        .to_string();
-    Serve { child, url }
-}
-
-fn addr_of(url: &str) -> SocketAddr {
-    url.split_once("://").unwrap().1.parse().unwrap()
-}
 
 /// One HTTP/1.1 request on `stream` (closed after the answer); the raw answer.
 fn exchange(mut stream: impl Read + Write, req: &str) -> std::io::Result<String> {
@@ -120,7 +80,7 @@ fn https_with_a_secure_cookie_and_clear_errors_for_bad_certificates() {
     roots.add(certified.cert.der().clone()).unwrap();
 
     // HTTPS: sign in, the cookie is Secure, and it opens the session.
-    let s = serve(
+    let s = Server::start(
         &data,
         &[
             "--tls-cert",
@@ -129,8 +89,8 @@ fn https_with_a_secure_cookie_and_clear_errors_for_bad_certificates() {
             key.to_str().unwrap(),
         ],
     );
-    assert!(s.url.starts_with("https://"), "{}", s.url);
-    let addr = addr_of(&s.url);
+    assert_eq!(s.scheme, "https");
+    let addr = s.addr;
     let answer = exchange(tls_stream(addr, &roots), &login_request("")).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let cookie_line = set_cookie(&answer);
@@ -173,9 +133,9 @@ fn https_with_a_secure_cookie_and_clear_errors_for_bad_certificates() {
     drop(s);
 
     // Plain HTTP (loopback): no Secure, unless a proxy says the browser used HTTPS.
-    let s = serve(&data, &[]);
-    assert!(s.url.starts_with("http://"), "{}", s.url);
-    let addr = addr_of(&s.url);
+    let s = Server::start(&data, &[]);
+    assert_eq!(s.scheme, "http");
+    let addr = s.addr;
     let answer = exchange(TcpStream::connect(addr).unwrap(), &login_request("")).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(!set_cookie(&answer).contains("Secure"), "{answer}");

@@ -22,6 +22,8 @@ pub fn repo(p: &str) -> PathBuf {
 /// A running server, killed when dropped.
 pub struct Server {
     pub child: Child,
+    /// `http` or `https` (with --tls-cert).
+    pub scheme: String,
     pub addr: SocketAddr,
     pub data: PathBuf,
 }
@@ -45,13 +47,15 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .expect("no output from gijiroku serve");
-        let url = line
+        let (scheme, addr) = line
             .trim()
-            .strip_prefix("listening on http://")
+            .strip_prefix("listening on ")
+            .and_then(|u| u.split_once("://"))
             .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"));
         Server {
+            scheme: scheme.to_string(),
+            addr: addr.parse().unwrap(),
             child,
-            addr: url.parse().unwrap(),
             data: data.to_path_buf(),
         }
     }
