@@ -5,62 +5,30 @@
 
 use gijiroku::minutes::MinutesOptions;
 use gijiroku::minutes::{self, editbench, AgendaItem, Format, MeetingKind, MeetingMeta};
-use gijiroku::transcript::{ModelInfo, Segment, Source, Speaker, Transcript, Turn};
+use gijiroku::transcript::{Speaker, Transcript};
 use std::path::Path;
+
+mod common;
 
 const EVAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval/minutes");
 
-/// (speaker id, start, end, text); each line its own diarization turn, as a diarizer that
-/// cuts at every pause gives them.
+/// (speaker id, start, end, text), one diarization turn each: S1 渡辺議長, S2 森澤区長, S3
+/// unknown.
 fn transcript(lines: &[(&str, f64, f64, &str)]) -> Transcript {
-    let segments: Vec<Segment> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, (sp, a, b, t))| Segment {
-            id: i,
-            start: *a,
-            end: *b,
-            text: t.to_string(),
-            words: Vec::new(),
-            speaker: Some(sp.to_string()),
-            avg_logprob: 0.0,
-            no_speech_prob: 0.0,
-            temperature: 0.0,
-        })
-        .collect();
-    let turns = lines
-        .iter()
-        .map(|(sp, a, b, _)| Turn {
-            speaker: sp.to_string(),
-            start: *a,
-            end: *b,
-        })
-        .collect();
     let speaker = |id: &str, name: Option<&str>, role: Option<&str>| Speaker {
         id: id.into(),
         label: id.into(),
         name: name.map(str::to_string),
         role: role.map(str::to_string),
     };
-    Transcript {
-        schema_version: gijiroku::transcript::SCHEMA_VERSION,
-        source: Source {
-            file_name: "m.wav".into(),
-            duration: lines.last().map(|l| l.2).unwrap_or(0.0),
-            ..Default::default()
-        },
-        language: "ja".into(),
-        model: ModelInfo::default(),
-        created_at: String::new(),
-        speech: Vec::new(),
-        segments,
-        speakers: vec![
+    common::turns_transcript(
+        lines,
+        vec![
             speaker("S1", Some("渡辺"), Some("議長")),
             speaker("S2", Some("森澤"), Some("区長")),
             speaker("S3", None, None),
         ],
-        turns,
-    }
+    )
 }
 
 fn meta(kind: MeetingKind) -> MeetingMeta {

@@ -6,38 +6,17 @@
 
 use gijiroku::minutes::{self, editbench, fidelity, Format, MeetingKind, MeetingMeta};
 use gijiroku::minutes::{Attendee, DocxOptions, Minutes, MinutesOptions};
-use gijiroku::transcript::{ModelInfo, Segment, Source, Speaker, Transcript, Turn};
+use gijiroku::transcript::{Speaker, Transcript};
 use std::io::Read;
+
+mod common;
 use std::path::Path;
 
 const EVAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval/minutes");
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
-/// (speaker id, start, end, text), one diarization turn each.
+/// (speaker id, start, end, text), one diarization turn each; speakers S1–S3 unnamed.
 fn transcript(lines: &[(&str, f64, f64, &str)]) -> Transcript {
-    let segments: Vec<Segment> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, (sp, a, b, t))| Segment {
-            id: i,
-            start: *a,
-            end: *b,
-            text: t.to_string(),
-            words: Vec::new(),
-            speaker: Some(sp.to_string()),
-            avg_logprob: 0.0,
-            no_speech_prob: 0.0,
-            temperature: 0.0,
-        })
-        .collect();
-    let turns = lines
-        .iter()
-        .map(|(sp, a, b, _)| Turn {
-            speaker: sp.to_string(),
-            start: *a,
-            end: *b,
-        })
-        .collect();
     let speakers = ["S1", "S2", "S3"]
         .iter()
         .map(|id| Speaker {
@@ -47,21 +26,7 @@ fn transcript(lines: &[(&str, f64, f64, &str)]) -> Transcript {
             role: None,
         })
         .collect();
-    Transcript {
-        schema_version: gijiroku::transcript::SCHEMA_VERSION,
-        source: Source {
-            file_name: "m.wav".into(),
-            duration: lines.last().map(|l| l.2).unwrap_or(0.0),
-            ..Default::default()
-        },
-        language: "ja".into(),
-        model: ModelInfo::default(),
-        created_at: String::new(),
-        speech: Vec::new(),
-        segments,
-        speakers,
-        turns,
-    }
+    common::turns_transcript(lines, speakers)
 }
 
 /// The parts of a DOCX: (name → text).

@@ -33,3 +33,50 @@ pub fn segmentation() -> gijiroku::diarize::segmentation::Segmentation {
             )
         })
 }
+
+/// A Japanese transcript of (speaker id, start, end, text) lines, each its own diarization
+/// turn (as a diarizer that cuts at every pause gives them), with these speakers.
+pub fn turns_transcript(
+    lines: &[(&str, f64, f64, &str)],
+    speakers: Vec<gijiroku::transcript::Speaker>,
+) -> gijiroku::transcript::Transcript {
+    use gijiroku::transcript::{ModelInfo, Segment, Source, Transcript, Turn};
+    let segments: Vec<Segment> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (sp, a, b, t))| Segment {
+            id: i,
+            start: *a,
+            end: *b,
+            text: t.to_string(),
+            words: Vec::new(),
+            speaker: Some(sp.to_string()),
+            avg_logprob: 0.0,
+            no_speech_prob: 0.0,
+            temperature: 0.0,
+        })
+        .collect();
+    let turns = lines
+        .iter()
+        .map(|(sp, a, b, _)| Turn {
+            speaker: sp.to_string(),
+            start: *a,
+            end: *b,
+        })
+        .collect();
+    Transcript {
+        schema_version: gijiroku::transcript::SCHEMA_VERSION,
+        source: Source {
+            file_name: "m.wav".into(),
+            duration: lines.last().map(|l| l.2).unwrap_or(0.0),
+            ..Default::default()
+        },
+        language: "ja".into(),
+        model: ModelInfo::default(),
+        created_at: String::new(),
+        speech: Vec::new(),
+        segments,
+        speakers,
+        turns,
+    }
+}
