@@ -9,7 +9,7 @@
 //! memory stays quadratic in that bound, not in the recording's length.
 
 use super::encoder::{cosine, l2_normalized, DIM};
-use kodama::{linkage, Method};
+use kodama::{linkage, Dendrogram, Method};
 
 /// Largest number of points clustered agglomeratively (condensed matrix ≈ 8 MB).
 const MAX_AHC: usize = 2000;
@@ -31,16 +31,10 @@ pub struct ClusterOptions {
     pub max_speakers: Option<usize>,
 }
 
-/// Cluster label of every embedding (0-based, dense).
-pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
+/// Average-linkage dendrogram of the embeddings' cosine distances; a long recording is first
+/// reduced to k-means centroids (`member` maps each embedding to its point).
+fn average_linkage(emb: &[Vec<f32>]) -> (Vec<Vec<f32>>, Vec<usize>, Dendrogram<f32>) {
     let n = emb.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    if n == 1 {
-        return vec![0];
-    }
-    // Reduce long recordings to centroids first; labels map back through `member`.
     let (points, member): (Vec<Vec<f32>>, Vec<usize>) = if n > MAX_AHC {
         kmeans(emb, MAX_AHC / 2, 5)
     } else {
@@ -54,6 +48,21 @@ pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
         }
     }
     let dend = linkage(&mut condensed, m, Method::Average);
+    (points, member, dend)
+}
+
+/// Cluster label of every embedding (0-based, dense).
+pub fn cluster(emb: &[Vec<f32>], opts: &ClusterOptions) -> Vec<usize> {
+    let n = emb.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    if n == 1 {
+        return vec![0];
+    }
+    // Labels map back through `member` when long recordings were reduced to centroids.
+    let (points, member, dend) = average_linkage(emb);
+    let m = points.len();
     let steps = dend.steps();
     let merges_below = steps
         .iter()
@@ -132,19 +141,8 @@ pub fn cut(emb: &[Vec<f32>], k: usize) -> Vec<usize> {
     if n <= 1 {
         return vec![0; n];
     }
-    let (points, member): (Vec<Vec<f32>>, Vec<usize>) = if n > MAX_AHC {
-        kmeans(emb, MAX_AHC / 2, 5)
-    } else {
-        (emb.to_vec(), (0..n).collect())
-    };
+    let (points, member, dend) = average_linkage(emb);
     let m = points.len();
-    let mut condensed = Vec::with_capacity(m * (m - 1) / 2);
-    for i in 0..m {
-        for j in i + 1..m {
-            condensed.push((1.0 - cosine(&points[i], &points[j])).max(0.0));
-        }
-    }
-    let dend = linkage(&mut condensed, m, Method::Average);
     let k = k.clamp(1, m);
     let mut parent: Vec<usize> = (0..2 * m).collect();
     for (i, s) in dend.steps().iter().take(m - k).enumerate() {

@@ -571,16 +571,7 @@ fn overlap_diarization(
             cents[o] = c.clone();
         }
     }
-    let names = match_voiceprints(&cents, &opts.voiceprints, opts.match_threshold);
-    let mut speakers: Vec<DiarizedSpeaker> = (0..k)
-        .map(|i| DiarizedSpeaker {
-            id: format!("S{}", i + 1),
-            name: names[i].map(|(v, _)| opts.voiceprints[v].name.clone()),
-            role: names[i].and_then(|(v, _)| opts.voiceprints[v].role.clone()),
-            similarity: names[i].map(|(_, s)| s),
-            seconds: 0.0,
-        })
-        .collect();
+    let mut speakers = named_speakers(&cents, opts);
     let turns: Vec<Turn> = r
         .turns
         .iter()
@@ -767,16 +758,7 @@ fn cluster_turns(
             }
         }
     }
-    let names = match_voiceprints(&cents, &opts.voiceprints, opts.match_threshold);
-    let mut speakers: Vec<DiarizedSpeaker> = (0..k)
-        .map(|i| DiarizedSpeaker {
-            id: format!("S{}", i + 1),
-            name: names[i].map(|(v, _)| opts.voiceprints[v].name.clone()),
-            role: names[i].and_then(|(v, _)| opts.voiceprints[v].role.clone()),
-            similarity: names[i].map(|(_, s)| s),
-            seconds: 0.0,
-        })
-        .collect();
+    let mut speakers = named_speakers(&cents, opts);
     let turns: Vec<Turn> = pieces
         .iter()
         .zip(&order)
@@ -934,6 +916,23 @@ fn merge(pieces: &mut Vec<(f64, f64, usize)>, gap: f64) {
         }
     }
     *pieces = out;
+}
+
+/// Speakers S1, S2 … for the clusters' centroids, named from the enrolled voiceprints they
+/// match; their seconds are counted by the caller.
+fn named_speakers(cents: &[Vec<f32>], opts: &DiarizeOptions) -> Vec<DiarizedSpeaker> {
+    let names = match_voiceprints(cents, &opts.voiceprints, opts.match_threshold);
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| DiarizedSpeaker {
+            id: format!("S{}", i + 1),
+            name: n.map(|(v, _)| opts.voiceprints[v].name.clone()),
+            role: n.and_then(|(v, _)| opts.voiceprints[v].role.clone()),
+            similarity: n.map(|(_, s)| s),
+            seconds: 0.0,
+        })
+        .collect()
 }
 
 /// For each cluster, the enrolled person it matches (index, similarity): a one-to-one

@@ -377,25 +377,10 @@ fn reconstruct(
 
 #[cfg(test)]
 mod tests {
-    use super::super::segmentation::{frame_center, CHUNK_SAMPLES, FRAMES};
     use super::*;
 
     fn chunk(start_s: f64, runs: &[(f64, f64, u8)], voices: [Option<usize>; 3]) -> LocalChunk {
-        let start = (start_s * SR) as usize;
-        let mut c = LocalChunk {
-            start,
-            valid: CHUNK_SAMPLES,
-            classes: vec![0; FRAMES],
-            voices: Default::default(),
-        };
-        for f in 0..FRAMES {
-            let t = start_s + frame_center(f);
-            for &(a, b, cl) in runs {
-                if a <= t && t < b {
-                    c.classes[f] = cl;
-                }
-            }
-        }
+        let mut c = super::super::resegment::tests::chunk(start_s, runs);
         for (j, v) in voices.iter().enumerate() {
             c.voices[j] = v.map(voice);
         }

@@ -727,12 +727,12 @@ fn map_chunk(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::segmentation::{frame_center, FRAMES};
     use super::*;
 
     /// A chunk from per-frame classes given as (first second, last second, class) runs.
-    fn chunk(start_s: f64, runs: &[(f64, f64, u8)]) -> LocalChunk {
+    pub(crate) fn chunk(start_s: f64, runs: &[(f64, f64, u8)]) -> LocalChunk {
         let start = (start_s * SR) as usize;
         let mut c = LocalChunk {
             start,
