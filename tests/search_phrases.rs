@@ -284,3 +284,89 @@ fn an_index_of_an_older_version_asks_for_reindex_which_migrates_it() {
         gijiroku::search::INDEX_VERSION.to_string()
     );
 }
+
+/// `search_estimating` (measured by `bench search --estimate-over`, not used by the archive):
+/// below its cap it is the exact search; past it the count is flagged as an estimate, at least
+/// the cap and near the exact count, and the hits are still exact phrase hits.
+#[test]
+fn estimated_phrase_counts_are_flagged_and_close() {
+    use gijiroku::archive::minutes_text;
+    use gijiroku::search::{turn_key, SearchIndex, TurnDoc};
+    let (tmp, _a) = new_archive();
+    let index = SearchIndex::open(
+        &tmp.path().join("est-index"),
+        &tmp.path().join("dict/ipadic"),
+    )
+    .unwrap();
+    let mut w = index.writer(2, 64 << 20).unwrap();
+    for (mi, f) in minutes_files().iter().enumerate() {
+        let m = minutes_text::parse(&std::fs::read_to_string(f).unwrap());
+        let docs: Vec<TurnDoc> = m
+            .turns
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TurnDoc {
+                meeting_id: mi as i64 + 1,
+                seq: i as u32 + 1,
+                kind: "council".into(),
+                title: String::new(),
+                body: "本会議".into(),
+                date: "2024-06-01".into(),
+                speaker: t.speaker.clone(),
+                role: t.role.clone(),
+                text: t.text.clone(),
+                start: None,
+                end: None,
+                classification: "public".into(),
+                department: String::new(),
+            })
+            .collect();
+        index.add_turns(&w, &docs).unwrap();
+    }
+    w.commit().unwrap();
+    w.wait_merging_threads().unwrap();
+    index.reload().unwrap();
+    let keys = |r: &SearchResult| -> Vec<u64> {
+        r.hits
+            .iter()
+            .map(|h| turn_key(h.turn.meeting_id, h.turn.seq))
+            .collect()
+    };
+    let q = "\"でございます\"";
+    let exact = index.search(q, &Filters::default(), 10).unwrap();
+    assert!(exact.total > 400, "{}", exact.total);
+    // A cap above the count: the exact search.
+    let (same, estimated) = index
+        .search_estimating(q, &Filters::default(), 10, exact.total + 1)
+        .unwrap();
+    assert!(!estimated);
+    assert_eq!(same.total, exact.total);
+    assert_eq!(keys(&same), keys(&exact));
+    // A cap below it: an estimate of the right size, hits still exact.
+    let (est, estimated) = index
+        .search_estimating(q, &Filters::default(), 10, 100)
+        .unwrap();
+    assert!(estimated);
+    assert!(est.total >= 100);
+    let ratio = est.total as f64 / exact.total as f64;
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "{} vs {}",
+        est.total,
+        exact.total
+    );
+    assert_eq!(est.hits.len(), 10);
+    for h in &est.hits {
+        assert_eq!(h.matched_by, MatchedBy::Phrase);
+        assert!(!phrase_ranges(&h.turn.text, "でございます").is_empty());
+    }
+    // Word queries (no positions) are not capped.
+    let (words, estimated) = index
+        .search_estimating("議員", &Filters::default(), 10, 5)
+        .unwrap();
+    assert!(!estimated);
+    assert_eq!(
+        words.total,
+        index.search("議員", &Filters::default(), 10).unwrap().total
+    );
+}

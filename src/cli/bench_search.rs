@@ -26,6 +26,10 @@ pub struct Args {
     /// Only time queries, on the index left by a previous run.
     #[arg(long)]
     reuse: bool,
+    /// Measure estimated counts: quoted phrases stop after N matches (top hits from those,
+    /// count scaled up) and are compared with the exact search. Searches stay exact.
+    #[arg(long, value_name = "N")]
+    estimate_over: Option<usize>,
 }
 
 pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -44,7 +48,11 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         threads: a.threads,
         heap: a.heap_mb << 20,
         reuse: a.reuse,
+        estimate_over: a.estimate_over,
     };
+    if opts.estimate_over == Some(0) {
+        anyhow::bail!("--estimate-over must be at least 1");
+    }
     let r = bench(&opts)?;
     if g.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
@@ -95,6 +103,15 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     );
     for (kind, n, p50, p95, max) in &r.kinds {
         println!("  {kind:<18} {n:>4}  p50 {p50:>6.1} ms  p95 {p95:>6.1} ms  max {max:>6.1} ms");
+    }
+    if let Some(cap) = opts.estimate_over {
+        println!(
+            "estimated counts   {} queries past {cap} matches; error median {:.1} %, max {:.1} %; top 10 changed in {}",
+            r.estimated_queries,
+            r.estimate_error_median * 100.0,
+            r.estimate_error_max * 100.0,
+            r.estimate_top_changed
+        );
     }
     for (q, ms) in &r.slowest {
         println!("  slow: {q:<34} {ms:.1} ms");

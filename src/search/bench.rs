@@ -26,6 +26,9 @@ pub struct BenchOptions {
     pub heap: usize,
     /// Time queries on the index already in `index_dir` instead of rebuilding it.
     pub reuse: bool,
+    /// Time queries as [`SearchIndex::search_estimating`] with this cap (phrase counts
+    /// estimated past it), and compare the estimates with the exact counts (untimed).
+    pub estimate_over: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +61,13 @@ pub struct BenchReport {
     pub analyzers: Vec<(String, f64, f64)>,
     /// A few of the queries with their totals, to show what was asked.
     pub examples: Vec<(String, usize)>,
+    /// With `estimate_over`: queries whose count was estimated, and the estimates' error
+    /// against the exact counts (median and largest, as a fraction of the exact count).
+    pub estimated_queries: usize,
+    pub estimate_error_median: f64,
+    pub estimate_error_max: f64,
+    /// With `estimate_over`: estimated queries whose top hits differ from the exact search's.
+    pub estimate_top_changed: usize,
 }
 
 struct BaseMeeting {
@@ -306,10 +316,29 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let mut examples = Vec::new();
     let mut first_query_ms = 0.0;
     let mut phrase_times = Vec::new();
+    let mut estimate_errors: Vec<f64> = Vec::new();
+    let mut estimate_top_changed = 0usize;
     for (k, (q, f)) in queries.iter().enumerate() {
         let t = Instant::now();
-        let r = index.search(q, f, 10)?;
+        let (r, estimated) = match opts.estimate_over {
+            Some(cap) => index.search_estimating(q, f, 10, cap)?,
+            None => (index.search(q, f, 10)?, false),
+        };
         let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if estimated {
+            let exact = index.search(q, f, 10)?;
+            estimate_errors
+                .push((r.total as f64 - exact.total as f64).abs() / exact.total.max(1) as f64);
+            let keys = |r: &super::SearchResult| -> Vec<u64> {
+                r.hits
+                    .iter()
+                    .map(|h| super::turn_key(h.turn.meeting_id, h.turn.seq))
+                    .collect()
+            };
+            if keys(&r) != keys(&exact) {
+                estimate_top_changed += 1;
+            }
+        }
         if k == 0 {
             first_query_ms = ms;
         }
@@ -336,6 +365,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         .collect();
     by_time.sort_by(|a, b| b.1.total_cmp(&a.1));
     let slowest: Vec<(String, f64)> = by_time.into_iter().take(10).collect();
+    estimate_errors.sort_by(|a, b| a.total_cmp(b));
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
     phrase_times.sort_by(|a, b| a.total_cmp(b));
@@ -389,6 +419,10 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         mean_hits: hits_total as f64 / queries.len().max(1) as f64,
         analyzers,
         examples,
+        estimated_queries: estimate_errors.len(),
+        estimate_error_median: pct_of(&estimate_errors, 0.5),
+        estimate_error_max: estimate_errors.last().copied().unwrap_or(0.0),
+        estimate_top_changed,
     })
     .inspect(|_| tracing::info!("base: {} meetings, {base_turns} turns", base.len()))
 }

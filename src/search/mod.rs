@@ -428,6 +428,32 @@ impl SearchIndex {
         filters: &Filters,
         limit: usize,
     ) -> anyhow::Result<SearchResult> {
+        Ok(self.search_counting(query, filters, limit, None)?.0)
+    }
+
+    /// [`Self::search`], except that a query with positions (quoted phrases) stops checking
+    /// candidates after `cap` matches: its top hits are the best of those and its count an
+    /// estimate, scaled by the share of the index scanned. Returns whether the count is an
+    /// estimate. Not used by the archive (its counts stay exact); `bench search
+    /// --estimate-over N` measures what it would give ("約N件").
+    pub fn search_estimating(
+        &self,
+        query: &str,
+        filters: &Filters,
+        limit: usize,
+        cap: usize,
+    ) -> anyhow::Result<(SearchResult, bool)> {
+        self.search_counting(query, filters, limit, Some(cap.max(1)))
+    }
+
+    fn search_counting(
+        &self,
+        query: &str,
+        filters: &Filters,
+        limit: usize,
+        cap: Option<usize>,
+    ) -> anyhow::Result<(SearchResult, bool)> {
+        let mut estimated = false;
         let limit = limit.max(1);
         let filter = self.filter_query(filters)?;
         let searcher = self.reader.searcher();
@@ -448,7 +474,7 @@ impl SearchIndex {
                     matched_by: MatchedBy::Filters,
                 });
             }
-            return Ok(SearchResult { total, hits });
+            return Ok((SearchResult { total, hits }, false));
         }
         let with_filter = |q: &dyn Query, not: &[&dyn Query]| -> Box<dyn Query> {
             if filter.is_none() && not.is_empty() {
@@ -467,10 +493,13 @@ impl SearchIndex {
         };
         let Some(parsed) = query::parse(query)? else {
             // Only operators or punctuation: no words asked for, nothing matches.
-            return Ok(SearchResult {
-                total: 0,
-                hits: Vec::new(),
-            });
+            return Ok((
+                SearchResult {
+                    total: 0,
+                    hits: Vec::new(),
+                },
+                false,
+            ));
         };
         let literals = parsed.positive_literals();
         let phrases: Vec<&str> = literals
@@ -487,12 +516,14 @@ impl SearchIndex {
             None
         };
         if let Some(eq) = &exact_q {
-            let (docs, n) = top_and_count(
+            let (docs, n, est) = top_and_count(
                 &searcher,
                 &*with_filter(&**eq, &[]),
                 limit,
                 filter.is_some(),
+                cap,
             )?;
+            estimated |= est;
             total += n;
             let gen = self.snippets(&searcher, &**eq, self.f.text_chars)?;
             for (score, addr) in docs {
@@ -507,12 +538,14 @@ impl SearchIndex {
         let words_q = self.build(&parsed, Target::Words)?;
         let not_exact: Vec<&dyn Query> = exact_q.iter().map(|q| &**q).collect();
         if exact_q.is_none() || hits.len() < limit {
-            let (docs, n) = top_and_count(
+            let (docs, n, est) = top_and_count(
                 &searcher,
                 &*with_filter(&*words_q, &not_exact),
                 (limit - hits.len()).max(1),
                 filter.is_some(),
+                cap,
             )?;
+            estimated |= est;
             total += n;
             let gen = self.snippets(&searcher, &*words_q, self.f.text)?;
             for (score, addr) in docs {
@@ -557,7 +590,7 @@ impl SearchIndex {
                 }
             }
         }
-        Ok(SearchResult { total, hits })
+        Ok((SearchResult { total, hits }, estimated))
     }
 
     /// The tantivy query of a parsed user query, its literals on the text fields chosen by
@@ -826,24 +859,84 @@ impl SearchIndex {
     }
 }
 
+/// Top hits (score, address), the number of matches, and whether that number is an estimate.
+type TopAndCount = (Vec<(f32, tantivy::DocAddress)>, usize, bool);
+
 /// The `limit` best hits of `q` and the number of turns it matches. A query without
 /// positions is run twice, for the top hits alone (block-max WAND skips the blocks that cannot
 /// enter them) and for the count alone (no scoring; a term query's is its document
 /// frequency), which is much cheaper for common words than scoring every match. A phrase is
 /// run once: checking positions is the cost, and both would pay it.
+///
+/// With `cap` (see [`SearchIndex::search_estimating`]) a query with positions stops after
+/// `cap` matches; the third value says the count is then an estimate.
 fn top_and_count(
     searcher: &tantivy::Searcher,
     q: &dyn Query,
     limit: usize,
     filtered: bool,
-) -> anyhow::Result<(Vec<(f32, tantivy::DocAddress)>, usize)> {
+    cap: Option<usize>,
+) -> anyhow::Result<TopAndCount> {
     let top = TopDocs::with_limit(limit).order_by_score();
-    let mut positions = filtered;
+    let mut positions = false;
     q.query_terms(&mut |_, needs_positions| positions |= needs_positions);
-    if positions {
-        return Ok(searcher.search(q, &(top, Count))?);
+    if let (true, Some(cap)) = (positions, cap) {
+        return capped_top_and_count(searcher, q, limit, cap);
     }
-    Ok((searcher.search(q, &top)?, searcher.search(q, &Count)?))
+    if positions || filtered {
+        let (docs, n) = searcher.search(q, &(top, Count))?;
+        return Ok((docs, n, false));
+    }
+    Ok((
+        searcher.search(q, &top)?,
+        searcher.search(q, &Count)?,
+        false,
+    ))
+}
+
+/// The best `limit` of the first `cap` matches of `q` (in index order) and the number of
+/// matches, estimated when the cap was reached as `cap` × (documents in the index /
+/// documents scanned). Written by hand because tantivy's collectors cannot stop early.
+fn capped_top_and_count(
+    searcher: &tantivy::Searcher,
+    q: &dyn Query,
+    limit: usize,
+    cap: usize,
+) -> anyhow::Result<TopAndCount> {
+    use tantivy::query::EnableScoring;
+    use tantivy::{DocSet, TERMINATED};
+    let weight = q.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let readers = searcher.segment_readers();
+    let all_docs: u64 = readers.iter().map(|r| r.max_doc() as u64).sum();
+    let mut scanned = 0u64;
+    let mut found: Vec<(f32, tantivy::DocAddress)> = Vec::new();
+    let mut capped_at = None;
+    'segments: for (ord, reader) in readers.iter().enumerate() {
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let alive = reader.alive_bitset();
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                found.push((scorer.score(), tantivy::DocAddress::new(ord as u32, doc)));
+                if found.len() >= cap {
+                    capped_at = Some(scanned + doc as u64 + 1);
+                    break 'segments;
+                }
+            }
+            doc = scorer.advance();
+        }
+        scanned += reader.max_doc() as u64;
+    }
+    let n = found.len();
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    found.truncate(limit);
+    Ok(match capped_at {
+        Some(seen) => {
+            let est = (n as f64 * all_docs as f64 / seen.max(1) as f64).round() as usize;
+            (found, est.max(n), true)
+        }
+        None => (found, n, false),
+    })
 }
 
 fn hit(score: f32, turn: TurnDoc, gen: &SnippetGenerator, matched_by: MatchedBy) -> Hit {
