@@ -1,4 +1,5 @@
-//! Keys and the cipher that keeps confidential records encrypted at rest.
+//! Keys and the cipher that keeps confidential records encrypted at rest: the archive's
+//! meeting files and catalog cells, and the web app's uploads while they wait for their job.
 //!
 //! - **Key**: 32 random bytes in a key file the administrator holds (`gijiroku keys init FILE`
 //!   writes one, mode 0600), given with `--key-file` / `GIJIROKU_KEY_FILE`; or derived from a
@@ -312,6 +313,123 @@ pub fn encrypt_stream(key: &Key, mut src: impl Read, mut dst: impl Write) -> any
     Ok(total)
 }
 
+/// Encrypts a stream that arrives in pieces (an HTTP upload): [`Sealer::push`] returns the
+/// bytes to append to the file so far, [`Sealer::finish`] the rest. The output is the same
+/// format as [`encrypt_stream`]'s. A full chunk is held back until the next byte arrives,
+/// because the last chunk is sealed with a flag of its own.
+pub struct Sealer {
+    stream: StreamBE32<XChaCha20Poly1305>,
+    header: [u8; HEADER_LEN as usize],
+    header_out: bool,
+    pending: Zeroizing<Vec<u8>>,
+    position: u32,
+}
+
+impl Sealer {
+    pub fn new(key: &Key) -> Sealer {
+        let mut header = [0u8; HEADER_LEN as usize];
+        header[..MAGIC.len()].copy_from_slice(MAGIC);
+        {
+            use chacha20poly1305::aead::rand_core::RngCore;
+            OsRng.fill_bytes(&mut header[MAGIC.len()..]);
+        }
+        Sealer {
+            stream: stream(key, &header[MAGIC.len()..]),
+            header,
+            header_out: false,
+            pending: Zeroizing::new(Vec::with_capacity((CHUNK + TAG) as usize)),
+            position: 0,
+        }
+    }
+
+    /// Takes more plaintext; returns the ciphertext now ready to be written.
+    pub fn push(&mut self, mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(data.len() + 64);
+        if !self.header_out {
+            out.extend_from_slice(&self.header);
+            self.header_out = true;
+        }
+        while !data.is_empty() {
+            if self.pending.len() as u64 == CHUNK {
+                // More follows, so the held chunk is not the last one.
+                self.seal_pending(false, &mut out)?;
+            }
+            let room = CHUNK as usize - self.pending.len();
+            let n = room.min(data.len());
+            self.pending.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
+        Ok(out)
+    }
+
+    /// Seals what is held as the last chunk; returns the ciphertext to write.
+    pub fn finish(mut self) -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        if !self.header_out {
+            out.extend_from_slice(&self.header);
+        }
+        self.seal_pending(true, &mut out)?;
+        Ok(out)
+    }
+
+    fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> anyhow::Result<()> {
+        let mut chunk = std::mem::take(&mut *self.pending);
+        self.stream
+            .encrypt_in_place(self.position, last, &self.header, &mut chunk)
+            .map_err(|_| anyhow::anyhow!("cannot encrypt chunk {}", self.position))?;
+        out.extend_from_slice(&chunk);
+        self.position = self
+            .position
+            .checked_add(1)
+            .context("file too large to encrypt (over 256 TiB)")?;
+        self.pending.reserve((CHUNK + TAG) as usize);
+        Ok(())
+    }
+}
+
+/// A file opened for reading with seeking, whatever it holds: its plaintext when it was
+/// sealed (which needs `key`), the file itself when it was not.
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+/// Opens `path` for reading its plaintext: decrypted on the fly when it is sealed (needs the
+/// key), as it is otherwise. Returns the reader and the plaintext length.
+pub fn open_plain(path: &Path, key: Option<&Key>) -> anyhow::Result<(Box<dyn ReadSeek>, u64)> {
+    let shown = path.display().to_string();
+    if file_is_encrypted(path)? {
+        let Some(key) = key else {
+            bail!("{shown} is encrypted: give the key file (--key-file or GIJIROKU_KEY_FILE)");
+        };
+        let f = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
+        let r = DecryptingReader::new(
+            std::io::BufReader::with_capacity(CHUNK as usize + 64, f),
+            key,
+            &shown,
+        )?;
+        let len = r.len();
+        Ok((Box::new(r), len))
+    } else {
+        let f = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
+        let len = f.metadata()?.len();
+        Ok((Box::new(f), len))
+    }
+}
+
+/// Reads a small file whole, decrypting it when it is sealed (needs `key`).
+pub fn read_plain(path: &Path, key: Option<&Key>) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !is_encrypted(&bytes) {
+        return Ok(bytes);
+    }
+    let Some(key) = key else {
+        bail!(
+            "{} is encrypted: give the key file (--key-file or GIJIROKU_KEY_FILE)",
+            path.display()
+        );
+    };
+    decrypt_bytes(key, &bytes, &path.display().to_string())
+}
+
 /// Reads up to one chunk of plaintext (fewer bytes only at the end of `src`).
 fn fill_chunk(src: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<()> {
     buf.clear();
@@ -462,6 +580,34 @@ impl<R: Read + Seek> Seek for DecryptingReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sealer_fed_in_pieces_writes_what_encrypt_stream_would() {
+        let key = Key::generate("test");
+        let c = CHUNK as usize;
+        for len in [0, 1, c - 1, c, c + 1, 2 * c, 3 * c + 17] {
+            let plain = pattern(len);
+            for piece in [1usize, 1000, c, c + 3] {
+                let mut s = Sealer::new(&key);
+                let mut sealed = Vec::new();
+                // Also an empty push now and then: an HTTP body may yield empty frames.
+                sealed.extend(s.push(&[]).unwrap());
+                for p in plain.chunks(piece) {
+                    sealed.extend(s.push(p).unwrap());
+                }
+                sealed.extend(s.finish().unwrap());
+                let expected_len = HEADER_LEN as usize + len + len.div_ceil(c).max(1) * 16;
+                assert_eq!(sealed.len(), expected_len, "len {len} piece {piece}");
+                let back = decrypt_bytes(&key, &sealed, "x").unwrap();
+                assert_eq!(back, plain, "len {len} piece {piece}");
+                // Cut off at a chunk boundary: refused, never read as a shorter file.
+                if len > c {
+                    let cut = HEADER_LEN as usize + c + 16;
+                    assert!(decrypt_bytes(&key, &sealed[..cut], "x").is_err());
+                }
+            }
+        }
+    }
 
     fn pattern(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 31 % 251) as u8).collect()

@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod asr;
 pub mod audio;
+pub mod crypt;
 pub mod diarize;
 pub mod eval;
 pub mod export;

@@ -44,6 +44,9 @@ pub struct TranscribeOptions {
     pub parallel: bool,
     /// Word times from DTW (flash attention off) or from token timestamps (flash attention on).
     pub word_timing: WordTiming,
+    /// The recording is sealed with this key (a web upload in an archive with a key): it is
+    /// decrypted as it streams, and its sha256 is that of the plain recording.
+    pub input_key: Option<std::sync::Arc<crate::crypt::Key>>,
 }
 
 /// What the pipeline is doing, for a progress report.
@@ -94,6 +97,7 @@ impl TranscribeOptions {
             progress: None,
             parallel: true,
             word_timing: WordTiming::default(),
+            input_key: None,
         }
     }
 }
@@ -246,9 +250,14 @@ pub fn transcribe_file(path: &Path, opts: &TranscribeOptions) -> anyhow::Result<
     if path.is_dir() {
         bail!("{} is a folder, not an audio file", path.display());
     }
-    let mut decoder = Decoder16k::open(path)?;
+    let key = opts.input_key.as_deref();
+    let mut decoder = Decoder16k::open_sealed(path, key)?;
     let info = decoder.info().clone();
-    let sha256 = crate::util::sha256_file(path)?;
+    let sha256 = match key {
+        Some(k) => crate::util::sha256_reader(crate::crypt::open_plain(path, Some(k))?.0)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => crate::util::sha256_file(path)?,
+    };
     let transcriber = Transcriber::load_with(&opts.model, opts.word_timing)?;
     let asr_opts = AsrOptions {
         language: opts.language.clone(),

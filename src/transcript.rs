@@ -167,7 +167,13 @@ impl Transcript {
         use anyhow::Context;
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read transcript {}", path.display()))?;
-        let t: Transcript = serde_json::from_slice(&bytes)
+        Self::from_json(&bytes, path)
+    }
+
+    /// Parses a transcript's JSON; `path` names it in errors.
+    pub fn from_json(bytes: &[u8], path: &Path) -> anyhow::Result<Transcript> {
+        use anyhow::Context;
+        let t: Transcript = serde_json::from_slice(bytes)
             .with_context(|| format!("{} is not a gijiroku transcript", path.display()))?;
         if t.schema_version > SCHEMA_VERSION {
             anyhow::bail!(

@@ -123,8 +123,12 @@ fn pid_alive(pid: &str) -> bool {
 
 /// sha256 of a file, streamed (recordings can be gigabytes).
 pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    sha256_reader(f).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// sha256 of everything `f` yields, streamed.
+pub fn sha256_reader(mut f: impl Read) -> anyhow::Result<String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {

@@ -211,6 +211,12 @@ impl Archive {
         self.key.is_some()
     }
 
+    /// The key web uploads are sealed with while they wait for their job and are worked on
+    /// (any upload may be a consultation); `None` without a key: they wait as they came.
+    pub fn upload_key(&self) -> Option<Arc<Key>> {
+        self.key.clone()
+    }
+
     /// The key to write a record of this classification with (`None`: stored plain). The
     /// first confidential record records the key check.
     pub(crate) fn key_for_class(&self, classification: &str) -> anyhow::Result<Option<Arc<Key>>> {

@@ -12,13 +12,12 @@
 use super::crypt::{self, Key};
 use super::Archive;
 use anyhow::Context;
-use std::io::{Read, Seek, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A stored file opened for streaming reads (the audio server seeks in it for HTTP ranges).
-pub trait ReadSeek: Read + Seek + Send {}
-impl<T: Read + Seek + Send> ReadSeek for T {}
+pub use crate::crypt::ReadSeek;
 
 /// An opened stored file and its length in bytes (of the plain content).
 pub struct StoredFile {
@@ -50,10 +49,20 @@ impl MeetingFiles {
     /// Copies a (possibly huge) file in, streaming (encrypting chunk by chunk when the meeting
     /// is encrypted), through a temp file and a rename.
     pub(crate) fn copy_in(&self, name: &str, src: &Path) -> anyhow::Result<()> {
+        let input =
+            std::fs::File::open(src).with_context(|| format!("cannot open {}", src.display()))?;
+        self.copy_in_from(name, input, src)
+    }
+
+    /// [`Self::copy_in`] from a reader (a sealed upload's plaintext); `src` names it.
+    pub(crate) fn copy_in_from(
+        &self,
+        name: &str,
+        mut input: impl std::io::Read,
+        src: &Path,
+    ) -> anyhow::Result<()> {
         check_name(name)?;
         let dst = self.dir.join(name);
-        let mut input =
-            std::fs::File::open(src).with_context(|| format!("cannot open {}", src.display()))?;
         let tmp = self.dir.join(format!(".{name}.tmp{}", std::process::id()));
         let result = (|| -> anyhow::Result<()> {
             let mut out = crate::util::create_private_file(&tmp)?;

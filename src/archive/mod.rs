@@ -11,7 +11,8 @@
 pub mod access;
 pub mod audit;
 pub mod confidential;
-pub mod crypt;
+// The cipher lives at the crate root (uploads are sealed before they reach the archive).
+pub use crate::crypt;
 pub mod files;
 pub mod jobs;
 pub mod meta;
@@ -391,11 +392,24 @@ impl Archive {
         meta: &MeetingMeta,
         audio: Option<&Path>,
     ) -> anyhow::Result<i64> {
-        let _lock = self.write_lock()?;
         let bytes = std::fs::read(transcript_path)
             .with_context(|| format!("cannot read {}", transcript_path.display()))?;
-        let t = Transcript::load(transcript_path)?;
-        let sha = hex_sha256(&bytes);
+        self.add_transcript_json(&bytes, transcript_path, meta, audio.map(|a| (a, None)))
+    }
+
+    /// [`Self::add_transcript`] of a transcript held in memory (`transcript_path` only names
+    /// it), with a recording that may be sealed with a key (a web upload): nothing of a job
+    /// has to be written out plain before it reaches the archive.
+    pub fn add_transcript_json(
+        &mut self,
+        bytes: &[u8],
+        transcript_path: &Path,
+        meta: &MeetingMeta,
+        audio: Option<(&Path, Option<&crypt::Key>)>,
+    ) -> anyhow::Result<i64> {
+        let _lock = self.write_lock()?;
+        let t = Transcript::from_json(bytes, transcript_path)?;
+        let sha = hex_sha256(bytes);
         self.refuse_duplicate(&sha, transcript_path)?;
         let turns = transcript_turns(&t);
         if turns.is_empty() {
@@ -404,8 +418,9 @@ impl Archive {
                 transcript_path.display()
             );
         }
-        if let Some(a) = audio {
-            let got = crate::util::sha256_file(a)?;
+        if let Some((a, key)) = audio {
+            let got = crate::util::sha256_reader(crypt::open_plain(a, key)?.0)
+                .with_context(|| format!("cannot read {}", a.display()))?;
             if !t.source.sha256.is_empty() && got != t.source.sha256 {
                 bail!(
                     "{} is not the recording this transcript was made from (sha256 differs)",
@@ -415,7 +430,7 @@ impl Archive {
         }
         let meta_toml = toml::to_string(meta).unwrap_or_default();
         self.insert_meeting(meta, "transcript", &sha, |tx, id, files| {
-            files.write("transcript-v1.json", &bytes)?;
+            files.write("transcript-v1.json", bytes)?;
             files.write("meeting.toml", meta_toml.as_bytes())?;
             tx.execute(
                 "INSERT INTO transcripts (meeting_id, version, origin, file, model, created_at)
@@ -423,13 +438,13 @@ impl Archive {
                 params![id, t.model.name, t.created_at],
             )?;
             let copied = match audio {
-                Some(a) => {
+                Some((a, key)) => {
                     let name = a
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_else(|| "recording".into());
                     let name = format!("audio-{name}");
-                    files.copy_in(&name, a)?;
+                    files.copy_in_from(&name, crypt::open_plain(a, key)?.0, a)?;
                     Some(name)
                 }
                 None => None,
@@ -826,10 +841,26 @@ impl Archive {
 
     /// Attaches a minutes draft (any file) to a meeting.
     pub fn attach_minutes(&mut self, viewer: &Viewer, id: i64, file: &Path) -> anyhow::Result<()> {
-        let _lock = self.write_lock()?;
-        self.permit(viewer, id, Action::Edit)?;
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let ext = file
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.attach_minutes_bytes(viewer, id, &bytes, &ext)
+    }
+
+    /// [`Self::attach_minutes`] of a draft held in memory; `ext` is its format's extension
+    /// (`docx`, `md`; empty for none).
+    pub fn attach_minutes_bytes(
+        &mut self,
+        viewer: &Viewer,
+        id: i64,
+        bytes: &[u8],
+        ext: &str,
+    ) -> anyhow::Result<()> {
+        let _lock = self.write_lock()?;
+        self.permit(viewer, id, Action::Edit)?;
         let files = self.meeting_files(id)?;
         let tx = self.db.transaction()?;
         let version: i64 = tx.query_row(
@@ -837,12 +868,13 @@ impl Archive {
             [id],
             |r| r.get(0),
         )?;
-        let ext = file
-            .extension()
-            .map(|e| format!(".{}", e.to_string_lossy()))
-            .unwrap_or_default();
+        let ext = if ext.is_empty() {
+            String::new()
+        } else {
+            format!(".{ext}")
+        };
         let name = format!("minutes-v{version}{ext}");
-        files.write(&name, &bytes)?;
+        files.write(&name, bytes)?;
         tx.execute(
             "INSERT INTO minutes (meeting_id, version, file, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, version, name, now()],

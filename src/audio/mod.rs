@@ -141,8 +141,55 @@ pub struct Decoder16k {
     flushed: bool,
 }
 
+/// A recording's bytes as symphonia reads them. The Mutex is only there because symphonia's
+/// `MediaSource` must be `Sync`; reads go through `get_mut` and never lock.
+struct Source {
+    inner: std::sync::Mutex<Box<dyn crate::crypt::ReadSeek>>,
+    len: u64,
+}
+
+impl Source {
+    fn new(inner: Box<dyn crate::crypt::ReadSeek>, len: u64) -> Source {
+        Source {
+            inner: std::sync::Mutex::new(inner),
+            len,
+        }
+    }
+
+    fn reader(&mut self) -> &mut Box<dyn crate::crypt::ReadSeek> {
+        self.inner.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::io::Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reader().read(buf)
+    }
+}
+
+impl std::io::Seek for Source {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.reader().seek(to)
+    }
+}
+
+impl symphonia::core::io::MediaSource for Source {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
+    }
+}
+
 impl Decoder16k {
     pub fn open(path: &Path) -> anyhow::Result<Decoder16k> {
+        Self::open_sealed(path, None)
+    }
+
+    /// Opens a recording that may be sealed with `key` (a web upload waiting for its job in
+    /// an archive with a key): decrypted chunk by chunk as it is read, never written out plain.
+    pub fn open_sealed(path: &Path, key: Option<&crate::crypt::Key>) -> anyhow::Result<Decoder16k> {
         let shown = path.display().to_string();
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
@@ -154,21 +201,47 @@ impl Decoder16k {
         if meta.is_dir() {
             bail!("{shown} is a folder, not an audio file");
         }
-        if meta.len() == 0 {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        let (reader, len) = crate::crypt::open_plain(path, key)?;
+        Self::open_reader(&shown, ext.as_deref(), reader, len)
+    }
+
+    /// Opens a recording from a reader over its bytes (`len` of them): a sealed file's
+    /// plaintext, or an archived recording. `shown` names it in messages, `ext` hints the
+    /// format.
+    pub fn open_reader(
+        shown: &str,
+        ext: Option<&str>,
+        mut file: Box<dyn crate::crypt::ReadSeek>,
+        len: u64,
+    ) -> anyhow::Result<Decoder16k> {
+        use std::io::{Seek, SeekFrom};
+        let shown = shown.to_string();
+        if len == 0 {
             bail!("{shown} is empty (0 bytes)");
         }
-        let file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
+        let rewind = |f: &mut Box<dyn crate::crypt::ReadSeek>| {
+            f.seek(SeekFrom::Start(0))
+                .with_context(|| format!("cannot read {shown}"))
+        };
         // Damage that symphonia would take as the end of the recording is mended on the way
         // in (the file itself is never changed).
         let mut fields = Vec::new();
-        if let Some(fix) = riff::unfilled_sizes(path) {
+        rewind(&mut file)?;
+        if let Some(fix) = riff::unfilled_sizes(&mut file, len) {
             tracing::warn!(
                 "{shown}: WAV sizes were never filled in (the recorder did not finish?); \
                  reading to the end of the file: {:.1} s",
                 fix.seconds
             );
             fields = fix.fields();
-        } else if let Some(fix) = ogg::damaged_pages(path) {
+        } else if let Some(fix) = {
+            rewind(&mut file)?;
+            ogg::damaged_pages(&mut file, len)
+        } {
             tracing::warn!(
                 "{shown}: {} damaged Ogg page(s) (checksum or capture pattern) kept, so later \
                  audio keeps its time; their audio may click",
@@ -176,6 +249,11 @@ impl Decoder16k {
             );
             fields = fix.fields;
         }
+        // MP4 edit lists (AAC encoder priming) are read here: symphonia does not apply them.
+        rewind(&mut file)?;
+        let edit = mp4::audio_edit(std::io::BufReader::new(&mut file));
+        rewind(&mut file)?;
+        let file = Source::new(file, len);
         let source: Box<dyn symphonia::core::io::MediaSource> = if fields.is_empty() {
             Box::new(file)
         } else {
@@ -183,8 +261,8 @@ impl Decoder16k {
         };
         let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
         let mut hint = Hint::new();
-        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-            hint.with_extension(&ext.to_ascii_lowercase());
+        if let Some(ext) = ext {
+            hint.with_extension(ext);
         }
         let format = symphonia::default::get_probe()
             .probe(
@@ -197,10 +275,6 @@ impl Decoder16k {
                 tracing::debug!("probe of {shown} failed: {e}");
                 anyhow::anyhow!("{shown}: not an audio file or unsupported format")
             })?;
-        // MP4 edit lists (AAC encoder priming) are read here: symphonia does not apply them.
-        let edit = std::fs::File::open(path)
-            .ok()
-            .and_then(|f| mp4::audio_edit(std::io::BufReader::new(f)));
         Self::from_format(format, shown, edit)
     }
 

@@ -10,7 +10,6 @@
 //! before. Hand-written: a walk over page headers, with symphonia's own CRC.
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
 use symphonia::core::checksum::Crc32;
 use symphonia::core::io::Monitor;
 
@@ -25,10 +24,8 @@ pub struct PageFix {
     pub pages: usize,
 }
 
-/// The fix for `path` when it is an Ogg file with damaged pages; `None` otherwise.
-pub fn damaged_pages(path: &Path) -> Option<PageFix> {
-    let file = std::fs::File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
+/// The fix for a recording (`len` bytes) when it is an Ogg file with damaged pages; `None` otherwise.
+pub fn damaged_pages<R: Read + Seek>(file: R, len: u64) -> Option<PageFix> {
     let mut r = BufReader::with_capacity(1 << 16, file);
     let mut head = [0u8; 27];
     r.read_exact(&mut head).ok()?;

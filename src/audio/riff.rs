@@ -7,7 +7,6 @@
 //! `record::repair_wav` writes them for our own recordings). Hand-written because it is a
 //! byte overlay of two header fields, not something a crate offers.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use symphonia::core::io::MediaSource;
@@ -24,8 +23,8 @@ pub struct SizeFix {
 /// The fix for `path` when it is a WAV whose sizes were never filled in and audio follows the
 /// header; `None` for any other file (including a WAV whose sizes are merely wrong: a chunk
 /// after the data, or a short file, which symphonia handles as it is).
-pub fn unfilled_sizes(path: &Path) -> Option<SizeFix> {
-    let layout = crate::record::wav_layout(path).ok()?;
+pub fn unfilled_sizes<R: Read + Seek>(r: R, len: u64) -> Option<SizeFix> {
+    let layout = crate::record::wav_layout_of(r, len, Path::new("recording")).ok()?;
     let unset = |v: u32| v == 0 || v == u32::MAX;
     if !unset(layout.data_len_in_header) && !unset(layout.riff_len_in_header) {
         return None;
@@ -62,14 +61,14 @@ impl SizeFix {
 }
 
 /// A file read with some 4-byte fields shown with other values (also used for Ogg pages).
-pub struct Patched {
-    file: File,
+pub struct Patched<R> {
+    file: R,
     fields: Vec<(u64, [u8; 4])>,
     pos: u64,
 }
 
-impl Patched {
-    pub fn new(file: File, fields: Vec<(u64, [u8; 4])>) -> Patched {
+impl<R> Patched<R> {
+    pub fn new(file: R, fields: Vec<(u64, [u8; 4])>) -> Patched<R> {
         Patched {
             file,
             fields,
@@ -78,7 +77,7 @@ impl Patched {
     }
 }
 
-impl Read for Patched {
+impl<R: Read> Read for Patched<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         let (start, end) = (self.pos, self.pos + n as u64);
@@ -98,14 +97,14 @@ impl Read for Patched {
     }
 }
 
-impl Seek for Patched {
+impl<R: Seek> Seek for Patched<R> {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
         self.pos = self.file.seek(to)?;
         Ok(self.pos)
     }
 }
 
-impl MediaSource for Patched {
+impl<R: MediaSource> MediaSource for Patched<R> {
     fn is_seekable(&self) -> bool {
         self.file.is_seekable()
     }
@@ -117,6 +116,7 @@ impl MediaSource for Patched {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
 
     #[test]
     fn reads_show_the_fixed_sizes_at_any_split() {
@@ -133,7 +133,7 @@ mod tests {
         b.extend_from_slice(b"data\0\0\0\0");
         b.extend_from_slice(&[7; 11]);
         std::fs::write(&p, &b).unwrap();
-        let fix = unfilled_sizes(&p).expect("sizes unset");
+        let fix = unfilled_sizes(File::open(&p).unwrap(), b.len() as u64).expect("sizes unset");
         let mut want = b.clone();
         want[4..8].copy_from_slice(&46u32.to_le_bytes());
         want[40..44].copy_from_slice(&10u32.to_le_bytes());
@@ -158,6 +158,12 @@ mod tests {
         assert_eq!(two, [10, 0]);
         // A finished file needs nothing.
         std::fs::write(&p, &want).unwrap();
-        assert_eq!(unfilled_sizes(&p), None);
+        assert_eq!(
+            unfilled_sizes(
+                File::open(&p).unwrap(),
+                std::fs::metadata(&p).unwrap().len()
+            ),
+            None
+        );
     }
 }

@@ -18,7 +18,8 @@ pub use device::{
     capture_format, find_input_device, list_input_devices, CaptureFormat, FormatRange, InputDevice,
 };
 pub use wav::{
-    free_path, repair_unfinished_in, repair_wav, wav_layout, RecordingWav, Repair, WavLayout,
+    free_path, repair_unfinished_in, repair_wav, wav_layout, wav_layout_of, RecordingWav, Repair,
+    WavLayout,
 };
 
 use std::path::PathBuf;

@@ -224,8 +224,18 @@ impl WavLayout {
 
 /// Reads the RIFF header of `path` up to the start of its data chunk.
 pub fn wav_layout(path: &Path) -> Result<WavLayout, RecordError> {
-    let mut f = File::open(path).map_err(io_err(path, "cannot open"))?;
+    let f = File::open(path).map_err(io_err(path, "cannot open"))?;
     let file_len = f.metadata().map_err(io_err(path, "cannot open"))?.len();
+    wav_layout_of(f, file_len, path)
+}
+
+/// [`wav_layout`] of bytes read from `f` (`file_len` long; `path` names it in errors): the
+/// decoder reads sealed uploads through a decrypting reader.
+pub fn wav_layout_of<R: Read + Seek>(
+    mut f: R,
+    file_len: u64,
+    path: &Path,
+) -> Result<WavLayout, RecordError> {
     let not_wav = |why: &str| RecordError::NotWav(path.to_path_buf(), why.to_string());
     let mut head = [0u8; 12];
     f.read_exact(&mut head)

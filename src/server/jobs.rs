@@ -175,7 +175,9 @@ pub(crate) async fn upload(
             e.body_text()
         ))
     })?;
-    let uploads = st.with_archive(|a| Ok(a.uploads_dir()?)).await?;
+    let (uploads, key) = st
+        .with_archive(|a| Ok((a.uploads_dir()?, a.upload_key())))
+        .await?;
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut received: Option<(tempfile::TempPath, String, u64)> = None;
     loop {
@@ -205,6 +207,12 @@ pub(crate) async fn upload(
                 .map_err(|e| ApiError::internal(&format!("cannot store the upload: {e}")))?;
             let mut size = 0u64;
             let mut field = field;
+            // With an archive key the upload is sealed as it arrives: a consultation's
+            // recording never lies on disk in the clear while it waits for its job.
+            let mut sealer = key.as_deref().map(crate::crypt::Sealer::new);
+            let store_err = |e: &dyn std::fmt::Display| {
+                ApiError::internal(&format!("cannot store the upload: {e}"))
+            };
             loop {
                 match field.chunk().await {
                     Ok(Some(bytes)) => {
@@ -212,11 +220,23 @@ pub(crate) async fn upload(
                         if size > max {
                             return Err(too_big(max)); // `tmp` is deleted on drop
                         }
-                        out.write_all(&bytes).await.map_err(|e| {
-                            ApiError::internal(&format!("cannot store the upload: {e}"))
-                        })?;
+                        let sealed;
+                        let data: &[u8] = match &mut sealer {
+                            Some(s) => {
+                                sealed = s.push(&bytes).map_err(|e| store_err(&e))?;
+                                &sealed
+                            }
+                            None => &bytes,
+                        };
+                        out.write_all(data).await.map_err(|e| store_err(&e))?;
                     }
-                    Ok(None) => break,
+                    Ok(None) => {
+                        if let Some(s) = sealer.take() {
+                            let tail = s.finish().map_err(|e| store_err(&e))?;
+                            out.write_all(&tail).await.map_err(|e| store_err(&e))?;
+                        }
+                        break;
+                    }
                     Err(e) => {
                         return Err(ApiError::bad_request(format!(
                             "the upload was cut off after {size} bytes: {}",
@@ -257,12 +277,13 @@ pub(crate) async fn upload(
     tokio::task::spawn_blocking(move || -> ApiResult<()> {
         crate::models::resolve_whisper(&models, model.as_deref())
             .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
-        let mut dec = crate::audio::Decoder16k::open(&path).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("this is not an audio or video file the server can read: {e:#}"),
-            )
-        })?;
+        let mut dec =
+            crate::audio::Decoder16k::open_sealed(&path, key.as_deref()).map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!("this is not an audio or video file the server can read: {e:#}"),
+                )
+            })?;
         match dec.next_block() {
             Ok(Some(b)) if !b.is_empty() => Ok(()),
             Ok(_) => Err(ApiError::bad_request("the recording holds no sound")),

@@ -377,9 +377,9 @@ pub(crate) async fn enroll(
     let v = auth.viewer;
     let models = st.options.models_dir.clone();
     let data = st.options.data.clone();
-    // Copy the recording out (it may be encrypted) while holding the archive, decode after.
+    // Open the recording (it may be encrypted) while holding the archive, decode after.
     let audit_name = name.clone();
-    let (tmp, spans) = st
+    let (file, file_name, spans) = st
         .with_archive(move |a| {
             let s = a.summary(&v, id)?;
             if !v.may(Action::Edit, &s.classification, &s.department) {
@@ -401,29 +401,24 @@ pub(crate) async fn enroll(
                     ),
                 ));
             }
-            let Some((mut file, _)) = a.recording(&v, id)? else {
+            let Some((file, file_name)) = a.recording(&v, id)? else {
                 return Err(ApiError::not_found(
                     "this meeting has no recording in the archive",
                 ));
             };
-            let tmp = tempfile::Builder::new()
-                .prefix(".enroll-")
-                .tempfile_in(a.uploads_dir()?)
-                .map_err(anyhow::Error::from)?;
-            std::io::copy(&mut file.reader, &mut tmp.as_file()).map_err(anyhow::Error::from)?;
             a.audit(
                 &v,
                 "enroll",
                 Some(id),
                 &format!("{speaker} as {audit_name}"),
             )?;
-            Ok((tmp, spans))
+            Ok((file, file_name, spans))
         })
         .await?;
     let role = e.role.filter(|r| !r.trim().is_empty());
     let vp_name = name.clone();
     let seconds = tokio::task::spawn_blocking(move || -> anyhow::Result<f64> {
-        let clips = cut_spans(tmp.path(), &spans, id)?;
+        let clips = cut_spans(file, &file_name, &spans, id)?;
         let encoder = crate::diarize::SpeakerEncoder::from_models_dir(&models)?;
         let vp = crate::diarize::voiceprint::enroll(&encoder, &vp_name, role.as_deref(), &clips)?;
         let secs = vp.seconds;
@@ -469,12 +464,20 @@ fn solo_spans(t: &Transcript, speaker: &str) -> Vec<(f64, f64)> {
 }
 
 /// Decodes the recording as a stream and keeps only the samples inside `spans` (sorted).
+/// The recording is read from the archive as it streams (decrypted chunk by chunk when it is
+/// encrypted): no plain copy of it is written anywhere.
 fn cut_spans(
-    path: &std::path::Path,
+    file: crate::archive::files::StoredFile,
+    file_name: &str,
     spans: &[(f64, f64)],
     meeting: i64,
 ) -> anyhow::Result<Vec<(String, Vec<f32>)>> {
-    let mut dec = crate::audio::Decoder16k::open(path)?;
+    let ext = std::path::Path::new(file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    let mut dec =
+        crate::audio::Decoder16k::open_reader(file_name, ext.as_deref(), file.reader, file.len)?;
     let sr = crate::audio::SAMPLE_RATE as f64;
     let mut clips: Vec<(String, Vec<f32>)> = spans
         .iter()

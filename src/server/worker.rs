@@ -175,14 +175,21 @@ fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
         let eta = (pct > 2.0 && secs > 2.0).then(|| secs * (100.0 - pct) / pct);
         publish(&pst, id, name, pct, eta);
     })));
+    // A sealed upload (archive with a key) is read through the key; the transcript and the
+    // drafts stay in memory until the archive stores them, so nothing of it is written plain.
+    let key = st
+        .archive
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the archive is unavailable"))?
+        .upload_key();
+    opts.input_key = key.clone();
     set_stage(st, job, "transcribing", 0.0);
     let t = crate::pipeline::transcribe_file(&job.upload, &opts)
         .with_context(|| format!("cannot transcribe {}", job.file_name))?;
 
     set_stage(st, job, "drafting", 97.0);
     let folder = job.upload.parent().context("the upload has no folder")?;
-    let transcript_path = folder.join("transcript.json");
-    t.save(&transcript_path)?;
+    let transcript_json = serde_json::to_vec_pretty(&t)?;
     let minutes = crate::minutes::draft(&t, &meta, &crate::minutes::MinutesOptions::default())
         .map_err(|e| anyhow::anyhow!("cannot draft the minutes: {e}"))?;
     let mut drafts = Vec::new();
@@ -190,9 +197,7 @@ fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
         crate::minutes::Format::Docx,
         crate::minutes::Format::Markdown,
     ] {
-        let p = folder.join(format!("minutes.{}", f.extension()));
-        crate::util::write_atomic(&p, &crate::minutes::render(&minutes, f)?)?;
-        drafts.push(p);
+        drafts.push((crate::minutes::render(&minutes, f)?, f.extension()));
     }
 
     set_stage(st, job, "archiving", 99.0);
@@ -200,7 +205,12 @@ fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
         .archive
         .lock()
         .map_err(|_| anyhow::anyhow!("the archive is unavailable"))?;
-    let meeting = match a.add_transcript(&transcript_path, &archive_meta, Some(&job.upload)) {
+    let meeting = match a.add_transcript_json(
+        &transcript_json,
+        &folder.join("transcript.json"),
+        &archive_meta,
+        Some((&job.upload, key.as_deref())),
+    ) {
         Ok(m) => m,
         // Archived before a crash, not marked done: the same meeting.
         Err(e) => match e.downcast_ref::<AlreadyArchived>() {
@@ -210,8 +220,8 @@ fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
     };
     a.set_meeting_meta_toml(&viewer, meeting, &job.meta_toml)?;
     if a.show(&viewer, meeting)?.minutes.is_empty() {
-        for d in &drafts {
-            a.attach_minutes(&viewer, meeting, d)?;
+        for (bytes, ext) in &drafts {
+            a.attach_minutes_bytes(&viewer, meeting, bytes, ext)?;
         }
     }
     Ok(meeting)
