@@ -74,6 +74,11 @@ pub struct Args {
     /// [terms] still apply).
     #[arg(long)]
     no_builtin_terms: bool,
+    /// The council's style file: the [conventions] its clerk sets once for every meeting
+    /// (chair_sentence_lines, subjects, headings, rule...), set over the metadata's. See
+    /// examples/style-shinagawa.toml.
+    #[arg(long)]
+    style: Option<PathBuf>,
     /// Also write a copy for publication or disclosure (NAME.minutes.redacted.EXT) in which
     /// personal data is masked with 〇〇: names other than the speakers and the people in the
     /// metadata, addresses, phone numbers, birth dates, My Number, account numbers, e-mail
@@ -256,6 +261,10 @@ fn build_meta(a: &Args) -> anyhow::Result<MeetingMeta> {
     if let Some(k) = &a.kind {
         meta.kind = k.parse::<MeetingKind>()?;
     }
+    if let Some(p) = &a.style {
+        meta.apply_style(&minutes::Style::load(p)?)
+            .with_context(|| format!("in {}", p.display()))?;
+    }
     let set = |field: &mut Option<String>, v: &Option<String>| {
         if v.is_some() {
             field.clone_from(v);
@@ -292,11 +301,21 @@ pub struct EvalArgs {
     /// Draft without the built-in terms and names (to measure what they change).
     #[arg(long)]
     no_builtin_terms: bool,
+    /// A council style file ([conventions], e.g. examples/style-shinagawa.toml) set over
+    /// every meeting's conventions, as a clerk sets it once.
+    #[arg(long)]
+    style: Option<PathBuf>,
+    /// Also print the edits by class (subject lines, time marks, agenda blocks, stage
+    /// notes, headings, line breaks, words); with --dump, each meeting's changed runs
+    /// (<id>.runs.txt, costliest first).
+    #[arg(long)]
+    by_class: bool,
 }
 
 pub fn run_eval(a: EvalArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     use gijiroku::minutes::editbench;
     let split: editbench::Split = a.split.parse()?;
+    let style = a.style.as_deref().map(minutes::Style::load).transpose()?;
     let options = MinutesOptions {
         builtin_terms: !a.no_builtin_terms,
         ..Default::default()
@@ -313,14 +332,30 @@ pub fn run_eval(a: EvalArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             let path = a.dir.join(format!("{id}.txt"));
             let published = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let (e, r, d) = editbench::measure_meeting(turns, &published, &options)?;
-            std::fs::write(dump.join(format!("{id}.ref.txt")), r)?;
+            let (e, r, d) =
+                editbench::measure_meeting_styled(turns, &published, &options, style.as_ref())?;
+            std::fs::write(dump.join(format!("{id}.ref.txt")), &r)?;
+            if a.by_class {
+                let mut runs = editbench::edit_runs(&r, &d);
+                runs.sort_by_key(|r| std::cmp::Reverse(r.cost));
+                let mut txt = String::new();
+                for run in &runs {
+                    txt.push_str(&format!(
+                        "=== {} edits {:?}\n--- published\n{}\n+++ draft\n{}\n",
+                        run.cost,
+                        editbench::classify_run(run),
+                        run.published,
+                        run.draft
+                    ));
+                }
+                std::fs::write(dump.join(format!("{id}.runs.txt")), txt)?;
+            }
             std::fs::write(dump.join(format!("{id}.draft.txt")), d)?;
             rows.push(e);
         }
         rows
     } else {
-        editbench::measure(&a.dir, split, &options)?
+        editbench::measure(&a.dir, split, &options, style.as_ref())?
     };
     let (chars, edits): (usize, usize) = rows
         .iter()
@@ -357,6 +392,15 @@ pub fn run_eval(a: EvalArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             rows.len(),
             per_1000
         );
+        if a.by_class {
+            for c in editbench::EDIT_CLASSES {
+                let n: i64 = rows.iter().filter_map(|r| r.by_class.get(c)).sum();
+                println!(
+                    "  {c:14} {n:6} edits {:6.2}/1000",
+                    1000.0 * n as f64 / chars.max(1) as f64
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -82,7 +82,7 @@ impl Rng {
 #[derive(Debug, PartialEq)]
 enum Line<'a> {
     /// Spoken words.
-    Said(&'a str),
+    Said(std::borrow::Cow<'a, str>),
     /// `○午後１時開議`: the clerk's mark from the clock (clock seconds, word).
     Clock(f64, &'a str),
     /// `〔「異議なし」と呼ぶ者あり〕`: somebody on the floor says it.
@@ -125,8 +125,12 @@ pub fn parse_mark(line: &str) -> Option<(f64, &str)> {
 }
 
 fn classify(text: &str) -> Vec<Line<'_>> {
-    let mut out = Vec::new();
+    let mut out: Vec<Line<'_>> = Vec::new();
     let mut in_block = false;
+    // A plenary block printed inside the chair's sentence (次に、── 日程第２ 一般質問 ──
+    // を行います。) stands for the words the chair said there: 日程第２、一般質問.
+    let mut block: Vec<&str> = Vec::new();
+    let mut said_block: Option<String> = None;
     for l in text.lines() {
         let l = l.trim_end();
         if l.trim().is_empty() {
@@ -136,12 +140,36 @@ fn classify(text: &str) -> Vec<Line<'_>> {
             // A rule opens an agenda block (committee: runs to the end of the turn;
             // plenary: closed by a second rule).
             in_block = !in_block;
+            if !in_block && !block.is_empty() {
+                said_block = Some(block.join("、"));
+            }
+            block.clear();
             out.push(Line::Written);
             continue;
         }
         if in_block {
+            block.push(l.trim());
             out.push(Line::Written);
             continue;
+        }
+        if let Some(spoken) = said_block.take() {
+            if l.starts_with(['を', 'は', 'に', 'の']) {
+                // The words before the block, if the sentence began there, and after it.
+                let before = out.iter().rposition(|x| !matches!(x, Line::Written));
+                let mut said = String::new();
+                if let Some(i) = before {
+                    if let Line::Said(p) = &out[i] {
+                        if !p.ends_with(['。', '？']) {
+                            said.push_str(p);
+                            out[i] = Line::Written;
+                        }
+                    }
+                }
+                said.push_str(&spoken);
+                said.push_str(l);
+                out.push(Line::Said(said.into()));
+                continue;
+            }
         }
         if let Some((c, w)) = parse_mark(l) {
             out.push(Line::Clock(c, w));
@@ -156,7 +184,7 @@ fn classify(text: &str) -> Vec<Line<'_>> {
                 None => out.push(Line::Silence),
             }
         } else {
-            out.push(Line::Said(l));
+            out.push(Line::Said(l.into()));
         }
     }
     out
@@ -353,7 +381,7 @@ pub fn noisy_meeting(turns: &[TurnRecord], published: &str) -> (Transcript, Meet
                     if turn_start.is_some() && rng.chance(0.35) {
                         close_turn(&mut dturns, &mut turn_start, last_end, &sid);
                     }
-                    for (k, s) in sentences(text).into_iter().enumerate() {
+                    for (k, s) in sentences(&text).into_iter().enumerate() {
                         // Pauses between the clerk's paragraphs are longer than inside them.
                         t += if k == 0 {
                             rng.range(0.9, 2.5)
@@ -483,51 +511,45 @@ pub fn draft_body(text: &str, rule: &str) -> String {
 /// Character edits (insertions, deletions, substitutions) turning `a` into `b`: a line diff,
 /// then a character diff inside each changed run, where a run costs max(deleted, inserted).
 pub fn char_edits(a: &str, b: &str) -> usize {
+    edit_runs(a, b).iter().map(|r| r.cost).sum()
+}
+
+/// A changed run of the diff: the published text, the draft's, and its character edits.
+#[derive(Debug, Clone)]
+pub struct EditRun {
+    pub published: String,
+    pub draft: String,
+    pub cost: usize,
+}
+
+/// The changed runs turning `a` into `b` (see [`char_edits`]).
+pub fn edit_runs(a: &str, b: &str) -> Vec<EditRun> {
     use similar::{capture_diff_slices, Algorithm, DiffOp};
     // Sentences rather than lines: a line with one filler left in still matches on its
     // other sentences, so the changed runs stay short.
     let la = pieces(a);
     let lb = pieces(b);
     let ops = capture_diff_slices(Algorithm::Patience, &la, &lb);
-    let mut edits = 0;
+    let mut runs = Vec::new();
     let mut old: Vec<&str> = Vec::new();
     let mut new: Vec<&str> = Vec::new();
-    let flush = |old: &mut Vec<&str>, new: &mut Vec<&str>| -> usize {
+    let mut flush = |old: &mut Vec<&str>, new: &mut Vec<&str>| {
         if old.is_empty() && new.is_empty() {
-            return 0;
+            return;
         }
-        let ca: Vec<char> = old.concat().chars().collect();
-        let cb: Vec<char> = new.concat().chars().collect();
+        let (pa, pb) = (old.concat(), new.concat());
         old.clear();
         new.clear();
-        if ca.len() * cb.len() <= 25_000_000 {
-            return levenshtein(&ca, &cb);
-        }
-        // Too long for the quadratic distance: runs of a character diff, each costing
-        // max(deleted, inserted), an upper bound of it.
-        let (mut d, mut i, mut n) = (0, 0, 0);
-        for op in capture_diff_slices(Algorithm::Myers, &ca, &cb) {
-            match op {
-                DiffOp::Equal { .. } => {
-                    n += d.max(i);
-                    d = 0;
-                    i = 0;
-                }
-                DiffOp::Delete { old_len, .. } => d += old_len,
-                DiffOp::Insert { new_len, .. } => i += new_len,
-                DiffOp::Replace {
-                    old_len, new_len, ..
-                } => {
-                    d += old_len;
-                    i += new_len;
-                }
-            }
-        }
-        n + d.max(i)
+        let cost = text_distance(&pa, &pb);
+        runs.push(EditRun {
+            published: pa,
+            draft: pb,
+            cost,
+        });
     };
     for op in ops {
         match op {
-            DiffOp::Equal { .. } => edits += flush(&mut old, &mut new),
+            DiffOp::Equal { .. } => flush(&mut old, &mut new),
             DiffOp::Delete {
                 old_index, old_len, ..
             } => old.extend(&la[old_index..old_index + old_len]),
@@ -545,7 +567,117 @@ pub fn char_edits(a: &str, b: &str) -> usize {
             }
         }
     }
-    edits + flush(&mut old, &mut new)
+    flush(&mut old, &mut new);
+    runs
+}
+
+/// Edit distance of two texts; over 25 M cells, the runs of a character diff, each costing
+/// max(deleted, inserted), an upper bound of it.
+fn text_distance(a: &str, b: &str) -> usize {
+    use similar::{capture_diff_slices, Algorithm, DiffOp};
+    let ca: Vec<char> = a.chars().collect();
+    let cb: Vec<char> = b.chars().collect();
+    if ca.len() * cb.len() <= 25_000_000 {
+        return levenshtein(&ca, &cb);
+    }
+    let (mut d, mut i, mut n) = (0, 0, 0);
+    for op in capture_diff_slices(Algorithm::Myers, &ca, &cb) {
+        match op {
+            DiffOp::Equal { .. } => {
+                n += d.max(i);
+                d = 0;
+                i = 0;
+            }
+            DiffOp::Delete { old_len, .. } => d += old_len,
+            DiffOp::Insert { new_len, .. } => i += new_len,
+            DiffOp::Replace {
+                old_len, new_len, ..
+            } => {
+                d += old_len;
+                i += new_len;
+            }
+        }
+    }
+    n + d.max(i)
+}
+
+/// What the edits of the benchmark are about, in the order they are taken out of a run.
+pub const EDIT_CLASSES: [&str; 7] = [
+    "subject lines",
+    "time marks",
+    "agenda blocks",
+    "stage notes",
+    "headings",
+    "line breaks",
+    "words",
+];
+
+/// The edits of a run shared out by class: each class's part of the text (the clerk's ○
+/// subject lines, ○午後… time marks, rules and the lines between them, 〔…〕 notes, ○
+/// speaker headings, line breaks) is taken out of both sides in turn, and the class is
+/// charged what that saved; what remains is "words". A diagnosis, not an exact attribution.
+pub fn classify_run(run: &EditRun) -> [i64; 7] {
+    fn strip(text: &str, class: usize) -> String {
+        let mut out = String::new();
+        let mut in_block = false;
+        for line in text.split_inclusive('\n') {
+            let l = line.trim_end_matches('\n');
+            let keep: Option<String> = match class {
+                0 => (!(l.starts_with('○') && !l.contains('　') && parse_mark(l).is_none()))
+                    .then(|| line.to_string()),
+                1 => {
+                    if parse_mark(l).is_some() {
+                        None
+                    } else if let Some((h, rest)) = l.split_once('　') {
+                        if h.starts_with('○') && parse_mark(rest).is_some() {
+                            Some(format!(
+                                "{h}　{}",
+                                &line[h.len() + '　'.len_utf8() + rest.len()..]
+                            ))
+                        } else {
+                            Some(line.to_string())
+                        }
+                    } else {
+                        Some(line.to_string())
+                    }
+                }
+                2 => {
+                    let body = l.split_once('　').map(|(_, r)| r).unwrap_or(l);
+                    if body.starts_with('─') {
+                        in_block = !in_block;
+                        None
+                    } else if in_block {
+                        None
+                    } else {
+                        Some(line.to_string())
+                    }
+                }
+                3 => (!(l.starts_with('〔') && l.ends_with('〕'))).then(|| line.to_string()),
+                4 => Some(match l.split_once('　') {
+                    Some((h, _)) if h.starts_with('○') => {
+                        line[h.len() + '　'.len_utf8()..].to_string()
+                    }
+                    _ => line.to_string(),
+                }),
+                _ => Some(line.replace('\n', "")),
+            };
+            if let Some(k) = keep {
+                out.push_str(&k);
+            }
+        }
+        out
+    }
+    let mut out = [0i64; 7];
+    let (mut a, mut b) = (run.published.clone(), run.draft.clone());
+    let mut cost = run.cost as i64;
+    for (class, slot) in out.iter_mut().enumerate().take(6) {
+        let (na, nb) = (strip(&a, class), strip(&b, class));
+        let c = text_distance(&na, &nb) as i64;
+        *slot = cost - c;
+        (a, b, cost) = (na, nb, c);
+    }
+    out[6] = cost;
+    out
 }
 
 /// Text cut after each 。 and line break (each piece keeps its delimiter).
@@ -608,6 +740,8 @@ pub struct MeetingEdits {
     pub headings: usize,
     pub headings_missing: usize,
     pub headings_extra: usize,
+    /// Edits by class ([`EDIT_CLASSES`], see [`classify_run`]).
+    pub by_class: std::collections::BTreeMap<String, i64>,
 }
 
 impl MeetingEdits {
@@ -623,17 +757,39 @@ pub fn measure_meeting(
     published: &str,
     options: &MinutesOptions,
 ) -> anyhow::Result<(MeetingEdits, String, String)> {
-    let (t, meta) = noisy_meeting(turns, published);
+    measure_meeting_styled(turns, published, options, None)
+}
+
+/// [`measure_meeting`] with a council's style file set over every meeting's conventions
+/// (the same file for all meetings, as a clerk sets it once).
+pub fn measure_meeting_styled(
+    turns: &[TurnRecord],
+    published: &str,
+    options: &MinutesOptions,
+    style: Option<&super::Style>,
+) -> anyhow::Result<(MeetingEdits, String, String)> {
+    let (t, mut meta) = noisy_meeting(turns, published);
+    if let Some(style) = style {
+        meta.apply_style(style)?;
+    }
     let m = super::draft(&t, &meta, options)?;
     let text = String::from_utf8(super::render(&m, super::Format::Text)?)?;
     let ours = draft_body(&text, &meta.conventions.rule);
     let refs = published_body(published);
     let (hr, ho) = (headings(&refs), headings(&ours));
     let common = super::fidelity::lcs(&hr, &ho);
+    let runs = edit_runs(&refs, &ours);
+    let mut by_class = std::collections::BTreeMap::new();
+    for r in &runs {
+        for (c, n) in EDIT_CLASSES.iter().zip(classify_run(r)) {
+            *by_class.entry(c.to_string()).or_insert(0) += n;
+        }
+    }
     let e = MeetingEdits {
         meeting_id: t.source.file_name.trim_end_matches(".wav").to_string(),
         chars: refs.chars().count(),
-        edits: char_edits(&refs, &ours),
+        edits: runs.iter().map(|r| r.cost).sum(),
+        by_class,
         headings: hr.len(),
         headings_missing: hr.len() - common,
         headings_extra: ho.len() - common,
@@ -646,6 +802,7 @@ pub fn measure(
     dir: &Path,
     split: Split,
     options: &MinutesOptions,
+    style: Option<&super::Style>,
 ) -> anyhow::Result<Vec<MeetingEdits>> {
     let all = load_turns(&dir.join("turns.jsonl"))?;
     let mut out = Vec::new();
@@ -656,7 +813,7 @@ pub fn measure(
         let path = dir.join(format!("{id}.txt"));
         let published = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        out.push(measure_meeting(turns, &published, options)?.0);
+        out.push(measure_meeting_styled(turns, &published, options, style)?.0);
     }
     if out.is_empty() {
         anyhow::bail!("no meeting of {} in this split", dir.display());

@@ -129,6 +129,26 @@ pub struct Conventions {
     pub recess_minutes: f64,
     /// Rule printed around agenda items.
     pub rule: String,
+    /// The presiding chair's speech one sentence per line, as some councils print the
+    /// chair's procedural speech (Shinagawa: 「ただいまから本日の会議を開きます。」 and
+    /// 「この際、ご報告いたします。」 each on its own line). Off: paragraphs at pauses, as for
+    /// every speaker. The chair is the 議長/副議長 of a plenary, the 委員長 of a committee.
+    pub chair_sentence_lines: bool,
+    /// Subject lines the clerk writes before the paragraph where the chair takes a
+    /// procedure up (`○会議録署名人選定について` before 「会議録署名議員をご指名申し上げま
+    /// す」), each at most once, the chair's speech going on under a new heading.
+    pub subjects: Vec<SubjectLine>,
+}
+
+/// A clerk's subject line and the words of the chair that call for it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectLine {
+    /// As printed: `○会議録署名人選定について`, `○日 程`.
+    pub line: String,
+    /// Words of the paragraph before which it goes (any of them, spaces ignored):
+    /// 会議録署名議員, これより日程に入ります.
+    pub cues: Vec<String>,
 }
 
 impl Default for Conventions {
@@ -145,6 +165,8 @@ impl Default for Conventions {
             resume_word: None,
             recess_minutes: 5.0,
             rule: "─".repeat(40),
+            chair_sentence_lines: false,
+            subjects: Vec::new(),
         }
     }
 }
@@ -200,7 +222,49 @@ pub struct MeetingMeta {
     pub terms: std::collections::BTreeMap<String, String>,
 }
 
+/// A council's style file (`--style FILE`): the `[conventions]` a clerk sets once for every
+/// meeting (the table itself, or its keys at the top level).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Style(toml::Table);
+
+impl Style {
+    pub fn load(path: &Path) -> anyhow::Result<Style> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read style file {}", path.display()))?;
+        let style = Style::parse(&text).with_context(|| format!("in {}", path.display()))?;
+        Ok(style)
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Style> {
+        let mut t: toml::Table = toml::from_str(text).context("not a TOML style file")?;
+        let t = match t.remove("conventions") {
+            Some(toml::Value::Table(c)) if t.is_empty() => c,
+            Some(_) => anyhow::bail!("a style file holds only a [conventions] table"),
+            None => t,
+        };
+        let style = Style(t);
+        // Unknown keys and wrong types are reported now, not at the first draft.
+        style.apply(&Conventions::default())?;
+        Ok(style)
+    }
+
+    /// `base` with the keys of the style file set over it.
+    pub fn apply(&self, base: &Conventions) -> anyhow::Result<Conventions> {
+        let mut t = toml::Table::try_from(base).context("conventions")?;
+        for (k, v) in &self.0 {
+            t.insert(k.clone(), v.clone());
+        }
+        t.try_into().context("not valid [conventions]")
+    }
+}
+
 impl MeetingMeta {
+    /// Sets the keys of a council's style file over this meeting's conventions.
+    pub fn apply_style(&mut self, style: &Style) -> anyhow::Result<()> {
+        self.conventions = style.apply(&self.conventions)?;
+        Ok(())
+    }
+
     /// Reads a TOML (`.toml`) or JSON (anything else) metadata file.
     pub fn load(path: &Path) -> anyhow::Result<MeetingMeta> {
         let text = std::fs::read_to_string(path)

@@ -30,7 +30,10 @@ pub mod terms;
 
 pub use docx::DocxOptions;
 pub use kebatori::{Removal, RemovalKind};
-pub use meta::{AgendaItem, Attendee, ConsultationMeta, Conventions, MeetingKind, MeetingMeta};
+pub use meta::{
+    AgendaItem, Attendee, ConsultationMeta, Conventions, MeetingKind, MeetingMeta, Style,
+    SubjectLine,
+};
 pub use redact::{KeepList, MaskKind, Masked, Redactor};
 pub use render::{default_template, render, render_template, Format};
 
@@ -346,7 +349,24 @@ pub fn draft(
     let terms = terms::Terms::new(meta, &options.terms, ja, options.builtin_terms);
     for (speaker, segs) in groups {
         let who = resolve_speaker(transcript, meta, speaker.as_deref(), ja);
-        let paragraphs = paragraphs_of(&segs, &lang, digits, options, &terms, &mut corrected);
+        let sentence_lines =
+            ja && meta.conventions.chair_sentence_lines && presides(meta.kind, who.role.as_deref());
+        let split = if sentence_lines {
+            split_at_sentences(&segs)
+        } else {
+            Vec::new()
+        };
+        let split: Vec<&Segment> = split.iter().collect();
+        let segs: &[&Segment] = if sentence_lines { &split } else { &segs };
+        let paragraphs = paragraphs_of(
+            segs,
+            &lang,
+            digits,
+            options,
+            &terms,
+            &mut corrected,
+            sentence_lines,
+        );
         removed += paragraphs.iter().map(|p| p.removals.len()).sum::<usize>();
         let start = segs.first().map(|s| s.start).unwrap_or(0.0);
         let end = segs.last().map(|s| s.end).unwrap_or(start);
@@ -366,6 +386,7 @@ pub fn draft(
     if ja && meta.kind.is_council() {
         let recess = meta.conventions.recess_minutes * 60.0;
         speeches = stage_notes(speeches, options, meta.kind, recess);
+        subject_lines(&mut speeches, &meta.conventions.subjects, &time_of);
     }
     let placed = place_agenda(&mut speeches, meta, ja, &time_of);
     let items = body_items(&speeches, meta, ja, clock0, digits, &placed);
@@ -464,7 +485,9 @@ fn stage_notes(
                     .find(|p| !p.note)
                     .map(|p| p.text.trim_end_matches('。').to_string())
                     .unwrap_or_default();
-                let text = if asked.ends_with("起立願います") || asked.ends_with("起立を願います")
+                let text = if asked.ends_with("朗読させます") {
+                    Some("〔書記朗読〕".to_string())
+                } else if asked.ends_with("起立願います") || asked.ends_with("起立を願います")
                 {
                     Some("〔賛成者起立〕".to_string())
                 } else if asked.ends_with("挙手願います") || asked.ends_with("挙手を願います")
@@ -487,6 +510,147 @@ fn stage_notes(
         out.push(sp);
     }
     out
+}
+
+/// Whether a speaker of this role presides over the sitting: the 議長 (or 副議長) of a
+/// plenary session, the 委員長 of a committee (a plenary's 総務委員長 reports, not presides).
+fn presides(kind: MeetingKind, role: Option<&str>) -> bool {
+    match (kind, role) {
+        (MeetingKind::Plenary, Some(r)) => matches!(r, "議長" | "副議長" | "仮議長"),
+        (MeetingKind::Committee, Some(r)) => r == "委員長",
+        _ => false,
+    }
+}
+
+/// Whether a segment's text ends a sentence: 。？！, or a sentence ending the recogniser left
+/// without its 。 (the draft closes those, see `close_sentences`).
+fn ends_sentence(text: &str) -> bool {
+    let t = text.trim_end();
+    t.ends_with(['。', '？', '！', '?', '!']) || JA_SENTENCE_ENDS.iter().any(|e| t.ends_with(e))
+}
+
+/// Segments cut after each 。？！ inside them, for one sentence per line: the pieces keep
+/// the segment's id; their times are the words' when the words spell the text, else shared
+/// out by characters (the words are then dropped, as `time_at` only trusts whole spellings).
+fn split_at_sentences(segs: &[&Segment]) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for s in segs {
+        let text = s.text.trim();
+        let mut cuts: Vec<usize> = text
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '。' | '？' | '！'))
+            .map(|(i, c)| i + c.len_utf8())
+            .filter(|&e| !text[e..].trim().is_empty())
+            .collect();
+        if cuts.is_empty() {
+            out.push((*s).clone());
+            continue;
+        }
+        cuts.push(text.len());
+        let total = text.chars().count().max(1) as f64;
+        let joined: String = s.words.iter().map(|w| w.text.as_str()).collect();
+        let words_spell = !s.words.is_empty() && joined.trim() == text;
+        let lead = joined.chars().count() - joined.trim_start().chars().count();
+        let (mut from, mut w) = (0usize, 0usize);
+        let mut wchars = 0usize; // characters of text covered by words[..w]
+        for &to in &cuts {
+            let piece = text[from..to].trim();
+            let (c0, c1) = (text[..from].chars().count(), text[..to].chars().count());
+            from = to;
+            let (start, end, words) = if words_spell {
+                // Words whose first character lies before the cut go with this piece.
+                let first = w;
+                while w < s.words.len() && wchars < c1 + lead {
+                    wchars += s.words[w].text.chars().count();
+                    w += 1;
+                }
+                let ws = s.words[first..w].to_vec();
+                match (ws.first(), ws.last()) {
+                    (Some(a), Some(b)) => (a.start, b.end.max(a.start), ws),
+                    _ => continue,
+                }
+            } else {
+                let at = |c: usize| s.start + (s.end - s.start) * c as f64 / total;
+                (at(c0), at(c1), Vec::new())
+            };
+            if piece.is_empty() {
+                continue;
+            }
+            let text = if words_spell {
+                words.iter().map(|w| w.text.as_str()).collect::<String>()
+            } else {
+                piece.to_string()
+            };
+            out.push(Segment {
+                start,
+                end,
+                text: text.trim().to_string(),
+                words,
+                ..(*s).clone()
+            });
+        }
+    }
+    out
+}
+
+/// The clerk's subject lines (`○会議録署名人選定について`): each goes before the first
+/// paragraph of a speech that holds one of its cues, closing the speech before it; the
+/// speech goes on under a new heading, as the published minutes print it.
+fn subject_lines(
+    speeches: &mut Vec<Speech>,
+    subjects: &[meta::SubjectLine],
+    time_of: &dyn Fn(f64) -> String,
+) {
+    for subj in subjects {
+        let cues: Vec<String> = subj.cues.iter().map(|c| fold(c)).collect();
+        let found = speeches.iter().enumerate().find_map(|(s, sp)| {
+            sp.paragraphs
+                .iter()
+                .position(|p| {
+                    let t = fold(&p.text);
+                    !p.note && cues.iter().any(|c| !c.is_empty() && t.contains(c.as_str()))
+                })
+                .map(|q| (s, q))
+        });
+        let Some((s, q)) = found else {
+            continue;
+        };
+        let at = speeches[s].paragraphs[q].start;
+        let note = Paragraph {
+            text: subj.line.clone(),
+            verbatim: String::new(),
+            removals: Vec::new(),
+            start: at,
+            end: at,
+            segments: Vec::new(),
+            note: true,
+        };
+        if q == 0 {
+            match s.checked_sub(1) {
+                Some(p) => speeches[p].paragraphs.push(note),
+                // Nothing before it: the line opens the speech.
+                None => speeches[s].paragraphs.insert(0, note),
+            }
+            continue;
+        }
+        let first = &mut speeches[s];
+        let old_end = first.end;
+        let rest = first.paragraphs.split_off(q);
+        first.end = first
+            .paragraphs
+            .last()
+            .map(|p| p.end)
+            .unwrap_or(first.start);
+        first.paragraphs.push(note);
+        let second = Speech {
+            start: at,
+            end: old_end,
+            time: time_of(at),
+            paragraphs: rest,
+            ..first.clone()
+        };
+        speeches.insert(s + 1, second);
+    }
 }
 
 /// "ja" or "en" (the languages with conventions); other languages are drafted like English.
@@ -663,6 +827,7 @@ fn paragraphs_of(
     options: &MinutesOptions,
     terms: &terms::Terms,
     corrected: &mut usize,
+    sentence_lines: bool,
 ) -> Vec<Paragraph> {
     let sep = if crate::transcript::uses_spaces(lang) {
         " "
@@ -728,7 +893,9 @@ fn paragraphs_of(
     };
     for &seg in segs {
         if let Some(last) = current.last() {
-            if seg.start - last.end >= options.paragraph_gap {
+            if seg.start - last.end >= options.paragraph_gap
+                || sentence_lines && ends_sentence(&last.text)
+            {
                 flush(&mut current, &mut out);
             }
         }
