@@ -725,6 +725,20 @@ fn upload_transcribe_archive_review_with_the_real_model() {
         upload_dir.read_dir().unwrap().count() >= 1,
         "the upload survives the kill"
     );
+    // The archive has a key: what waits in the uploads folder is sealed, nothing lies there
+    // in the clear (not the recording, not a transcript or draft of it).
+    for e in upload_dir.read_dir().unwrap() {
+        let p = e.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(
+            gijiroku::crypt::is_encrypted(&bytes),
+            "{} is not sealed",
+            p.display()
+        );
+        assert!(bytes
+            .windows(wav.len().min(4096))
+            .all(|w| w != &wav[..wav.len().min(4096)]));
+    }
     let s = Server::start(&f.data, &["--key-file", f.key.to_str().unwrap()]);
     let c = signed_in(&s, "clerk");
     // Progress as Server-Sent Events until the end.
@@ -768,6 +782,19 @@ fn upload_transcribe_archive_review_with_the_real_model() {
     let text = words.join(" ");
     assert!(text.contains("country"), "{text}");
     assert!(words.len() > 15, "{text}");
+    // A voiceprint is enrolled from the archived recording, read in place.
+    let speaker = t["transcript"]["speakers"][0]["id"]
+        .as_str()
+        .expect("the job diarized the recording")
+        .to_string();
+    let r = c.send(
+        "POST",
+        &format!("/api/meetings/{meeting}/speakers/{speaker}/enroll"),
+        &[("Content-Type", "application/json")],
+        br#"{"name": "John F. Kennedy"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["seconds"].as_f64().unwrap() > 1.0, "{}", r.text());
     // The recording came along, and minutes are drafted from the transcript.
     assert_eq!(c.get(&format!("/api/meetings/{meeting}/audio")).body, wav);
     let docx = c.get(&format!("/api/meetings/{meeting}/minutes.docx"));
