@@ -31,9 +31,6 @@ pub enum DiarizerChoice {
     /// pyannote 3.1 style: the segmentation model's local speakers embedded, clustered with
     /// cannot-link and aggregated into overlapping turns.
     Overlap,
-    /// The classic clusters as the speakers, the overlap path's chunks mapped onto them for
-    /// the overlapped speech.
-    Hybrid,
 }
 
 #[derive(clap::Args, Debug)]
@@ -59,18 +56,6 @@ pub struct Args {
     ov_robust: Option<usize>,
     #[arg(long)]
     ov_vad_floor: Option<bool>,
-    /// Overlap/hybrid paths: pool each local embedding with its track's within N chunks
-    /// (0: off); smallest cluster of local embeddings; hybrid: move the classic centroids
-    /// to the assigned local embeddings, and raise the classic count to the voices heard at
-    /// once.
-    #[arg(long)]
-    ov_pool: Option<usize>,
-    #[arg(long)]
-    ov_min_cluster: Option<usize>,
-    #[arg(long)]
-    hyb_update: Option<bool>,
-    #[arg(long)]
-    hyb_floor: Option<bool>,
     /// VAD speech threshold, padding and shortest pause (default: as `transcribe --diarize`
     /// gives the diarizer, `VadOptions::for_diarization`).
     #[arg(long)]
@@ -212,7 +197,6 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     match a.diarizer {
         Some(DiarizerChoice::Classic) => opts.diarizer = diarize::DiarizerKind::Classic,
         Some(DiarizerChoice::Overlap) => opts.diarizer = diarize::DiarizerKind::Overlap,
-        Some(DiarizerChoice::Hybrid) => opts.diarizer = diarize::DiarizerKind::Hybrid,
         None => {}
     }
     if let Some(x) = a.ov_step {
@@ -229,18 +213,6 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     if let Some(x) = a.ov_vad_floor {
         opts.overlap.vad_floor = x;
-    }
-    if let Some(x) = a.ov_pool {
-        opts.overlap.pool = x;
-    }
-    if let Some(x) = a.ov_min_cluster {
-        opts.overlap.min_cluster = x;
-    }
-    if let Some(x) = a.hyb_update {
-        opts.overlap.hybrid_update = x;
-    }
-    if let Some(x) = a.hyb_floor {
-        opts.overlap.hybrid_floor = x;
     }
     opts.validate()?;
     if let Some(d) = &a.write_rttm {

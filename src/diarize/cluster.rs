@@ -241,8 +241,7 @@ pub fn eigengap_count(points: &[Vec<f32>], max_k: usize, keep: f32) -> usize {
 /// of speaker), not people: their windows join the nearest larger cluster.
 const MIN_CLUSTER: usize = 2;
 
-/// Clusters with fewer than `min` members join the nearest larger cluster (labels dense).
-pub fn absorb_small(emb: &[Vec<f32>], labels: Vec<usize>, min: usize) -> Vec<usize> {
+fn absorb_small(emb: &[Vec<f32>], labels: Vec<usize>, min: usize) -> Vec<usize> {
     let k = labels.iter().max().map_or(0, |m| m + 1);
     let mut sizes = vec![0usize; k];
     for &l in &labels {

@@ -81,10 +81,6 @@ pub enum DiarizerKind {
     /// pyannote 3.1 style ([`overlap`]): the segmentation model's local speakers, embedded
     /// and clustered with cannot-link, aggregated back into overlapping turns.
     Overlap,
-    /// The classic clusters (2 s windows) are the speakers; the overlap path's chunks
-    /// ([`overlap::diarize_onto`]) are mapped onto them with cannot-link and bring the
-    /// overlapped speech and the least number of speakers.
-    Hybrid,
 }
 
 /// Everything diarization can be told.
@@ -471,19 +467,6 @@ impl<'a> Diarizer<'a> {
         }
         self.batcher.flush()?;
         let windows = std::mem::take(&mut self.batcher.out);
-        if self.opts.diarizer == DiarizerKind::Hybrid {
-            if let Some(l) = self.local.take() {
-                let chunks = l.finish()?;
-                let total = self.buf_start + self.buf.len();
-                return Ok(hybrid_diarization(
-                    &windows,
-                    &chunks,
-                    total,
-                    &self.speech,
-                    &self.opts,
-                ));
-            }
-        }
         let mut d = cluster_turns(&windows, &self.speech, &self.opts, self.local.is_some());
         if let Some(l) = self.local.take() {
             let chunks = l.finish()?;
@@ -537,21 +520,6 @@ pub fn diarize_clip(
             (_, l) => l,
         };
         let windows = embed_regions(encoder, samples, 0.0, &speech, &opts.windows)?;
-        let local = match (opts.diarizer, local) {
-            (DiarizerKind::Hybrid, Some(h)) => {
-                let chunks = h
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("the segmentation thread panicked"))??;
-                return Ok(hybrid_diarization(
-                    &windows,
-                    &chunks,
-                    samples.len(),
-                    &speech,
-                    opts,
-                ));
-            }
-            (_, l) => l,
-        };
         let mut d = cluster_turns(&windows, &speech, opts, local.is_some());
         if let Some(h) = local {
             let chunks = h
@@ -572,7 +540,7 @@ fn local_segmenter<'a>(
     opts: &DiarizeOptions,
 ) -> resegment::LocalSegmenter<'a> {
     match opts.diarizer {
-        DiarizerKind::Overlap | DiarizerKind::Hybrid => {
+        DiarizerKind::Overlap => {
             let o = &opts.overlap;
             resegment::LocalSegmenter::for_voices(model, encoder, o.step, o.min_solo, o.max_embed)
         }
@@ -591,54 +559,6 @@ fn overlap_diarization(
     opts: &DiarizeOptions,
 ) -> Diarization {
     let r = overlap::diarize_chunks(chunks, total_samples, speech, &opts.cluster, &opts.overlap);
-    from_overlap_result(r, opts)
-}
-
-/// The hybrid path ([`DiarizerKind::Hybrid`]): the classic clustering of `windows` (with at
-/// least as many speakers as the chunks hear apart at once, unless the user gave a count)
-/// names the speakers; [`overlap::diarize_onto`] maps the chunks' local speakers onto them.
-fn hybrid_diarization(
-    windows: &[WindowEmbedding],
-    chunks: &[resegment::LocalChunk],
-    total_samples: usize,
-    speech: &[Span],
-    opts: &DiarizeOptions,
-) -> Diarization {
-    let mut copts = opts.clone();
-    let c = &mut copts.cluster;
-    if c.num_speakers.is_none() && opts.overlap.hybrid_floor {
-        let floor = overlap::voices_at_once(chunks, opts.overlap.robust_chunks);
-        let floor = c.max_speakers.map_or(floor, |hi| floor.min(hi));
-        if floor > 1 && c.min_speakers.is_none_or(|lo| lo < floor) {
-            c.min_speakers = Some(floor);
-        }
-    }
-    let d = cluster_turns(windows, speech, &copts, true);
-    let index: std::collections::HashMap<&str, usize> = d
-        .speakers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
-    let labels: Vec<(f64, f64, usize)> = d
-        .turns
-        .iter()
-        .filter_map(|t| index.get(t.speaker.as_str()).map(|&k| (t.start, t.end, k)))
-        .collect();
-    let r = overlap::diarize_onto(
-        chunks,
-        &d.centroids,
-        &labels,
-        total_samples,
-        speech,
-        &opts.overlap,
-    );
-    from_overlap_result(r, opts)
-}
-
-/// Speakers numbered in order of first speech, named when they match an enrolled voiceprint,
-/// from the overlap-aware or hybrid path's result.
-fn from_overlap_result(r: overlap::OverlapResult, opts: &DiarizeOptions) -> Diarization {
     let order = cluster::dense(&r.turns.iter().map(|t| t.2).collect::<Vec<_>>());
     let mut map: Vec<Option<usize>> = vec![None; r.centroids.len()];
     for (t, &o) in r.turns.iter().zip(&order) {

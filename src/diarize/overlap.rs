@@ -22,7 +22,7 @@
 //! Written by hand: no crate does diarization reconstruction.
 
 use super::encoder::cosine;
-use super::resegment::{smooth_floor, smooth_turns, CellTurns, Labels, LocalChunk, Spans, CELL};
+use super::resegment::{smooth_floor, smooth_turns, CellTurns, LocalChunk, Spans, CELL};
 use super::segmentation::{LOCAL_SPEAKERS, POWERSET};
 use crate::transcript::Span;
 
@@ -52,19 +52,6 @@ pub struct OverlapOptions {
     /// `min_on` (s) dropped.
     pub min_on: f64,
     pub min_off: f64,
-    /// Each local embedding is replaced by the mean of its track's embeddings within this
-    /// many chunks either side (a track: the same local voice followed from chunk to chunk by
-    /// its frames); 0: each chunk's own embedding.
-    pub pool: usize,
-    /// Clusters of fewer local embeddings than this join the nearest larger one (pyannote's
-    /// `min_cluster_size`).
-    pub min_cluster: usize,
-    /// Hybrid path: the classic centroids are moved to the mean of the local embeddings
-    /// assigned to them (three rounds, as in the overlap path) instead of kept.
-    pub hybrid_update: bool,
-    /// Hybrid path: the classic clustering gets at least as many speakers as several chunks
-    /// hear apart at once.
-    pub hybrid_floor: bool,
 }
 
 impl Default for OverlapOptions {
@@ -85,10 +72,6 @@ impl Default for OverlapOptions {
             eigengap: None,
             min_on: 0.25,
             min_off: 0.25,
-            pool: 0,
-            min_cluster: 2,
-            hybrid_update: false,
-            hybrid_floor: true,
         }
     }
 }
@@ -117,15 +100,7 @@ pub fn diarize_chunks(
     o: &OverlapOptions,
 ) -> OverlapResult {
     let (maps, centroids) = assign(chunks, copts, o);
-    let (turns, floor) = reconstruct(
-        chunks,
-        &maps,
-        centroids.len(),
-        total_samples,
-        speech,
-        None,
-        o,
-    );
+    let (turns, floor) = reconstruct(chunks, &maps, centroids.len(), total_samples, speech, o);
     OverlapResult {
         turns,
         floor,
@@ -141,7 +116,16 @@ fn assign(
     o: &OverlapOptions,
 ) -> (Vec<[Option<usize>; LOCAL_SPEAKERS]>, Vec<Vec<f32>>) {
     let mut maps = vec![[None; LOCAL_SPEAKERS]; chunks.len()];
-    let embs = local_embeddings(chunks);
+    let embs: Vec<(usize, usize, &Vec<f32>)> = chunks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ch)| {
+            ch.voices
+                .iter()
+                .enumerate()
+                .filter_map(move |(j, v)| v.as_ref().map(|v| (i, j, v)))
+        })
+        .collect();
     if embs.is_empty() {
         // Nobody spoke long enough alone for an embedding: one speaker, the chunks' most
         // active local speaker (a short clip, a single greeting).
@@ -171,25 +155,13 @@ fn assign(
             },
         );
     }
-    let points: Vec<Vec<f32>> = if o.pool > 0 {
-        pool_tracks(chunks, &embs, o.pool)
-    } else {
-        embs.iter().map(|e| e.2.clone()).collect()
-    };
-    let embs: Vec<(usize, usize, &Vec<f32>)> = embs
-        .iter()
-        .zip(&points)
-        .map(|(e, p)| (e.0, e.1, p))
-        .collect();
+    let points: Vec<Vec<f32>> = embs.iter().map(|e| e.2.clone()).collect();
     let copts = super::cluster::ClusterOptions {
         eigengap: o.eigengap,
         ..copts.clone()
     };
     let copts = &copts;
     let mut labels = super::cluster::cluster(&points, copts);
-    if o.min_cluster > 2 && copts.num_speakers.is_none() {
-        labels = super::cluster::absorb_small(&points, labels, o.min_cluster);
-    }
     let k0 = labels.iter().max().map_or(0, |m| m + 1);
     // Voices heard at once: a chunk with m embedded local speakers has m people in it.
     let mut per_chunk = vec![0usize; chunks.len()];
@@ -211,22 +183,38 @@ fn assign(
         tracing::debug!("overlap: {k0} clusters, {floor_k} voices heard at once: {k} speakers");
         labels = super::cluster::cut(&points, k);
     }
-    let cents = super::cluster::centroids(&points, &labels);
-    let cents = follow_assignment(&embs, cents, &mut maps);
-    fill_short(chunks, &mut maps);
-    (maps, cents)
-}
-
-/// Cannot-link: each chunk's local speakers go to distinct speakers (Hungarian), then the
-/// centroids follow the assignment; three rounds.
-fn follow_assignment(
-    embs: &[(usize, usize, &Vec<f32>)],
-    mut cents: Vec<Vec<f32>>,
-    maps: &mut [[Option<usize>; LOCAL_SPEAKERS]],
-) -> Vec<Vec<f32>> {
-    let k = cents.len();
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let mut cents = super::cluster::centroids(&points, &labels);
+    // Cannot-link: each chunk's local speakers go to distinct speakers (Hungarian), then the
+    // centroids follow the assignment.
     for round in 0..3 {
-        assign_onto(embs, &cents, maps);
+        for m in maps.iter_mut() {
+            *m = [None; LOCAL_SPEAKERS];
+        }
+        let mut i0 = 0;
+        while i0 < embs.len() {
+            let ci = embs[i0].0;
+            let i1 = i0 + embs[i0..].iter().take_while(|e| e.0 == ci).count();
+            let rows = &embs[i0..i1];
+            // Columns: the k speakers, padded so every row has a column (a row on a padding
+            // column is dropped: more voices in the chunk than speakers).
+            let cols = k.max(rows.len());
+            let w = pathfinding::matrix::Matrix::from_fn(rows.len(), cols, |(r, c)| {
+                if c < k {
+                    // Similarity in [-1, 1] shifted positive so any speaker beats dropping.
+                    ((cosine(rows[r].2, &cents[c]) as f64 + 2.0) * 1e6) as i64
+                } else {
+                    0
+                }
+            });
+            let (_, a) = pathfinding::kuhn_munkres::kuhn_munkres(&w);
+            for (r, &c) in a.iter().enumerate() {
+                if c < k {
+                    maps[ci][rows[r].1] = Some(c);
+                }
+            }
+            i0 = i1;
+        }
         if round == 2 {
             break;
         }
@@ -248,208 +236,8 @@ fn follow_assignment(
             }
         }
     }
-    cents
-}
-
-/// Each local embedding pooled with the embeddings of the same track within `radius` chunks:
-/// local speakers of consecutive chunks are one track when their frames agree (one to one,
-/// greedily by shared active cells, at least half of either one's activity in the shared
-/// stretch and 0.5 s). A 0.5–3 s embedding is noisy; the same voice seen in 3–4 chunks is
-/// steadier. The radius bounds the harm of a wrong link.
-fn pool_tracks(
-    chunks: &[LocalChunk],
-    embs: &[(usize, usize, &Vec<f32>)],
-    radius: usize,
-) -> Vec<Vec<f32>> {
-    // Union-find over (chunk, local speaker).
-    let mut parent: Vec<usize> = (0..chunks.len() * LOCAL_SPEAKERS).collect();
-    fn root(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
-    for i in 1..chunks.len() {
-        let (a0, z0) = chunks[i - 1].cells();
-        let (a1, z1) = chunks[i].cells();
-        let (a, z) = (a0.max(a1), z0.min(z1));
-        if z <= a {
-            continue;
-        }
-        let mut both = [[0usize; LOCAL_SPEAKERS]; LOCAL_SPEAKERS];
-        let mut on0 = [0usize; LOCAL_SPEAKERS];
-        let mut on1 = [0usize; LOCAL_SPEAKERS];
-        for c in a..z {
-            let p0 = POWERSET[chunks[i - 1].class_at(c)];
-            let p1 = POWERSET[chunks[i].class_at(c)];
-            for j0 in 0..LOCAL_SPEAKERS {
-                on0[j0] += usize::from(p0[j0]);
-                on1[j0] += usize::from(p1[j0]);
-                for j1 in 0..LOCAL_SPEAKERS {
-                    both[j0][j1] += usize::from(p0[j0] && p1[j1]);
-                }
-            }
-        }
-        let mut pairs: Vec<(usize, usize, usize)> = (0..LOCAL_SPEAKERS)
-            .flat_map(|j0| (0..LOCAL_SPEAKERS).map(move |j1| (j0, j1)))
-            .map(|(j0, j1)| (both[j0][j1], j0, j1))
-            .filter(|&(b, j0, j1)| b >= 50 && 2 * b >= on0[j0].max(on1[j1]))
-            .collect();
-        pairs.sort_by(|x, y| y.0.cmp(&x.0));
-        let (mut used0, mut used1) = ([false; LOCAL_SPEAKERS], [false; LOCAL_SPEAKERS]);
-        for (_, j0, j1) in pairs {
-            if used0[j0] || used1[j1] {
-                continue;
-            }
-            used0[j0] = true;
-            used1[j1] = true;
-            let x = root(&mut parent, (i - 1) * LOCAL_SPEAKERS + j0);
-            let y = root(&mut parent, i * LOCAL_SPEAKERS + j1);
-            parent[x] = y;
-        }
-    }
-    let tracks: Vec<usize> = embs
-        .iter()
-        .map(|e| root(&mut parent, e.0 * LOCAL_SPEAKERS + e.1))
-        .collect();
-    embs.iter()
-        .enumerate()
-        .map(|(n, e)| {
-            let mut sum = vec![0f32; super::encoder::DIM];
-            // Embeddings are grouped by chunk: look only at the neighbours in range.
-            let lo = embs.partition_point(|x| x.0 + radius < e.0);
-            let hi = embs.partition_point(|x| x.0 <= e.0 + radius);
-            for m in lo..hi {
-                if tracks[m] == tracks[n] {
-                    for (s, x) in sum.iter_mut().zip(embs[m].2.iter()) {
-                        *s += x;
-                    }
-                }
-            }
-            super::encoder::l2_normalized(&sum)
-        })
-        .collect()
-}
-
-/// Each chunk's embedded local speakers (`embs`: chunk, local speaker, embedding; grouped by
-/// chunk) given one to one to the speakers of `cents` (Hungarian on cosine similarity: two
-/// local speakers of one chunk are never one speaker). A chunk with more embedded local
-/// speakers than there are speakers drops its least fitting ones.
-fn assign_onto(
-    embs: &[(usize, usize, &Vec<f32>)],
-    cents: &[Vec<f32>],
-    maps: &mut [[Option<usize>; LOCAL_SPEAKERS]],
-) {
-    let k = cents.len();
-    for m in maps.iter_mut() {
-        *m = [None; LOCAL_SPEAKERS];
-    }
-    if k == 0 {
-        return;
-    }
-    let mut i0 = 0;
-    while i0 < embs.len() {
-        let ci = embs[i0].0;
-        let i1 = i0 + embs[i0..].iter().take_while(|e| e.0 == ci).count();
-        let rows = &embs[i0..i1];
-        // Columns: the k speakers, padded so every row has a column (a row on a padding
-        // column is dropped: more voices in the chunk than speakers).
-        let cols = k.max(rows.len());
-        let w = pathfinding::matrix::Matrix::from_fn(rows.len(), cols, |(r, c)| {
-            if c < k {
-                // Similarity in [-1, 1] shifted positive so any speaker beats dropping.
-                ((cosine(rows[r].2, &cents[c]) as f64 + 2.0) * 1e6) as i64
-            } else {
-                0
-            }
-        });
-        let (_, a) = pathfinding::kuhn_munkres::kuhn_munkres(&w);
-        for (r, &c) in a.iter().enumerate() {
-            if c < k {
-                maps[ci][rows[r].1] = Some(c);
-            }
-        }
-        i0 = i1;
-    }
-}
-
-/// Every embedded local speaker of `chunks`: (chunk, local speaker, embedding), in chunk order.
-fn local_embeddings(chunks: &[LocalChunk]) -> Vec<(usize, usize, &Vec<f32>)> {
-    chunks
-        .iter()
-        .enumerate()
-        .flat_map(|(i, ch)| {
-            ch.voices
-                .iter()
-                .enumerate()
-                .filter_map(move |(j, v)| v.as_ref().map(|v| (i, j, v)))
-        })
-        .collect()
-}
-
-/// The least number of speakers the chunks show: `m` when at least `robust_chunks` chunks
-/// each have `m` embedded local speakers (people heard apart in one chunk are different).
-pub fn voices_at_once(chunks: &[LocalChunk], robust_chunks: usize) -> usize {
-    let per_chunk: Vec<usize> = chunks
-        .iter()
-        .map(|c| c.voices.iter().filter(|v| v.is_some()).count())
-        .collect();
-    (1..=LOCAL_SPEAKERS)
-        .rev()
-        .find(|&m| per_chunk.iter().filter(|&&c| c >= m).count() >= robust_chunks.max(1))
-        .unwrap_or(1)
-}
-
-/// The hybrid path: the speakers are given (`centroids`, from the classic path's clustering
-/// of 2 s windows, whose embeddings are steadier than a chunk's 0.5–3 s of solo speech), and
-/// so are their turns (`labels`, sorted, one speaker at a time). Each chunk's embedded local
-/// speakers go to the nearest centroids with cannot-link, the others by their overlap with
-/// the neighbouring chunks, and local speakers still without a speaker follow `labels`
-/// frame by frame; the chunks then bring the overlapped speech and the number of speakers
-/// per cell, as in [`diarize_chunks`].
-pub fn diarize_onto(
-    chunks: &[LocalChunk],
-    centroids: &[Vec<f32>],
-    labels: &[(f64, f64, usize)],
-    total_samples: usize,
-    speech: &[Span],
-    o: &OverlapOptions,
-) -> OverlapResult {
-    let mut maps = vec![[None; LOCAL_SPEAKERS]; chunks.len()];
-    let embs = local_embeddings(chunks);
-    let pooled: Vec<Vec<f32>> = if o.pool > 0 {
-        pool_tracks(chunks, &embs, o.pool)
-    } else {
-        embs.iter().map(|e| e.2.clone()).collect()
-    };
-    let embs: Vec<(usize, usize, &Vec<f32>)> = embs
-        .iter()
-        .zip(&pooled)
-        .map(|(e, p)| (e.0, e.1, p))
-        .collect();
-    let centroids = if o.hybrid_update {
-        follow_assignment(&embs, centroids.to_vec(), &mut maps)
-    } else {
-        assign_onto(&embs, centroids, &mut maps);
-        centroids.to_vec()
-    };
     fill_short(chunks, &mut maps);
-    let (turns, floor) = reconstruct(
-        chunks,
-        &maps,
-        centroids.len(),
-        total_samples,
-        speech,
-        Some(labels),
-        o,
-    );
-    OverlapResult {
-        turns,
-        floor,
-        centroids,
-        maps,
-    }
+    (maps, cents)
 }
 
 /// Local speakers active in a chunk but without an embedding take the speaker whose assigned
@@ -493,17 +281,13 @@ fn fill_short(chunks: &[LocalChunk], maps: &mut [[Option<usize>; LOCAL_SPEAKERS]
     }
 }
 
-/// Frame-level turns and floor from the chunks' assigned local activities. With `labels`
-/// (the classic turns, one speaker at a time) a local speaker without a speaker votes for the
-/// labelled one, every labelled cell has at least one speaker, ties and the floor go to the
-/// labelled speaker, as in the resegmentation ([`super::resegment::resegment`]).
+/// Frame-level turns and floor from the chunks' assigned local activities.
 fn reconstruct(
     chunks: &[LocalChunk],
     maps: &[[Option<usize>; LOCAL_SPEAKERS]],
     speakers: usize,
     total_samples: usize,
     speech: &[Span],
-    labels: Option<&[(f64, f64, usize)]>,
     o: &OverlapOptions,
 ) -> (Spans, Spans) {
     if speakers == 0 {
@@ -511,13 +295,6 @@ fn reconstruct(
     }
     let n = total_samples.div_ceil(CELL);
     let to_cell = |t: f64| (t * SR / CELL as f64).round().max(0.0) as usize;
-    let label_cells: Vec<(usize, usize, usize)> = labels
-        .unwrap_or_default()
-        .iter()
-        .map(|&(s, e, k)| (to_cell(s), to_cell(e), k))
-        .filter(|t| t.1 > t.0 && t.2 < speakers)
-        .collect();
-    let labels = Labels::new(&label_cells, 0);
     let mut cells = CellTurns::new(speakers, total_samples);
     let mut first_chunk = 0;
     let mut next_speech = 0;
@@ -530,7 +307,6 @@ fn reconstruct(
         let mut count_n = vec![0f32; len];
         let mut act = vec![0f32; len * speakers];
         let mut in_speech = vec![false; len];
-        let lab = labels.range(b0, b1);
         while next_speech < speech.len() && to_cell(speech[next_speech].end) <= b0 {
             next_speech += 1;
         }
@@ -557,7 +333,7 @@ fn reconstruct(
                 for (j, &on) in POWERSET[ch.class_at(c)].iter().enumerate() {
                     if on {
                         count_sum[i] += 1.0;
-                        if let Some(k) = map[j].or(lab[i]) {
+                        if let Some(k) = map[j] {
                             act[i * speakers + k] += 1.0;
                         }
                     }
@@ -572,7 +348,7 @@ fn reconstruct(
             };
             // Rounded half to even as pyannote's `np.rint`.
             let mut count = mean.round_ties_even() as usize;
-            if (o.vad_floor && in_speech[i]) || lab[i].is_some() {
+            if o.vad_floor && in_speech[i] {
                 count = count.max(1);
             }
             let v = &act[i * speakers..(i + 1) * speakers];
@@ -580,26 +356,14 @@ fn reconstruct(
             for _ in 0..count.min(speakers) {
                 let best = (0..speakers)
                     .filter(|k| !chosen.contains(k) && v[*k] > 0.0)
-                    .max_by(|&x, &y| {
-                        v[x].total_cmp(&v[y])
-                            .then((lab[i] == Some(x)).cmp(&(lab[i] == Some(y))))
-                            .then(y.cmp(&x))
-                    });
+                    .max_by(|&x, &y| v[x].total_cmp(&v[y]).then(y.cmp(&x)));
                 match best {
                     Some(k) => chosen.push(k),
                     None => break,
                 }
             }
-            if chosen.is_empty() {
-                if let Some(k) = lab[i] {
-                    chosen.push(k);
-                }
-            }
             let c = b0 + i;
-            let holder = match lab[i] {
-                Some(k) if chosen.contains(&k) => Some(k),
-                _ => chosen.first().copied(),
-            };
+            let holder = chosen.first().copied();
             cells.cell(c, &chosen, holder);
         }
         b0 = b1;
@@ -710,60 +474,5 @@ mod tests {
             );
         }
         assert_eq!(r.centroids.len(), 2);
-    }
-
-    #[test]
-    fn hybrid_maps_onto_given_speakers_and_follows_their_labels() {
-        // The classic path's speakers A (axis 0) and B (axis 1) and its turns: B 0–4 s, A
-        // 4–10 s. The chunk's first local speaker (B's voice) goes to B by its embedding; the
-        // second, too short to embed and seen by no other chunk, follows the labels (A).
-        let chunks = vec![chunk(
-            0.0,
-            &[(0.0, 4.0, 1), (4.0, 10.0, 2)],
-            [Some(1), None, None],
-        )];
-        let labels = [(0.0, 4.0, 1), (4.0, 10.0, 0)];
-        let r = diarize_onto(
-            &chunks,
-            &[voice(0), voice(1)],
-            &labels,
-            10 * 16_000,
-            &[],
-            &OverlapOptions::default(),
-        );
-        assert_eq!(r.maps[0][0], Some(1), "{:?}", r.maps);
-        let a: Vec<_> = r.turns.iter().filter(|t| t.2 == 0).collect();
-        let b: Vec<_> = r.turns.iter().filter(|t| t.2 == 1).collect();
-        assert_eq!((a.len(), b.len()), (1, 1), "{:?}", r.turns);
-        assert!((a[0].0 - 4.0).abs() < 0.05 && (a[0].1 - 10.0).abs() < 0.05);
-        assert!(b[0].0 < 0.05 && (b[0].1 - 4.0).abs() < 0.05);
-    }
-
-    #[test]
-    fn a_noisy_local_embedding_is_pooled_along_its_track() {
-        // One voice through three chunks (0, 3, 6 s); the middle chunk's embedding is mostly
-        // noise (axis 2). Pooled with its neighbours along the track it is the voice again.
-        let mut chunks: Vec<LocalChunk> = [0.0, 3.0, 6.0]
-            .iter()
-            .map(|&s| chunk(s, &[(s, s + 10.0, 1)], [Some(0), None, None]))
-            .collect();
-        let mut noisy = voice(0).iter().map(|x| x * 0.3).collect::<Vec<f32>>();
-        for (n, v) in noisy.iter_mut().zip(voice(2)) {
-            *n += v;
-        }
-        chunks[1].voices[0] = Some(super::super::encoder::l2_normalized(&noisy));
-        let embs = local_embeddings(&chunks);
-        assert!(cosine(embs[1].2, &voice(0)) < 0.5);
-        let pooled = pool_tracks(&chunks, &embs, 1);
-        assert!(
-            cosine(&pooled[1], &voice(0)) > 0.85,
-            "{}",
-            cosine(&pooled[1], &voice(0))
-        );
-        // A voice that shares no frames with the track is not pooled into it.
-        chunks[2] = chunk(6.0, &[(13.5, 16.0, 1)], [Some(2), None, None]);
-        let embs = local_embeddings(&chunks);
-        let pooled = pool_tracks(&chunks, &embs, 1);
-        assert!(cosine(&pooled[2], &voice(2)) > 0.99);
     }
 }

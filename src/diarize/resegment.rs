@@ -329,7 +329,7 @@ fn classify(model: &Segmentation, chunk: &[f32]) -> anyhow::Result<Vec<u8>> {
 
 /// The clustered turns as a lookup on the 10 ms grid: the speaker of a cell, and whether the
 /// cell lies well inside a turn (away from changes of speaker).
-pub(crate) struct Labels<'t> {
+struct Labels<'t> {
     turns: &'t [(usize, usize, usize)],
     /// Cells where the speaker changes from one turn to the next (silence between them
     /// does not matter).
@@ -338,7 +338,7 @@ pub(crate) struct Labels<'t> {
 }
 
 impl<'t> Labels<'t> {
-    pub(crate) fn new(turns: &'t [(usize, usize, usize)], margin: usize) -> Self {
+    fn new(turns: &'t [(usize, usize, usize)], margin: usize) -> Self {
         let changes = turns
             .windows(2)
             .filter(|w| w[0].2 != w[1].2)
@@ -352,7 +352,7 @@ impl<'t> Labels<'t> {
     }
 
     /// Speaker of each cell of `[a, z)` (`None` outside turns).
-    pub(crate) fn range(&self, a: usize, z: usize) -> Vec<Option<usize>> {
+    fn range(&self, a: usize, z: usize) -> Vec<Option<usize>> {
         let mut out = vec![None; z - a];
         let i0 = self.turns.partition_point(|t| t.1 <= a);
         for &(s, e, k) in self.turns[i0..].iter().take_while(|t| t.0 < z) {
