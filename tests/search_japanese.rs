@@ -412,3 +412,42 @@ fn archived_transcripts_are_searchable_with_times_and_classification() {
     };
     assert!(a.search(&local, &q2).unwrap().total > 0);
 }
+
+/// A fragment found by characters is checked only among its best candidates: when all of
+/// them were taken, the count says "at least" (the page shows N件以上); with room for every
+/// candidate it is exact.
+#[test]
+fn a_fragments_count_says_when_it_is_a_lower_bound() {
+    let (tmp, mut a) = new_archive();
+    let mut t = transcript_from_minutes("ja");
+    // 60 turns (alternating speakers) where 保育 only starts the word 保育園.
+    t.segments = (0..60)
+        .map(|i| Segment {
+            id: i,
+            start: i as f64 * 3.0,
+            end: i as f64 * 3.0 + 2.5,
+            text: format!("第{}保育園の入園について伺います。", i + 1),
+            words: Vec::new(),
+            speaker: Some(if i % 2 == 0 { "S1" } else { "S2" }.into()),
+            avg_logprob: -0.2,
+            no_speech_prob: 0.01,
+            temperature: 0.0,
+        })
+        .collect();
+    let path = tmp.path().join("nursery.json");
+    t.save(&path).unwrap();
+    let meta = MeetingMeta::parse(
+        "kind = \"committee\"\ntitle = \"文教委員会\"\ndate = \"2024-06-10\"\nstart_time = \"10:00\"\n",
+        None,
+    )
+    .unwrap();
+    a.add_transcript(&path, &meta, None).unwrap();
+    let few = search(&a, "保育", Filters::default(), 1);
+    assert_eq!(few.hits.len(), 1);
+    assert!(few.at_least, "total {} given as exact", few.total);
+    assert!(few.total < 60, "{}", few.total);
+    let every = search(&a, "保育", Filters::default(), 100);
+    assert!(!every.at_least);
+    assert_eq!(every.total, 60);
+    assert!(every.hits.iter().all(|h| h.matched_by == MatchedBy::Bigrams));
+}

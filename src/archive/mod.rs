@@ -939,6 +939,7 @@ impl Archive {
             if keys.is_empty() {
                 return Ok(SearchResult {
                     total: 0,
+                    at_least: false,
                     hits: Vec::new(),
                 });
             }

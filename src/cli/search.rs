@@ -113,7 +113,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        let out = serde_json::json!({ "query": req.query, "total": res.total, "hits": hits });
+        let out = serde_json::json!({ "query": req.query, "total": res.total, "total_at_least": res.at_least, "hits": hits });
         out!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -147,8 +147,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             _ => "",
         };
         eprintln!(
-            "{} of {} turns shown{how} ({took:.1} ms)",
+            "{} of {}{} turns shown{how} ({took:.1} ms)",
             res.hits.len(),
+            if res.at_least { "at least " } else { "" },
             res.total
         );
     }

@@ -140,6 +140,9 @@ impl Hit {
 pub struct SearchResult {
     /// Number of turns that matched (all of them, not only those returned).
     pub total: usize,
+    /// `total` is a lower bound: an unquoted fragment's turns found by characters are checked
+    /// only among the best-scoring candidates, and all of those were taken ("N件以上").
+    pub at_least: bool,
     pub hits: Vec<Hit>,
 }
 
@@ -454,6 +457,7 @@ impl SearchIndex {
         cap: Option<usize>,
     ) -> anyhow::Result<(SearchResult, bool)> {
         let mut estimated = false;
+        let mut at_least = false;
         let limit = limit.max(1);
         let filter = self.filter_query(filters)?;
         let searcher = self.reader.searcher();
@@ -474,7 +478,14 @@ impl SearchIndex {
                     matched_by: MatchedBy::Filters,
                 });
             }
-            return Ok((SearchResult { total, hits }, false));
+            return Ok((
+                SearchResult {
+                    total,
+                    at_least: false,
+                    hits,
+                },
+                false,
+            ));
         }
         let with_filter = |q: &dyn Query, not: &[&dyn Query]| -> Box<dyn Query> {
             if filter.is_none() && not.is_empty() {
@@ -496,6 +507,7 @@ impl SearchIndex {
             return Ok((
                 SearchResult {
                     total: 0,
+                    at_least: false,
                     hits: Vec::new(),
                 },
                 false,
@@ -570,10 +582,13 @@ impl SearchIndex {
             let want = limit - hits.len();
             let mut not = not_exact.clone();
             not.push(&*words_q);
+            let checked = want * 4 + 40;
             let candidates = searcher.search(
                 &with_filter(&*bigram_q, &not),
-                &TopDocs::with_limit(want * 4 + 40).order_by_score(),
+                &TopDocs::with_limit(checked).order_by_score(),
             )?;
+            // Candidates past those checked may match too: the count is then a lower bound.
+            at_least = candidates.len() == checked;
             for (score, addr) in candidates {
                 let turn = self.turn_doc(&searcher.doc(addr)?);
                 let accepted = unquoted.iter().any(|l| {
@@ -590,7 +605,14 @@ impl SearchIndex {
                 }
             }
         }
-        Ok((SearchResult { total, hits }, estimated))
+        Ok((
+            SearchResult {
+                total,
+                at_least,
+                hits,
+            },
+            estimated,
+        ))
     }
 
     /// The tantivy query of a parsed user query, its literals on the text fields chosen by

@@ -590,7 +590,7 @@ pub(crate) async fn search(
             })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "total": result.total, "hits": hits })).into_response())
+    Ok(Json(serde_json::json!({ "total": result.total, "total_at_least": result.at_least, "hits": hits })).into_response())
 }
 
 /// The hit's fragment HTML-escaped, with `<mark>` around the matched words.

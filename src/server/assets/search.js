@@ -44,9 +44,11 @@ async function run() {
   summary.textContent = "検索中…";
   try {
     const r = await api("GET", `/api/search?${p}`);
+    // A fragment's count may be a lower bound (only the best candidates were checked).
+    const count = r.total_at_least ? `${r.total} 件以上` : `${r.total} 件`;
     summary.textContent = r.total > r.hits.length
-      ? `${r.total} 件中 ${r.hits.length} 件を表示`
-      : `${r.total} 件`;
+      ? `${count}中 ${r.hits.length} 件を表示`
+      : count;
     hits.replaceChildren(
       ...r.hits.map((h) => {
         const href = `/meetings/${h.meeting_id}` + (h.start !== null && h.start !== undefined ? `?t=${h.start.toFixed(2)}` : "");
