@@ -449,5 +449,8 @@ fn a_fragments_count_says_when_it_is_a_lower_bound() {
     let every = search(&a, "保育", Filters::default(), 100);
     assert!(!every.at_least);
     assert_eq!(every.total, 60);
-    assert!(every.hits.iter().all(|h| h.matched_by == MatchedBy::Bigrams));
+    assert!(every
+        .hits
+        .iter()
+        .all(|h| h.matched_by == MatchedBy::Bigrams));
 }
