@@ -216,7 +216,7 @@ fn edit_classes_share_out_a_runs_edits() {
 }
 
 #[test]
-fn the_benchmark_speaks_the_agenda_words_a_block_stands_for() {
+fn the_benchmark_speaks_the_agenda_words_and_knows_the_signers() {
     // 2024-02-20: 「次に、── 日程第２ 一般質問 ── を行います。」 was said as
     // 「次に、日程第２、一般質問を行います。」: the rebuilt transcript must hold those words.
     let all =
@@ -224,7 +224,10 @@ fn the_benchmark_speaks_the_agenda_words_a_block_stands_for() {
     let id = "r06-20240220-honkaigi";
     let published =
         std::fs::read_to_string(std::path::Path::new(EVAL).join(format!("{id}.txt"))).unwrap();
-    let (t, _) = editbench::noisy_meeting(&all[id], &published);
+    let (t, meta) = editbench::noisy_meeting(&all[id], &published);
+    // The clerk knows the chair and the signing members: the benchmark's metadata has them.
+    assert_eq!(meta.chair.as_deref(), Some("渡辺 ゆういち"));
+    assert_eq!(meta.signers, ["山本 やすゆき", "西 本 たか子"]);
     // Without the recogniser's noise (fillers after commas, restarts).
     let said: String = t
         .segments

@@ -462,6 +462,34 @@ pub fn noisy_meeting(turns: &[TurnRecord], published: &str) -> (Transcript, Meet
         agenda: agenda_of(published, kind),
         ..Default::default()
     };
+    // The chair and the signing members (named by the chair at the opening), as the clerk
+    // has them: the published signature block after the last rule (議 長 … / 署名人 … / 同 …).
+    let tail: Vec<&str> = published
+        .lines()
+        .rev()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| !l.starts_with('─'))
+        .collect();
+    for l in tail.into_iter().rev() {
+        let squashed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        let name = |label: &str| {
+            let mut rest = l;
+            for c in label.chars() {
+                rest = rest.trim_start().strip_prefix(c)?;
+            }
+            Some(rest.trim().to_string()).filter(|n| !n.is_empty())
+        };
+        if squashed.starts_with("議長") || squashed.starts_with("委員長") {
+            meta.chair = name(if squashed.starts_with("議長") {
+                "議長"
+            } else {
+                "委員長"
+            });
+        } else if let Some(n) = name("署名人").or_else(|| name("同")) {
+            meta.signers.push(n);
+        }
+    }
     // The rule of this council's minutes, as its clerk configures once.
     if let Some(rule) = published.lines().find(|l| l.starts_with('─')) {
         meta.conventions.rule = rule.trim_end().to_string();
