@@ -108,10 +108,6 @@ pub struct Args {
     reseg_margin: Option<f64>,
     #[arg(long)]
     reseg_share: Option<f32>,
-    /// Resegmentation: local speakers the turns leave unmapped go to the nearest cluster by
-    /// their embedding.
-    #[arg(long)]
-    reseg_embed_map: bool,
     /// Join all files into one recording (one after the other; equal RTTM labels are the
     /// same person) and score that: many speakers, each with little speech.
     #[arg(long)]
@@ -197,9 +193,6 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     if let Some(x) = a.reseg_share {
         opts.resegment.min_share = x;
-    }
-    if a.reseg_embed_map {
-        opts.resegment.embed_map = true;
     }
     match a.diarizer {
         Some(DiarizerChoice::Classic) => opts.diarizer = diarize::DiarizerKind::Classic,

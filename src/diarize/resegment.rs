@@ -65,10 +65,6 @@ pub struct ResegmentOptions {
     /// `min_on` (s) dropped, so turns do not flicker (frames where chunks disagree).
     pub min_on: f64,
     pub min_off: f64,
-    /// A local speaker the turns leave unmapped (a second voice in overlapped speech) but
-    /// whose solo speech was embedded goes to the most similar cluster not taken in its chunk
-    /// (cannot-link) when the similarity reaches `new_max_similarity`.
-    pub embed_map: bool,
 }
 
 impl Default for ResegmentOptions {
@@ -100,7 +96,6 @@ impl Default for ResegmentOptions {
             // in 157 s: all of these are equally good.
             min_on: 0.25,
             min_off: 0.25,
-            embed_map: false,
         }
     }
 }
@@ -482,22 +477,6 @@ pub fn resegment(
         .iter()
         .map(|ch| map_chunk(ch, &labels, speakers, o.min_share, min_overlap))
         .collect();
-    if o.embed_map && centroids.len() == speakers {
-        for (ch, map) in chunks.iter().zip(maps.iter_mut()) {
-            for j in 0..3 {
-                let (None, Some(v)) = (map[j], &ch.voices[j]) else {
-                    continue;
-                };
-                let best = (0..speakers)
-                    .filter(|&k| !map.contains(&Some(k)))
-                    .map(|k| (k, cosine(&centroids[k], v)))
-                    .max_by(|x, y| x.1.total_cmp(&y.1));
-                if let Some((k, _)) = best.filter(|b| b.1 >= o.new_max_similarity) {
-                    map[j] = Some(k);
-                }
-            }
-        }
-    }
     let new_speakers = new_speakers(chunks, &mut maps, &labels, speakers, centroids, o);
     let speakers = speakers + new_speakers.len();
     // 2. Cells, a block at a time.
