@@ -10,7 +10,7 @@ mod words;
 use crate::transcript::{Segment, Word};
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use whisper_rs::{
     DtwMode, DtwParameters, FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters,
     WhisperState,
@@ -32,6 +32,77 @@ pub fn abort_requested() -> bool {
 // dangling pointer for capturing closures (shared notes), so no closure state is used.
 unsafe extern "C" fn abort_callback(_user: *mut std::ffi::c_void) -> bool {
     ABORT.load(Ordering::Relaxed)
+}
+
+/// Decoding work done in this process, for `bench asr`: how often a chunk costs more than one
+/// encoder pass and one decoding pass (whisper.cpp's seeking and temperature fallback, and the
+/// repetition guard's own re-decode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DecodeCounts {
+    /// Chunks given to `Session::transcribe` (speech under 0.1 s not counted).
+    pub chunks: u64,
+    /// `whisper_full` calls (a chunk decoded again by the repetition guard counts twice).
+    pub full_calls: u64,
+    /// Encoder passes: one per 30 s window whisper.cpp reads; a chunk whose decoded text ends
+    /// before its end is read again from the last timestamp.
+    pub encoder_passes: u64,
+    /// Temperature fallbacks: a window decoded again at a higher temperature.
+    pub fallbacks: u64,
+    /// Chunks decoded again by the repetition guard.
+    pub guard_redecodes: u64,
+}
+
+static COUNT_CHUNKS: AtomicU64 = AtomicU64::new(0);
+static COUNT_FULL: AtomicU64 = AtomicU64::new(0);
+static COUNT_ENCODER: AtomicU64 = AtomicU64::new(0);
+static COUNT_FALLBACKS: AtomicU64 = AtomicU64::new(0);
+static COUNT_GUARD: AtomicU64 = AtomicU64::new(0);
+
+/// The decoding work counted since the process started.
+pub fn decode_counts() -> DecodeCounts {
+    DecodeCounts {
+        chunks: COUNT_CHUNKS.load(Ordering::Relaxed),
+        full_calls: COUNT_FULL.load(Ordering::Relaxed),
+        encoder_passes: COUNT_ENCODER.load(Ordering::Relaxed),
+        fallbacks: COUNT_FALLBACKS.load(Ordering::Relaxed),
+        guard_redecodes: COUNT_GUARD.load(Ordering::Relaxed),
+    }
+}
+
+/// Counts of one `whisper_full` call, filled by whisper.cpp's callbacks (the decoders of one
+/// step may run on several threads, hence atomics).
+#[derive(Default)]
+struct CallTally {
+    encoder_passes: std::sync::atomic::AtomicU32,
+    /// Decoders started (the logits filter sees an empty sequence): `beam` per window at
+    /// temperature 0, then 1 per fallback with beam search, `best_of` with greedy decoding.
+    decoder_starts: std::sync::atomic::AtomicU32,
+}
+
+unsafe extern "C" fn count_encoder_pass(
+    _ctx: *mut whisper_rs::whisper_rs_sys::whisper_context,
+    _state: *mut whisper_rs::whisper_rs_sys::whisper_state,
+    user: *mut std::ffi::c_void,
+) -> bool {
+    // SAFETY: `user` is the `CallTally` that `decode` keeps alive across `full`.
+    let tally = unsafe { &*(user as *const CallTally) };
+    tally.encoder_passes.fetch_add(1, Ordering::Relaxed);
+    true
+}
+
+unsafe extern "C" fn count_decoder_start(
+    _ctx: *mut whisper_rs::whisper_rs_sys::whisper_context,
+    _state: *mut whisper_rs::whisper_rs_sys::whisper_state,
+    _tokens: *const whisper_rs::whisper_rs_sys::whisper_token_data,
+    n_tokens: std::ffi::c_int,
+    _logits: *mut f32,
+    user: *mut std::ffi::c_void,
+) {
+    if n_tokens == 0 {
+        // SAFETY: as in `count_encoder_pass`.
+        let tally = unsafe { &*(user as *const CallTally) };
+        tally.decoder_starts.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -320,8 +391,10 @@ impl Session<'_> {
             // Under 0.1 s: nothing Whisper can read, and it may hallucinate on it.
             return Ok(ChunkResult::default());
         }
+        COUNT_CHUNKS.fetch_add(1, Ordering::Relaxed);
         let first = self.decode(samples, 0.0)?;
         let segments = if guards::looks_broken(&first) {
+            COUNT_GUARD.fetch_add(1, Ordering::Relaxed);
             // A repetition loop that whisper.cpp's own fallback did not catch: decode again
             // without the previous text (which often seeds loops) and a higher temperature.
             tracing::debug!("repetition detected, decoding the chunk again");
@@ -383,9 +456,34 @@ impl Session<'_> {
         unsafe {
             p.set_abort_callback(Some(abort_callback));
         }
+        let tally = CallTally::default();
+        // SAFETY: the callbacks only count into `tally`, which outlives `full` below.
+        unsafe {
+            let user = &tally as *const CallTally as *mut std::ffi::c_void;
+            p.set_start_encoder_callback(Some(count_encoder_pass));
+            p.set_start_encoder_callback_user_data(user);
+            p.set_filter_logits_callback(Some(count_decoder_start));
+            p.set_filter_logits_callback_user_data(user);
+        }
         self.state
             .full(p, samples)
             .map_err(|e| anyhow::anyhow!("whisper.cpp failed to transcribe ({e})"))?;
+        let passes = tally.encoder_passes.load(Ordering::Relaxed) as u64;
+        let starts = tally.decoder_starts.load(Ordering::Relaxed) as u64;
+        // Per window: `beam` decoders at temperature 0 (1 when greedy); each fallback starts 1
+        // (beam search: whisper.cpp's best_of is unset) or `best_of` = 5 (greedy).
+        let fallbacks = if self.opts.beam > 1 {
+            starts.saturating_sub(passes * self.opts.beam as u64)
+        } else {
+            starts.saturating_sub(passes) / 5
+        };
+        COUNT_FULL.fetch_add(1, Ordering::Relaxed);
+        COUNT_ENCODER.fetch_add(passes, Ordering::Relaxed);
+        COUNT_FALLBACKS.fetch_add(fallbacks, Ordering::Relaxed);
+        tracing::debug!(
+            "chunk of {:.1} s: {passes} encoder pass(es), {fallbacks} fallback(s) at temperature {temperature}",
+            samples.len() as f64 / 16000.0
+        );
         if abort_requested() {
             bail!("interrupted");
         }

@@ -101,7 +101,10 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             _ => {}
         }
         let r = asr::bench_in_process(&a.file, &opts)?;
-        println!("{}", serde_json::to_string(&r)?);
+        // The measurements plus how often chunks were read or decoded more than once.
+        let mut v = serde_json::to_value(&r)?;
+        v["decode_counts"] = serde_json::to_value(gijiroku::asr::decode_counts())?;
+        println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
 
