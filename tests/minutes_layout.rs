@@ -104,7 +104,9 @@ fn chair_sentence_lines_put_each_of_the_chairs_sentences_on_its_own_line() {
 #[test]
 fn subject_lines_go_before_the_chair_takes_the_procedure_up() {
     let t = transcript(&[
-        ("S1", 0.0, 3.0, "ただいまから本日の会議を開きます。"),
+        // Only the chair takes a procedure up: an official naming the cue gets no line.
+        ("S2", 0.0, 2.0, "会議録署名議員をご指名の件、承知しました。"),
+        ("S1", 2.5, 3.0, "ただいまから本日の会議を開きます。"),
         ("S1", 5.0, 8.0, "会議録署名議員をご指名申し上げます。"),
         ("S1", 8.3, 9.0, "ご了承願います。"),
     ]);
@@ -121,6 +123,7 @@ fn subject_lines_go_before_the_chair_takes_the_procedure_up() {
         ),
         "{txt}"
     );
+    assert_eq!(txt.matches("○会議録署名人選定について").count(), 1, "{txt}");
 }
 
 #[test]

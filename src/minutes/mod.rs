@@ -386,7 +386,7 @@ pub fn draft(
     if ja && meta.kind.is_council() {
         let recess = meta.conventions.recess_minutes * 60.0;
         speeches = stage_notes(speeches, options, meta.kind, recess);
-        subject_lines(&mut speeches, &meta.conventions.subjects, &time_of);
+        subject_lines(&mut speeches, meta, &time_of);
     }
     let placed = place_agenda(&mut speeches, meta, ja, &time_of);
     let items = body_items(&speeches, meta, ja, clock0, digits, &placed);
@@ -594,24 +594,25 @@ fn split_at_sentences(segs: &[&Segment]) -> Vec<Segment> {
 }
 
 /// The clerk's subject lines (`○会議録署名人選定について`): each goes before the first
-/// paragraph of a speech that holds one of its cues, closing the speech before it; the
-/// speech goes on under a new heading, as the published minutes print it.
-fn subject_lines(
-    speeches: &mut Vec<Speech>,
-    subjects: &[meta::SubjectLine],
-    time_of: &dyn Fn(f64) -> String,
-) {
-    for subj in subjects {
+/// paragraph of the chair's that holds one of its cues, closing the speech before it; the
+/// chair goes on under a new heading, as the published minutes print it.
+fn subject_lines(speeches: &mut Vec<Speech>, meta: &MeetingMeta, time_of: &dyn Fn(f64) -> String) {
+    for subj in &meta.conventions.subjects {
         let cues: Vec<String> = subj.cues.iter().map(|c| fold(c)).collect();
-        let found = speeches.iter().enumerate().find_map(|(s, sp)| {
-            sp.paragraphs
-                .iter()
-                .position(|p| {
-                    let t = fold(&p.text);
-                    !p.note && cues.iter().any(|c| !c.is_empty() && t.contains(c.as_str()))
-                })
-                .map(|q| (s, q))
-        });
+        let chair = |sp: &Speech| presides(meta.kind, sp.role.as_deref());
+        let found = speeches
+            .iter()
+            .enumerate()
+            .filter(|(_, sp)| chair(sp))
+            .find_map(|(s, sp)| {
+                sp.paragraphs
+                    .iter()
+                    .position(|p| {
+                        let t = fold(&p.text);
+                        !p.note && cues.iter().any(|c| !c.is_empty() && t.contains(c.as_str()))
+                    })
+                    .map(|q| (s, q))
+            });
         let Some((s, q)) = found else {
             continue;
         };
