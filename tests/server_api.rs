@@ -249,7 +249,29 @@ fn sessions_csrf_and_cross_site_requests() {
 #[test]
 fn every_api_path_shows_exactly_what_the_role_allows() {
     let f = fixture();
-    let s = Server::start(&f.data, &["--key-file", f.key.to_str().unwrap()]);
+    // The council's style file applies to every draft the server makes (minutes downloads
+    // below); a style file with a misspelt key stops serve before it listens, in one line.
+    let style = repo("examples/style-shinagawa.toml");
+    let bad = f.data.parent().unwrap().join("bad-style.toml");
+    std::fs::write(&bad, "[conventions]\nchair_sentence_line = true\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gijiroku"))
+        .args(["--data", f.data.to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+        .args(["--minutes-style", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("chair_sentence_line"), "{err}");
+    let s = Server::start(
+        &f.data,
+        &[
+            "--key-file",
+            f.key.to_str().unwrap(),
+            "--minutes-style",
+            style.to_str().unwrap(),
+        ],
+    );
     let ids = [f.public, f.internal, f.welfare, f.children];
     // Which meetings each user may read (the access matrix in archive/access.rs).
     let allowed: [(&str, Vec<i64>); 5] = [

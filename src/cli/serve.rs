@@ -21,6 +21,10 @@ pub struct Args {
     /// CPU threads for Whisper in the job worker (default: all cores).
     #[arg(short = 't', long)]
     threads: Option<usize>,
+    /// The council's style file for every minutes draft ([conventions] set once, e.g.
+    /// examples/style-shinagawa.toml), as `gijiroku minutes --style`.
+    #[arg(long, value_name = "FILE")]
+    minutes_style: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -35,6 +39,12 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--threads must be from 1 to 256");
         }
     }
+    // Read before anything listens: a misspelt key is one error line, not a failed job later.
+    let minutes_style = a
+        .minutes_style
+        .as_deref()
+        .map(gijiroku::minutes::Style::load)
+        .transpose()?;
     gijiroku::server::run(gijiroku::server::ServeOptions {
         addr: a.addr,
         data: g.data.clone(),
@@ -46,6 +56,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             .tls_cert
             .zip(a.tls_key)
             .map(|(cert, key)| gijiroku::server::TlsFiles { cert, key }),
+        minutes_style,
     })?;
     Ok(ExitCode::SUCCESS)
 }

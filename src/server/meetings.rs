@@ -272,9 +272,14 @@ pub(crate) async fn minutes(
             }
             let (version, t) = a.transcript(&v, id, q.version)?;
             let meta_text = a.meeting_meta_toml(&v, id)?;
-            let meta: minutes::MeetingMeta = toml::from_str(&meta_text).map_err(|e| {
+            let mut meta: minutes::MeetingMeta = toml::from_str(&meta_text).map_err(|e| {
                 ApiError::internal(&format!("the meeting's metadata cannot be read: {e}"))
             })?;
+            if let Some(style) = &state.options.minutes_style {
+                meta.apply_style(style).map_err(|e| {
+                    ApiError::internal(&format!("the style file does not apply: {e:#}"))
+                })?;
+            }
             let m =
                 minutes::draft(&t, &meta, &minutes::MinutesOptions::default()).map_err(|e| {
                     ApiError::new(

@@ -41,6 +41,9 @@ pub struct ServeOptions {
     pub key_file: Option<PathBuf>,
     /// Certificate chain and private key (PEM) to serve HTTPS; `None` serves plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// The council's style file (`[conventions]` set once), applied to every minutes draft
+    /// the server makes (after a job, and on download).
+    pub minutes_style: Option<crate::minutes::Style>,
 }
 
 /// PEM files for `serve --tls-cert/--tls-key`.

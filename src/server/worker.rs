@@ -135,8 +135,11 @@ fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
             None => anyhow::bail!("the user {} who uploaded this no longer exists", job.user),
         }
     };
-    let meta: crate::minutes::MeetingMeta =
+    let mut meta: crate::minutes::MeetingMeta =
         toml::from_str(&job.meta_toml).context("the job's meeting metadata is unreadable")?;
+    if let Some(style) = &o.minutes_style {
+        meta.apply_style(style)?;
+    }
     let archive_meta = crate::archive::MeetingMeta::parse(&job.meta_toml, None)?;
     if !job.upload.exists() {
         anyhow::bail!("the uploaded file {} is missing", job.upload.display());
