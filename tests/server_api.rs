@@ -255,7 +255,13 @@ fn every_api_path_shows_exactly_what_the_role_allows() {
     let bad = f.data.parent().unwrap().join("bad-style.toml");
     std::fs::write(&bad, "[conventions]\nchair_sentence_line = true\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gijiroku"))
-        .args(["--data", f.data.to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+        .args([
+            "--data",
+            f.data.to_str().unwrap(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .args(["--minutes-style", bad.to_str().unwrap()])
         .output()
         .unwrap();
