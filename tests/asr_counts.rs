@@ -3,19 +3,13 @@
 //! greedy) must count one chunk, one whisper_full call and at least one encoder pass; an
 //! empty chunk counts nothing. The counters are process-wide, so this file holds one test.
 
+mod common;
+
 use gijiroku::asr::{decode_counts, AsrOptions, Transcriber};
 use std::path::{Path, PathBuf};
 
 fn models() -> PathBuf {
-    let p = std::env::var("GIJIROKU_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
-    assert!(
-        p.join("ggml-whisper-tiny.en.bin").is_file(),
-        "models missing in {}: run scripts/setup.sh",
-        p.display()
-    );
-    p
+    common::models_with("ggml-whisper-tiny.en.bin")
 }
 
 fn jfk() -> Vec<f32> {

@@ -4,20 +4,14 @@
 //! the parallel result identical from run to run. Real speech: the demo's English recordings
 //! joined into 41 s, so the recording is cut into two chunks.
 
+mod common;
+
 use gijiroku::pipeline::{transcribe_file, TranscribeOptions};
 use gijiroku::transcript::Transcript;
 use std::path::{Path, PathBuf};
 
 fn models() -> PathBuf {
-    let p = std::env::var("GIJIROKU_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
-    assert!(
-        p.join("ggml-whisper-tiny.en.bin").is_file(),
-        "models missing in {}: run scripts/setup.sh",
-        p.display()
-    );
-    p
+    common::models_with("ggml-whisper-tiny.en.bin")
 }
 
 fn joined_recording(dir: &Path) -> PathBuf {

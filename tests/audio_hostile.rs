@@ -3,6 +3,8 @@
 //! or the committed format fixtures. The CLI tests need the tiny.en model (scripts/setup.sh)
 //! in GIJIROKU_MODELS (default: models/).
 
+mod common;
+
 use gijiroku::audio::{load_16k, Decoder16k, SAMPLE_RATE};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -48,15 +50,7 @@ fn spiked(every: usize, value: f32) -> Vec<f32> {
 }
 
 fn models() -> PathBuf {
-    let p = std::env::var("GIJIROKU_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
-    assert!(
-        p.join("ggml-whisper-tiny.en.bin").is_file(),
-        "tiny.en model missing in {}: run scripts/setup.sh",
-        p.display()
-    );
-    p
+    common::models_with("ggml-whisper-tiny.en.bin")
 }
 
 /// `gijiroku transcribe` with tiny.en on one file; returns the process output and the text

@@ -2,21 +2,15 @@
 //! hostile tester found, with the real binary and, where needed, the real models
 //! (GIJIROKU_MODELS, default models/ from scripts/setup.sh).
 
+mod common;
+
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn models() -> PathBuf {
-    let p = std::env::var("GIJIROKU_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
-    assert!(
-        p.join("ggml-whisper-base.bin").is_file(),
-        "models missing in {}: run scripts/setup.sh",
-        p.display()
-    );
-    p
+    common::models_with("ggml-whisper-base.bin")
 }
 
 fn gijiroku(data: &Path) -> Command {

@@ -2,19 +2,13 @@
 //! input, and the offline promise (no network namespace). Needs the models from
 //! scripts/setup.sh in GIJIROKU_MODELS (default: models/).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn models() -> PathBuf {
-    let p = std::env::var("GIJIROKU_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
-    assert!(
-        p.join("ggml-whisper-base.bin").is_file(),
-        "models missing in {}: run scripts/setup.sh",
-        p.display()
-    );
-    p
+    common::models_with("ggml-whisper-base.bin")
 }
 
 fn eval(rel: &str) -> PathBuf {

@@ -11,6 +11,17 @@ pub fn models_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
 }
 
+/// The models folder, checked to hold `file` (a missing model fails the test with what to do).
+pub fn models_with(file: &str) -> PathBuf {
+    let p = models_dir();
+    assert!(
+        p.join(file).is_file(),
+        "{file} missing in {}: run scripts/setup.sh",
+        p.display()
+    );
+    p
+}
+
 /// The real CAM++ speaker encoder; a missing model fails the test with what to do.
 pub fn encoder() -> SpeakerEncoder {
     SpeakerEncoder::from_models_dir(&models_dir()).unwrap_or_else(|e| {
