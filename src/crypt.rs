@@ -278,37 +278,19 @@ fn stream(key: &Key, prefix: &[u8]) -> StreamBE32<XChaCha20Poly1305> {
 /// Encrypts everything `src` yields into `dst` (streaming: one chunk in memory at a time).
 /// Returns the number of plaintext bytes.
 pub fn encrypt_stream(key: &Key, mut src: impl Read, mut dst: impl Write) -> anyhow::Result<u64> {
-    let mut header = [0u8; HEADER_LEN as usize];
-    header[..MAGIC.len()].copy_from_slice(MAGIC);
-    {
-        use chacha20poly1305::aead::rand_core::RngCore;
-        OsRng.fill_bytes(&mut header[MAGIC.len()..]);
-    }
-    let s = stream(key, &header[MAGIC.len()..]);
-    dst.write_all(&header)?;
-    let mut current = Vec::with_capacity((CHUNK + TAG) as usize);
-    fill_chunk(&mut src, &mut current)?;
+    let mut sealer = Sealer::new(key);
+    let mut buf = Zeroizing::new(Vec::with_capacity(CHUNK as usize));
     let mut total = 0u64;
-    let mut position: u32 = 0;
     loop {
-        // A chunk is the last one when nothing follows it: read the next one first.
-        let mut next = Vec::with_capacity((CHUNK + TAG) as usize);
-        if current.len() as u64 == CHUNK {
-            fill_chunk(&mut src, &mut next)?;
-        }
-        let last = next.is_empty();
-        total += current.len() as u64;
-        s.encrypt_in_place(position, last, &header, &mut current)
-            .map_err(|_| anyhow::anyhow!("cannot encrypt chunk {position}"))?;
-        dst.write_all(&current)?;
-        if last {
+        buf.clear();
+        (&mut src).take(CHUNK).read_to_end(&mut buf)?;
+        if buf.is_empty() {
             break;
         }
-        position = position
-            .checked_add(1)
-            .context("file too large to encrypt (over 256 TiB)")?;
-        current = next;
+        total += buf.len() as u64;
+        dst.write_all(&sealer.push(&buf)?)?;
     }
+    dst.write_all(&sealer.finish()?)?;
     dst.flush()?;
     Ok(total)
 }
@@ -400,19 +382,28 @@ pub fn open_plain(path: &Path, key: Option<&Key>) -> anyhow::Result<(Box<dyn Rea
         let Some(key) = key else {
             bail!("{shown} is encrypted: give the key file (--key-file or GIJIROKU_KEY_FILE)");
         };
-        let f = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
-        let r = DecryptingReader::new(
-            std::io::BufReader::with_capacity(CHUNK as usize + 64, f),
-            key,
-            &shown,
-        )?;
-        let len = r.len();
-        Ok((Box::new(r), len))
+        open_decrypting(path, key, &shown)
     } else {
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
         let len = f.metadata()?.len();
         Ok((Box::new(f), len))
     }
+}
+
+/// Opens a sealed file for reading its plaintext with seeking; `what` names it in errors.
+pub fn open_decrypting(
+    path: &Path,
+    key: &Key,
+    what: &str,
+) -> anyhow::Result<(Box<dyn ReadSeek>, u64)> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let r = DecryptingReader::new(
+        std::io::BufReader::with_capacity(CHUNK as usize + 64, f),
+        key,
+        what,
+    )?;
+    let len = r.len();
+    Ok((Box::new(r), len))
 }
 
 /// Reads a small file whole, decrypting it when it is sealed (needs `key`).
@@ -428,13 +419,6 @@ pub fn read_plain(path: &Path, key: Option<&Key>) -> anyhow::Result<Vec<u8>> {
         );
     };
     decrypt_bytes(key, &bytes, &path.display().to_string())
-}
-
-/// Reads up to one chunk of plaintext (fewer bytes only at the end of `src`).
-fn fill_chunk(src: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    src.take(CHUNK).read_to_end(buf)?;
-    Ok(())
 }
 
 /// Encrypts a whole (small) buffer.

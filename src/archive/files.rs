@@ -143,18 +143,9 @@ impl Archive {
         let path = self.meeting_folder(id).join(name);
         if crypt::file_is_encrypted(&path)? {
             let key = self.key_for_meeting(id)?;
-            let f = std::fs::File::open(&path)
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            let r = crypt::DecryptingReader::new(
-                std::io::BufReader::with_capacity(crypt::CHUNK as usize + 64, f),
-                &key,
-                &format!("{name} of meeting {id}"),
-            )?;
-            let len = r.len();
-            return Ok(StoredFile {
-                reader: Box::new(r),
-                len,
-            });
+            let (reader, len) =
+                crypt::open_decrypting(&path, &key, &format!("{name} of meeting {id}"))?;
+            return Ok(StoredFile { reader, len });
         }
         let f = std::fs::File::open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
