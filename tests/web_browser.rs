@@ -810,3 +810,144 @@ async fn review_flow_in_a_real_browser() {
     c2.close().await.unwrap();
     c.close().await.unwrap();
 }
+
+/// Past minutes imported from text (no recording, no transcript) are read on the meeting page:
+/// a search hit opens it scrolled to the turn it found, read-only, and the imported text can
+/// be downloaded as it was. Before, the page showed only an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_minutes_open_from_search_at_the_turn_found() {
+    assert!(
+        Path::new("/usr/bin/chromium").is_file(),
+        "/usr/bin/chromium missing: run scripts/setup.sh (Debian packages chromium chromium-driver)"
+    );
+    let minutes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/minutes");
+    let file = minutes.join("r06-20240220-honkaigi.txt");
+    assert!(
+        file.is_file(),
+        "{} missing (../shared beside the repo)",
+        file.display()
+    );
+    // The reference turns of that meeting (turns.jsonl: one JSON object per turn).
+    let turns: Vec<(u64, String)> = std::fs::read_to_string(minutes.join("turns.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["meeting_id"] == "r06-20240220-honkaigi")
+        .map(|v| {
+            (
+                v["i"].as_u64().unwrap(),
+                v["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(turns.len() > 30, "{} turns", turns.len());
+    // Twelve characters from the middle of a long line of a turn far down the page.
+    let (seq, text) = turns
+        .iter()
+        .skip(turns.len() * 2 / 3)
+        .find(|(_, t)| t.lines().any(|l| l.chars().count() > 60))
+        .unwrap();
+    let line = text.lines().find(|l| l.chars().count() > 60).unwrap();
+    let phrase: String = line.chars().skip(24).take(12).collect();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    add_user(&data, ADMIN, "admin", ADMIN_PASSWORD);
+    add_user(&data, USER, "clerk", PASSWORD);
+    let out = Command::new(bin())
+        .env("GIJIROKU_USER", ADMIN)
+        .env("GIJIROKU_PASSWORD", ADMIN_PASSWORD)
+        .arg("--data")
+        .arg(&data)
+        .args(["--quiet", "archive", "import-minutes"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "import-minutes failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_server, base) = start_server(&data);
+    let (_driver, driver) = start_chromedriver();
+    let c = browser(&driver, &tmp.path().join("profile")).await;
+    sign_in(&c, &base, PASSWORD).await;
+    wait_js(
+        &c,
+        "location.pathname === '/'",
+        15,
+        "the archive page after sign-in",
+    )
+    .await;
+
+    c.goto(&format!("{base}/search")).await.unwrap();
+    wait_el(&c, "#q", 10)
+        .await
+        .send_keys(&format!("\"{phrase}\""))
+        .await
+        .unwrap();
+    click(&c, "#search-submit").await;
+    wait_js(&c, "document.querySelector('.hit')", 15, "a search hit").await;
+    let href = el(&c, ".hit-link")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        href.ends_with(&format!("?turn={seq}")),
+        "the hit for {phrase:?} links to {href}, not to turn {seq}"
+    );
+    click(&c, ".hit-link").await;
+    wait_js(
+        &c,
+        "document.querySelector('.turn.hit-turn')",
+        15,
+        "the turn found",
+    )
+    .await;
+    let shown = js(
+        &c,
+        "const t = document.querySelector('.turn.hit-turn'); const r = t.getBoundingClientRect(); \
+         return [t.dataset.seq, t.querySelector('.text').innerText, r.top >= 0 && r.top < innerHeight, \
+                 document.querySelectorAll('#transcript .turn').length, \
+                 document.getElementById('toolbar').classList.contains('hidden'), \
+                 !!document.querySelector('#transcript .error'), \
+                 t.querySelector('.spk').textContent];",
+    )
+    .await;
+    assert_eq!(shown[0].as_str(), Some(seq.to_string().as_str()));
+    assert!(
+        shown[1].as_str().unwrap().contains(&phrase),
+        "the marked turn does not hold {phrase:?}: {}",
+        shown[1]
+    );
+    assert_eq!(shown[2], true, "the turn found is not scrolled into view");
+    assert_eq!(
+        shown[3].as_u64(),
+        Some(turns.len() as u64),
+        "every turn is shown"
+    );
+    assert_eq!(
+        shown[4], true,
+        "the editing toolbar is hidden on imported minutes"
+    );
+    assert_eq!(shown[5], false, "the page shows an error");
+    assert!(
+        shown[6].as_str().unwrap().starts_with('○'),
+        "heading {}",
+        shown[6]
+    );
+    // The imported text comes back byte for byte.
+    let source = js(
+        &c,
+        "return fetch(document.getElementById('dl-source').href).then((r) => r.text());",
+    )
+    .await;
+    assert_eq!(
+        source.as_str().unwrap(),
+        std::fs::read_to_string(&file).unwrap(),
+        "the downloaded minutes text differs from the imported file"
+    );
+}

@@ -172,6 +172,28 @@ impl Archive {
         Ok((v, t))
     }
 
+    /// The minutes text a meeting was imported from (`archive import-minutes`): its file name
+    /// as imported and its bytes. Needs the export right, as a minutes download does.
+    pub fn minutes_source(&self, viewer: &Viewer, id: i64) -> anyhow::Result<(String, Vec<u8>)> {
+        self.permit(viewer, id, super::Action::Export)?;
+        let file: Option<String> = self
+            .db
+            .query_row(
+                "SELECT file FROM transcripts WHERE meeting_id = ?1 AND origin = 'minutes-text'
+                 ORDER BY version LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(file) = file else {
+            return Err(NoTranscript::NoMinutesText(id).into());
+        };
+        let bytes = self.read_meeting_file(id, &file)?;
+        self.audit(viewer, "export", Some(id), "minutes source text")?;
+        let name = file.strip_prefix("source-").unwrap_or(&file).to_string();
+        Ok((name, bytes))
+    }
+
     /// Saves an edited transcript as a new version, if `base` is still the latest version;
     /// its turns replace the searchable ones.
     pub fn save_revision(
@@ -323,6 +345,8 @@ pub enum NoTranscript {
     Version(i64, i64),
     #[error("meeting {0} has no transcript (imported from minutes text)")]
     MinutesText(i64),
+    #[error("meeting {0} was not imported from minutes text")]
+    NoMinutesText(i64),
 }
 
 /// Checks what the editor sends before it is kept: times in order and inside the recording,

@@ -108,6 +108,43 @@ pub(crate) async fn save(
     Ok(Json(serde_json::json!({ "version": version })).into_response())
 }
 
+/// `GET /api/meetings/{id}/turns`: the meeting's speaker turns as the archive keeps them, so a
+/// meeting imported from minutes text (no transcript, no recording) can still be read.
+pub(crate) async fn turns(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let v = auth.viewer;
+    let turns = st.with_archive(move |a| Ok(a.turns(&v, id)?)).await?;
+    Ok(Json(serde_json::json!({ "turns": turns })).into_response())
+}
+
+/// `GET /api/meetings/{id}/source`: the minutes text a meeting was imported from, as it was
+/// imported (a download).
+pub(crate) async fn source(
+    State(st): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let v = auth.viewer;
+    let (name, bytes) = st
+        .with_archive(move |a| Ok(a.minutes_source(&v, id)?))
+        .await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, attachment(&name)),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 pub(crate) async fn versions(
     State(st): State<Arc<AppState>>,
     auth: Auth,

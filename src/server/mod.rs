@@ -323,6 +323,8 @@ fn router(state: Arc<AppState>) -> axum::Router {
         .route("/meetings/{id}/versions", get(meetings::versions))
         .route("/meetings/{id}/diff", get(meetings::diff))
         .route("/meetings/{id}/audio", get(meetings::audio))
+        .route("/meetings/{id}/turns", get(meetings::turns))
+        .route("/meetings/{id}/source", get(meetings::source))
         .route("/meetings/{id}/{file}", get(meetings::minutes))
         .route(
             "/meetings/{id}/speakers/{speaker}/enroll",

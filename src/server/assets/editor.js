@@ -15,6 +15,7 @@ const meetingId = decodeURIComponent(location.pathname.split("/").filter(Boolean
 const params = new URLSearchParams(location.search);
 const viewVersion = params.has("v") ? Number(params.get("v")) : null;
 const startAt = params.has("t") ? Number(params.get("t")) : null;
+const startTurn = params.has("turn") ? Number(params.get("turn")) : null;
 const draftKey = `gijiroku:draft:${meetingId}`;
 
 const audio = document.getElementById("audio");
@@ -1281,6 +1282,8 @@ async function load() {
     document.getElementById("no-audio").classList.remove("hidden");
   }
 
+  if (meeting.origin === "minutes-text") return showMinutesText();
+
   const q = viewVersion !== null ? `?version=${viewVersion}` : "";
   const r = await api("GET", `/api/meetings/${meetingId}/transcript${q}`);
   T = r.transcript;
@@ -1322,6 +1325,43 @@ async function load() {
     if (audio.readyState >= 1 || !meeting.has_audio) go();
     else audio.addEventListener("loadedmetadata", go, { once: true });
   }
+}
+
+/** A meeting imported from past minutes text has turns but no transcript and no recording:
+ *  it is shown read-only as the minutes read (○speaker　text), with the turn a search hit
+ *  named (`?turn=N`) scrolled to and marked, and the imported text as a download. */
+async function showMinutesText() {
+  readOnly = true;
+  document.body.classList.add("read-only", "minutes-text");
+  document.title = `${meeting.title || "会議"} — 会議録 — gijiroku`;
+  for (const id of ["toolbar", "speakers-panel", "minutes-panel", "history-panel", "keys-panel"]) {
+    document.getElementById(id)?.classList.add("hidden");
+  }
+  document.getElementById("no-audio").classList.add("hidden");
+  document.getElementById("source-panel").classList.remove("hidden");
+  document.getElementById("dl-source").href = `/api/meetings/${meetingId}/source`;
+  banner("notice", "過去の会議録（本文から取り込み）です。録音はなく、閲覧のみできます。");
+  const r = await api("GET", `/api/meetings/${meetingId}/turns`);
+  let target = null;
+  box.replaceChildren(
+    ...r.turns.map((t) => {
+      const row = el(
+        "div",
+        { class: "turn", id: `turn-${t.seq}`, dataset: { seq: t.seq } },
+        el("div", { class: "who" },
+          el("span", { class: "spk" }, `○${t.speaker}`),
+          t.role ? el("small", {}, t.role) : null),
+        el("div", { class: "text" }, ...t.text.split("\n").flatMap((line, i) => (i ? [el("br"), line] : [line]))),
+      );
+      if (t.seq === startTurn) {
+        row.classList.add("hit-turn");
+        target = row;
+      }
+      return row;
+    }),
+  );
+  if (!r.turns.length) box.replaceChildren(el("p", { class: "muted" }, "発言がありません。"));
+  if (target) target.scrollIntoView({ block: "center" });
 }
 
 /** A local copy from an earlier visit that never reached the server: offer it back. */

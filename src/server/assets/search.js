@@ -51,7 +51,9 @@ async function run() {
       : count;
     hits.replaceChildren(
       ...r.hits.map((h) => {
-        const href = `/meetings/${h.meeting_id}` + (h.start !== null && h.start !== undefined ? `?t=${h.start.toFixed(2)}` : "");
+        // A transcribed turn opens at its moment in the recording; a turn of imported minutes
+        // text (no times) is scrolled to by its number.
+        const href = `/meetings/${h.meeting_id}` + (h.start !== null && h.start !== undefined ? `?t=${h.start.toFixed(2)}` : `?turn=${h.seq}`);
         return el(
           "div",
           { class: "hit", dataset: { meeting: h.meeting_id } },
