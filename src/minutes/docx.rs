@@ -187,16 +187,43 @@ pub fn render(m: &Minutes, options: &DocxOptions) -> anyhow::Result<Vec<u8>> {
     let council = m.kind.is_council();
     for item in &m.items {
         doc = match item {
+            // A mark or block with a heading opens that speaker's speech (the speech after
+            // it is continued, without a heading): ○渡辺議長　○午後１時開会.
+            Item::TimeMark {
+                text: t,
+                heading: Some(h),
+                ..
+            } => doc.add_paragraph(
+                Paragraph::new()
+                    .line_spacing(LineSpacing::new().before(120))
+                    .add_run(text(h).bold())
+                    .add_run(text(if ja { "　" } else { " " }))
+                    .add_run(text(t)),
+            ),
             Item::TimeMark { text: t, .. } => doc.add_paragraph(line(t)),
-            Item::Agenda { number, title, .. } => doc
-                .add_paragraph(line(&m.rule).keep_next(true))
-                .add_paragraph(
-                    Paragraph::new()
-                        .add_run(text(number).bold())
-                        .keep_next(true),
-                )
-                .add_paragraph(line(title).keep_next(true))
-                .add_paragraph(line(&m.rule)),
+            Item::Agenda {
+                number,
+                title,
+                heading,
+                ..
+            } => {
+                let rule = match heading {
+                    Some(h) => Paragraph::new()
+                        .line_spacing(LineSpacing::new().before(120))
+                        .add_run(text(h).bold())
+                        .add_run(text(if ja { "　" } else { " " }))
+                        .add_run(text(&m.rule)),
+                    None => line(&m.rule),
+                };
+                doc.add_paragraph(rule.keep_next(true))
+                    .add_paragraph(
+                        Paragraph::new()
+                            .add_run(text(number).bold())
+                            .keep_next(true),
+                    )
+                    .add_paragraph(line(title).keep_next(true))
+                    .add_paragraph(line(&m.rule))
+            }
             Item::Speech(sp) => add_speech(doc, sp, council, ja, m, options),
         };
     }
@@ -318,6 +345,13 @@ fn add_speech(
     m: &Minutes,
     options: &DocxOptions,
 ) -> Docx {
+    if sp.continued {
+        // Goes on from the block or mark before it: no heading, no indent, as printed.
+        for p in &sp.paragraphs {
+            doc = doc.add_paragraph(add_paragraph_text(Paragraph::new(), p, m, options));
+        }
+        return doc;
+    }
     let mut heading = text(&sp.heading).bold();
     if !sp.identified {
         // Left for the clerk: red so it is not missed.

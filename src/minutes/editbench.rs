@@ -224,6 +224,12 @@ fn agenda_of(published: &str, kind: MeetingKind) -> Vec<AgendaItem> {
         block.clear();
     };
     for l in published.lines() {
+        // A block opening the chair's speech prints its first rule after the heading:
+        // `○渡辺議長　────`.
+        let l = match l.split_once('　') {
+            Some((h, rest)) if h.starts_with('○') && rest.starts_with('─') => rest,
+            _ => l,
+        };
         if l.starts_with('─') {
             if in_block {
                 flush(&mut block);

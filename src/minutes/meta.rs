@@ -138,6 +138,16 @@ pub struct Conventions {
     /// procedure up (`○会議録署名人選定について` before 「会議録署名議員をご指名申し上げま
     /// す」), each at most once, the chair's speech going on under a new heading.
     pub subjects: Vec<SubjectLine>,
+    /// Plenary sessions: when the chair says an item's number and title in a sentence
+    /// (次に、日程第２、一般質問を行います), the 日程 block stands in for those words, inside
+    /// the chair's speech (次に、 / ── 日程第２ 一般質問 ── / を行います。), the chair going
+    /// on without a new heading; all 25 published Shinagawa minutes do this. Off: the block
+    /// after the paragraph and a new heading, as when only the number is said.
+    pub agenda_inline: bool,
+    /// The opening time mark printed after the chair's heading, the chair's first words on
+    /// the next line (`○渡辺議長　○午後１時開会`), as Shinagawa prints it. Off: the mark on a
+    /// line of its own before the chair's heading.
+    pub open_mark_in_speech: bool,
 }
 
 /// A clerk's subject line and the words of the chair that call for it.
@@ -167,6 +177,8 @@ impl Default for Conventions {
             rule: "─".repeat(40),
             chair_sentence_lines: false,
             subjects: Vec::new(),
+            agenda_inline: true,
+            open_mark_in_speech: false,
         }
     }
 }

@@ -144,6 +144,10 @@ pub struct Speech {
     /// time into the recording `00:03:12`.
     pub time: String,
     pub paragraphs: Vec<Paragraph>,
+    /// The speech goes on from the item before it (an agenda block or a time mark printed
+    /// inside the speaker's speech): printed without a heading.
+    #[serde(default)]
+    pub continued: bool,
 }
 
 /// What the body of the minutes holds, in order.
@@ -154,12 +158,20 @@ pub enum Item {
     TimeMark {
         text: String,
         at: f64,
+        /// The heading of the speech the mark opens, printed before it on its line
+        /// (`○渡辺議長　○午後１時開会`); the speech after it is `continued`.
+        #[serde(default)]
+        heading: Option<String>,
     },
     /// An agenda item taken up (日程第１ 会期の決定について).
     Agenda {
         number: String,
         title: String,
         at: f64,
+        /// The heading of the speech the block opens (`○渡辺議長　────`: the chair's first
+        /// words were the item's number and title); the speech after it is `continued`.
+        #[serde(default)]
+        heading: Option<String>,
     },
     Speech(Speech),
 }
@@ -380,6 +392,7 @@ pub fn draft(
             end,
             time: time_of(start),
             paragraphs,
+            continued: false,
         });
     }
 
@@ -648,6 +661,7 @@ fn subject_lines(speeches: &mut Vec<Speech>, meta: &MeetingMeta, time_of: &dyn F
             end: old_end,
             time: time_of(at),
             paragraphs: rest,
+            continued: false,
             ..first.clone()
         };
         speeches.insert(s + 1, second);
@@ -1052,7 +1066,7 @@ fn body_items(
     ja: bool,
     clock0: Option<f64>,
     digits: Digits,
-    placed: &[Option<f64>],
+    placed: &[Option<Placed>],
 ) -> Vec<Item> {
     let conv = &meta.conventions;
     let mark = |at: f64, word: &str, clock_override: Option<f64>| -> Option<Item> {
@@ -1062,7 +1076,11 @@ fn body_items(
         } else {
             format!("({} {})", word, style::clock_en(c))
         };
-        Some(Item::TimeMark { text, at })
+        Some(Item::TimeMark {
+            text,
+            at,
+            heading: None,
+        })
     };
     let (open_w, close_w, recess_w, resume_w) = if ja {
         (
@@ -1081,7 +1099,7 @@ fn body_items(
     };
     // Items with a time go where the metadata says; the others where `place_agenda` found
     // the chair taking them up.
-    let mut agenda: Vec<(f64, String, String)> = Vec::new();
+    let mut agenda: Vec<(f64, String, String, Option<String>)> = Vec::new();
     for (i, a) in meta.agenda.iter().enumerate() {
         let number = agenda_number(a, i, ja, meta.kind, digits);
         let given =
@@ -1091,9 +1109,12 @@ fn body_items(
                     meta::AgendaAt::Offset(s) => Some(s),
                     meta::AgendaAt::Clock(c) => Some(c - clock0?),
                 });
-        let at = given.or_else(|| placed.get(i).copied().flatten());
-        if let Some(at) = at {
-            agenda.push((at, number, a.title.clone()));
+        let at = match given {
+            Some(at) => Some((at, None)),
+            None => placed.get(i).cloned().flatten(),
+        };
+        if let Some((at, heading)) = at {
+            agenda.push((at, number, a.title.clone(), heading));
         }
     }
     agenda.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -1123,14 +1144,31 @@ fn body_items(
         _ => close_w,
     };
     let first_start = speeches.first().map(|s| s.start);
+    // With `open_mark_in_speech`, the opening mark goes after the chair's heading when the
+    // chair speaks first (and no agenda block opens that speech).
+    let mut mark_opens_speech = false;
     if let (true, Some(first)) = (is_timed_kind, first_start) {
         if opened.is_some() || start_override.is_some() {
-            items.extend(mark(first, &open_w, start_override));
+            let in_speech = ja
+                && conv.open_mark_in_speech
+                && speeches
+                    .first()
+                    .is_some_and(|s| !s.continued && presides(meta.kind, s.role.as_deref()))
+                && agenda.peek().is_none_or(|(at, ..)| *at > first + 1e-6);
+            if let Some(mut m) = mark(first, &open_w, start_override) {
+                if let (true, Item::TimeMark { heading, .. }, Some(sp)) =
+                    (in_speech, &mut m, speeches.first())
+                {
+                    *heading = Some(sp.heading.clone());
+                    mark_opens_speech = true;
+                }
+                items.push(m);
+            }
         }
     }
     let mut prev_end: Option<f64> = None;
     let mut prev_text = String::new();
-    for sp in speeches {
+    for (n, sp) in speeches.iter().enumerate() {
         if let (true, Some(pe)) = (is_timed_kind, prev_end) {
             // A short recess counts when the chair called it (休憩いたします).
             let called = ja && sp.start - pe >= 60.0 && prev_text.contains("休憩");
@@ -1139,15 +1177,21 @@ fn body_items(
                 items.extend(mark(sp.start, &resume_w, None));
             }
         }
-        while let Some((at, _, _)) = agenda.peek() {
+        while let Some((at, ..)) = agenda.peek() {
             if *at > sp.start + 1e-6 {
                 break;
             }
-            if let Some((at, number, title)) = agenda.next() {
-                items.push(Item::Agenda { number, title, at });
+            if let Some((at, number, title, heading)) = agenda.next() {
+                items.push(Item::Agenda {
+                    number,
+                    title,
+                    at,
+                    heading,
+                });
             }
         }
-        items.push(Item::Speech(sp.clone()));
+        let mut sp = sp.clone();
+        sp.continued |= n == 0 && mark_opens_speech;
         prev_end = Some(sp.end);
         prev_text = sp
             .paragraphs
@@ -1156,9 +1200,15 @@ fn body_items(
             .find(|p| !p.note)
             .map(|p| p.text.clone())
             .unwrap_or_default();
+        items.push(Item::Speech(sp));
     }
-    for (at, number, title) in agenda {
-        items.push(Item::Agenda { number, title, at });
+    for (at, number, title, _) in agenda {
+        items.push(Item::Agenda {
+            number,
+            title,
+            at,
+            heading: None,
+        });
     }
     if let (true, Some(last)) = (is_timed_kind, speeches.last()) {
         if closed.is_some() || end_override.is_some() {
@@ -1251,13 +1301,15 @@ fn names_number(text: &str, number: &str, kind: MeetingKind) -> bool {
 /// について) and splits that speech there, as the clerk does: plenary minutes print the
 /// 日程 block after the paragraph that takes the items up (日程第１を議題に供します), the
 /// chair going on under a new heading; committee minutes print the item before it.
-/// Returns each item's time, for `body_items`.
+/// With `agenda_inline`, a plenary block stands in for the number and title said in the
+/// chair's sentence (see [`place_inline`]).
+/// Returns each item's time and the heading of the speech it opens, for `body_items`.
 fn place_agenda(
     speeches: &mut Vec<Speech>,
     meta: &MeetingMeta,
     ja: bool,
     time_of: &dyn Fn(f64) -> String,
-) -> Vec<Option<f64>> {
+) -> Vec<Option<Placed>> {
     let after = meta.kind == MeetingKind::Plenary;
     let mut out = vec![None; meta.agenda.len()];
     let (mut si, mut pi) = (0usize, 0usize);
@@ -1307,17 +1359,27 @@ fn place_agenda(
         let Some((s, q)) = found else {
             continue;
         };
+        if after && meta.conventions.agenda_inline {
+            if let Some(placed) =
+                place_inline(speeches, s, q, &number, &titles[k], ja, meta, time_of)
+            {
+                (si, pi) = (placed.1, 0);
+                out[k] = Some(placed.0);
+                continue;
+            }
+        }
         let cut = if after { q + 1 } else { q };
         if cut == 0 {
-            out[k] = Some(speeches[s].start);
+            out[k] = Some((speeches[s].start, None));
             (si, pi) = (s, q);
         } else if cut >= speeches[s].paragraphs.len() {
-            out[k] = Some(
+            out[k] = Some((
                 speeches
                     .get(s + 1)
                     .map(|n| n.start)
                     .unwrap_or(speeches[s].end + 1e-3),
-            );
+                None,
+            ));
             (si, pi) = (s, q);
         } else {
             let first = &mut speeches[s];
@@ -1334,15 +1396,256 @@ fn place_agenda(
                 end: old_end,
                 time: time_of(start),
                 paragraphs: rest,
+                continued: false,
                 ..first.clone()
             };
             speeches.insert(s + 1, second);
-            out[k] = Some(start);
+            out[k] = Some((start, None));
             // Later items may be named in the same paragraph (一括議題).
             (si, pi) = if after { (s, q) } else { (s + 1, 0) };
         }
     }
     out
+}
+
+/// Where an agenda item went: its time, and the heading of the speech its block opens.
+type Placed = (f64, Option<String>);
+
+/// Char span of `text` where the item's number is said followed by its title (or the title
+/// without について / の件): 日程第２、一般質問. `number` is folded; spaces are ignored.
+fn inline_span(
+    text: &str,
+    number: &str,
+    (title, short): &(String, String),
+) -> Option<(usize, usize)> {
+    // Folded chars with the index of the char of `text` each comes from.
+    let mut folded: Vec<char> = Vec::new();
+    let mut from: Vec<usize> = Vec::new();
+    for (i, c) in text.chars().enumerate() {
+        for f in fold(&c.to_string()).chars() {
+            folded.push(f);
+            from.push(i);
+        }
+    }
+    let num: Vec<char> = number.chars().collect();
+    let title: Vec<char> = title.chars().collect();
+    let short: Vec<char> = short.chars().collect();
+    if num.is_empty() || title.is_empty() {
+        return None;
+    }
+    let at = |i: usize, w: &[char]| folded.len() >= i + w.len() && folded[i..i + w.len()] == *w;
+    for i in 0..folded.len() {
+        if !at(i, &num) {
+            continue;
+        }
+        // Not 日程第２ inside 日程第２１ or 追加日程第２.
+        let end = i + num.len();
+        if folded.get(end).is_some_and(|c| c.is_ascii_digit())
+            || !number.starts_with("追加") && i >= 2 && folded[i - 2..i] == ['追', '加']
+        {
+            continue;
+        }
+        let mut j = end;
+        while folded
+            .get(j)
+            .is_some_and(|c| matches!(c, '、' | ',' | '，' | '・'))
+        {
+            j += 1;
+        }
+        let said = [&title, &short]
+            .into_iter()
+            .find(|w| w.len() >= 2 && at(j, w))?;
+        let last = from[j + said.len() - 1];
+        return Some((from[i], last + 1));
+    }
+    None
+}
+
+/// For each char of `clean`, and one past its end, the char of `p.verbatim` it comes from:
+/// the verbatim text less the removals is what ケバ取り kept, and a character diff carries it
+/// over the draft's later changes (。 added, widths, terms).
+fn clean_to_verbatim(p: &Paragraph, clean: &str) -> Vec<usize> {
+    let verbatim: Vec<char> = p.verbatim.chars().collect();
+    let mut removed = vec![false; verbatim.len()];
+    for r in &p.removals {
+        for x in removed
+            .iter_mut()
+            .take(r.removal.end.min(verbatim.len()))
+            .skip(r.removal.start)
+        {
+            *x = true;
+        }
+    }
+    let kept_at: Vec<usize> = (0..verbatim.len()).filter(|&i| !removed[i]).collect();
+    let kept: String = kept_at.iter().map(|&i| verbatim[i]).collect();
+    let diff = similar::TextDiff::from_chars(kept.as_str(), clean);
+    let to_verbatim = |k: usize| kept_at.get(k).copied().unwrap_or(verbatim.len());
+    let mut map = Vec::with_capacity(clean.chars().count() + 1);
+    let mut k = 0usize;
+    for op in diff.ops() {
+        let (tag, old, new) = op.as_tag_tuple();
+        match tag {
+            similar::DiffTag::Equal => {
+                for _ in new {
+                    map.push(to_verbatim(k));
+                    k += 1;
+                }
+            }
+            similar::DiffTag::Delete => k += old.len(),
+            similar::DiffTag::Insert => {
+                for _ in new {
+                    map.push(to_verbatim(k));
+                }
+            }
+            similar::DiffTag::Replace => {
+                let n = new.len();
+                for _ in 0..n {
+                    map.push(to_verbatim(k));
+                }
+                k += old.len();
+            }
+        }
+    }
+    map.push(to_verbatim(k));
+    map
+}
+
+/// A paragraph cut around the clean chars `c1..c2` (the agenda words): the part before and
+/// the part after, each with its share of the verbatim text and removals; the verbatim of
+/// the cut-out words stays with the part before (Accept All of a tracked DOCX still gives
+/// the clean text). Times are shared out by characters of the verbatim text.
+fn cut_paragraph(p: &Paragraph, c1: usize, c2: usize) -> (Paragraph, Paragraph) {
+    let clean: Vec<char> = p.text.chars().collect();
+    let map = clean_to_verbatim(p, &p.text);
+    let vlen = p.verbatim.chars().count();
+    let v2 = map.get(c2).copied().unwrap_or(vlen).min(vlen);
+    let v1 = map.get(c1).copied().unwrap_or(v2).min(v2);
+    let time = |v: usize| p.start + (p.end - p.start) * v as f64 / vlen.max(1) as f64;
+    let vchars: Vec<char> = p.verbatim.chars().collect();
+    let (mut r1, mut r2) = (Vec::new(), Vec::new());
+    for r in &p.removals {
+        if r.removal.start < v2 {
+            r1.push(r.clone());
+        } else {
+            let mut r = r.clone();
+            r.removal.start -= v2;
+            r.removal.end -= v2;
+            r2.push(r);
+        }
+    }
+    let before = Paragraph {
+        text: clean[..c1.min(clean.len())]
+            .iter()
+            .collect::<String>()
+            .trim_end()
+            .to_string(),
+        verbatim: vchars[..v2].iter().collect(),
+        removals: r1,
+        start: p.start,
+        end: time(v1),
+        segments: p.segments.clone(),
+        note: false,
+    };
+    let after = Paragraph {
+        text: clean[c2.min(clean.len())..]
+            .iter()
+            .collect::<String>()
+            .trim_start()
+            .to_string(),
+        verbatim: vchars[v2..].iter().collect(),
+        removals: r2,
+        start: time(v2),
+        end: p.end,
+        segments: p.segments.clone(),
+        note: false,
+    };
+    (before, after)
+}
+
+/// A plenary block inside the chair's sentence: when paragraph `q` of speech `s` says the
+/// item's number and title, the words before them end the speech (次に、), the block takes
+/// their place, and the words after them go on as a `continued` speech (を行います。), as
+/// the published minutes print it. When the sentence opens the speech, the block opens it
+/// too, under its heading (○渡辺議長　────). Returns the item's place and the index of
+/// the speech after the block; None when the words are not said so (only the number: the
+/// block goes after the paragraph) or nothing of the speech would follow the block.
+#[allow(clippy::too_many_arguments)]
+fn place_inline(
+    speeches: &mut Vec<Speech>,
+    s: usize,
+    q: usize,
+    number: &str,
+    title: &(String, String),
+    ja: bool,
+    meta: &MeetingMeta,
+    time_of: &dyn Fn(f64) -> String,
+) -> Option<(Placed, usize)> {
+    if !ja || meta.kind != MeetingKind::Plenary {
+        return None;
+    }
+    let sp = &speeches[s];
+    let p = &sp.paragraphs[q];
+    let (c1, c2) = inline_span(&p.text, number, title)?;
+    let (before, after) = cut_paragraph(p, c1, c2);
+    let empty = |p: &Paragraph| {
+        p.text
+            .trim_matches(|c: char| c.is_whitespace() || c == '、')
+            .is_empty()
+    };
+    // A part left empty (a filler before the words) is not printed: the other part keeps
+    // the whole verbatim text and every removal, so nothing the draft lists is lost.
+    let (before, after) = match (empty(&before), empty(&after)) {
+        (true, true) => return None,
+        (true, false) => (
+            None,
+            Some(Paragraph {
+                text: after.text,
+                start: after.start,
+                ..p.clone()
+            }),
+        ),
+        (false, true) => (
+            Some(Paragraph {
+                text: before.text,
+                end: before.end,
+                ..p.clone()
+            }),
+            None,
+        ),
+        (false, false) => (Some(before), Some(after)),
+    };
+    let mut head: Vec<Paragraph> = sp.paragraphs[..q].to_vec();
+    head.extend(before);
+    let mut tail: Vec<Paragraph> = after.into_iter().collect();
+    tail.extend(sp.paragraphs[q + 1..].iter().cloned());
+    if tail.iter().all(|p| p.note) {
+        return None;
+    }
+    let start = tail[0].start;
+    if head.is_empty() {
+        let sp = &mut speeches[s];
+        sp.paragraphs = tail;
+        sp.continued = true;
+        return Some(((sp.start, Some(sp.heading.clone())), s));
+    }
+    let first = &mut speeches[s];
+    let old_end = first.end;
+    first.paragraphs = head;
+    first.end = first
+        .paragraphs
+        .last()
+        .map(|p| p.end)
+        .unwrap_or(first.start);
+    let second = Speech {
+        start,
+        end: old_end,
+        time: time_of(start),
+        paragraphs: tail,
+        continued: true,
+        ..first.clone()
+    };
+    speeches.insert(s + 1, second);
+    Some(((start, None), s + 1))
 }
 
 fn agenda_number(a: &AgendaItem, i: usize, ja: bool, kind: MeetingKind, digits: Digits) -> String {
