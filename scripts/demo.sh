@@ -23,7 +23,7 @@ $BIN transcribe --diarize -f json,txt,srt,vtt,rttm --out "$OUT" recordings/*.wav
 echo "==> drafting minutes for the meeting sample" >&2
 $BIN minutes "$OUT/ami-meeting-excerpt.json" --meta examples/demo-meeting.toml -f docx,md,txt,html --out "$OUT"
 echo "==> filing the meeting in the archive ($GIJIROKU_DATA) and searching it" >&2
-$BIN archive list --json | grep -q "AMI corpus excerpt" || $BIN archive add "$OUT/ami-meeting-excerpt.json" --meta examples/demo-meeting.toml
+$BIN archive list --json | grep -q "AMI corpus excerpt" || $BIN archive add "$OUT/ami-meeting-excerpt.json" --meta examples/demo-meeting.toml --audio recordings/ami-meeting-excerpt.wav
 $BIN search "feedback" --limit 3
 echo >&2
 echo "Outputs:" >&2

@@ -201,3 +201,41 @@ fn an_interrupted_write_is_finished_at_the_next_open() {
     assert!(!tmp.path().join("files").join("77").exists());
     assert_eq!(a.list(&v).unwrap().len(), 1);
 }
+
+/// `archive import-minutes FOLDER` imports the folder's .txt files in name order (the usual
+/// import of a council's past minutes); a folder without any is one error line, exit 1.
+#[test]
+fn import_minutes_takes_a_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gijiroku"))
+            .arg("--data")
+            .arg(&data)
+            .args(["--quiet", "--json", "archive", "import-minutes"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[minutes_dir().as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ids"].as_array().unwrap().len(), 25);
+    // Again: everything is already there, nothing is added twice.
+    let again = run(&[minutes_dir().as_os_str()]);
+    assert!(again.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v["ids"].as_array().unwrap().len(), 0);
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.md"), "not minutes").unwrap();
+    let bad = run(&[empty.as_os_str()]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("holds no minutes text"), "{err}");
+}

@@ -19,7 +19,8 @@ pub enum Command {
         #[arg(long)]
         audio: Option<PathBuf>,
     },
-    /// Import past minutes written as text (`○渡辺議長　…` speaker headings).
+    /// Import past minutes written as text (`○渡辺議長　…` speaker headings): files, or
+    /// folders (their `.txt` files, in name order).
     ImportMinutes {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -109,6 +110,7 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
                     .transpose()?,
                 department,
             };
+            let files = minutes_files(&files)?;
             let mut ids = Vec::new();
             let bar = gijiroku::progress::bar(files.len() as u64, "importing minutes");
             for f in &files {
@@ -294,4 +296,27 @@ pub fn run(c: Command, g: &Globals) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The minutes files named: files as given, folders replaced by their `.txt` files in name
+/// order (a folder of a council's past minutes is the usual import).
+fn minutes_files(args: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for a in args {
+        if !a.is_dir() {
+            out.push(a.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(a)
+            .with_context(|| format!("cannot read the folder {}", a.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("txt")))
+            .collect();
+        if found.is_empty() {
+            anyhow::bail!("{} holds no minutes text (.txt) files", a.display());
+        }
+        found.sort();
+        out.append(&mut found);
+    }
+    Ok(out)
 }
