@@ -246,3 +246,243 @@ fn the_benchmark_speaks_the_agenda_words_and_knows_the_signers() {
         "not spoken"
     );
 }
+
+/// Each body paragraph's text of a DOCX (every w:t of a w:p, in order).
+fn docx_paragraphs(docx: &[u8]) -> Vec<String> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let mut xml = String::new();
+    z.by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    const W: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name((W, "p")))
+        .map(|p| {
+            p.descendants()
+                .filter(|n| n.has_tag_name((W, "t")))
+                .filter_map(|n| n.text())
+                .collect()
+        })
+        .collect()
+}
+
+fn two_items() -> MeetingMeta {
+    let mut m = plenary();
+    for title in ["会期の決定について", "一般質問"] {
+        m.agenda.push(minutes::AgendaItem {
+            number: None,
+            title: title.into(),
+            at: None,
+        });
+    }
+    m
+}
+
+#[test]
+fn an_agenda_block_said_inside_the_chairs_sentence_is_printed_there() {
+    // Shinagawa 2024-02-20: 「次に、── 日程第２ 一般質問 ── を行います。」 under one heading.
+    let t = transcript(&[
+        ("S2", 0.0, 4.0, "以上で説明を終わります。"),
+        (
+            "S1",
+            5.0,
+            12.0,
+            "以上で、区長の説明を終わります。次に、日程第２、一般質問を行います。初めに、代表質問を行います。",
+        ),
+        ("S2", 14.0, 16.0, "お答えします。"),
+    ]);
+    let mut m = two_items();
+    let rule = m.conventions.rule.clone();
+    let txt = body(&t, &m);
+    assert!(
+        txt.contains(&format!(
+            "○渡辺議長　以上で、区長の説明を終わります。次に、\n{rule}\n日程第２\n一般質問\n{rule}\nを行います。初めに、代表質問を行います。\n\n○森澤区長　お答えします。"
+        )),
+        "{txt}"
+    );
+    assert_eq!(txt.matches("○渡辺議長").count(), 1, "{txt}");
+    // The model: the speech after the block goes on without a heading; its verbatim text
+    // and the first part's hold every word said.
+    let d = minutes::draft(&t, &m, &MinutesOptions::default()).unwrap();
+    let speeches: Vec<&minutes::Speech> = d
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            minutes::Item::Speech(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert!(speeches[2].continued && !speeches[1].continued);
+    assert_eq!(
+        format!(
+            "{}{}",
+            speeches[1].paragraphs[0].verbatim, speeches[2].paragraphs[0].verbatim
+        ),
+        "以上で、区長の説明を終わります。次に、日程第２、一般質問を行います。初めに、代表質問を行います。"
+    );
+    assert!(speeches[1].end <= speeches[2].start);
+    // Every download shows it: Markdown, HTML and DOCX print no heading after the block.
+    let md = String::from_utf8(minutes::render(&d, Format::Markdown).unwrap()).unwrap();
+    assert!(
+        md.contains("終わります。次に、\n\n---\n\n### 日程第２　一般質問\n\n---\n\nを行います。"),
+        "{md}"
+    );
+    let html = String::from_utf8(minutes::render(&d, Format::Html).unwrap()).unwrap();
+    assert!(
+        html.contains("<div class=\"speech continued\"")
+            && html.contains("<p>を行います。初めに、代表質問を行います。</p>"),
+        "{html}"
+    );
+    let paras = docx_paragraphs(&minutes::render(&d, Format::Docx).unwrap());
+    let at = paras
+        .iter()
+        .position(|p| p == "を行います。初めに、代表質問を行います。")
+        .unwrap_or_else(|| panic!("{paras:?}"));
+    assert_eq!(paras[at - 1], rule);
+    assert_eq!(paras[at - 3], "日程第２");
+    assert!(paras[at - 5].ends_with("終わります。次に、"), "{paras:?}");
+    // Only the number said: the block after the paragraph, the chair under a new heading.
+    let t2 = transcript(&[(
+        "S1",
+        5.0,
+        12.0,
+        "次に、日程第２を議題に供します。初めに、代表質問を行います。",
+    )]);
+    let txt = body(&t2, &m);
+    assert!(
+        txt.contains(&format!(
+            "議題に供します。初めに、代表質問を行います。\n{rule}\n"
+        )),
+        "{txt}"
+    );
+    // Off: the block after the paragraph, as before.
+    m.conventions.agenda_inline = false;
+    let txt = body(&t, &m);
+    assert!(
+        txt.contains(&format!(
+            "代表質問を行います。\n{rule}\n日程第２\n一般質問\n{rule}\n"
+        )),
+        "{txt}"
+    );
+}
+
+#[test]
+fn a_block_that_opens_the_chairs_speech_follows_the_heading_and_keeps_the_floor_call() {
+    // 2024-02-20: ○渡辺議長　──── 日程第１ 会期の決定について ──── を議題に供します。…
+    // ご異議ありませんか。〔「異議なし」と呼ぶ者あり〕, then the chair under a new heading.
+    let t = transcript(&[
+        ("S2", 0.0, 3.0, "以上で説明を終わります。"),
+        (
+            "S1",
+            4.0,
+            12.0,
+            "日程第１、会期の決定についてを議題に供します。会期を本日１日といたしますが、ご異議ありませんか。",
+        ),
+        ("S9", 12.5, 13.2, "異議なし"),
+        ("S1", 14.0, 18.0, "ご異議なしと認めます。"),
+    ]);
+    let m = two_items();
+    let rule = m.conventions.rule.clone();
+    let txt = body(&t, &m);
+    assert!(
+        txt.contains(&format!(
+            "\n\n○渡辺議長　{rule}\n日程第１\n会期の決定について\n{rule}\nを議題に供します。会期を本日１日といたしますが、ご異議ありませんか。\n〔「異議なし」と呼ぶ者あり〕\n\n○渡辺議長　ご異議なしと認めます。"
+        )),
+        "{txt}"
+    );
+    let d = minutes::draft(&t, &m, &MinutesOptions::default()).unwrap();
+    assert!(d.items.iter().any(|i| matches!(
+        i,
+        minutes::Item::Agenda { heading: Some(h), .. } if h == "○渡辺議長"
+    )));
+    let md = String::from_utf8(minutes::render(&d, Format::Markdown).unwrap()).unwrap();
+    assert!(
+        md.contains(
+            "**○渡辺議長**\n\n---\n\n### 日程第１　会期の決定について\n\n---\n\nを議題に供します。"
+        ),
+        "{md}"
+    );
+    let paras = docx_paragraphs(&minutes::render(&d, Format::Docx).unwrap());
+    assert!(
+        paras
+            .windows(2)
+            .any(|w| w[0] == format!("○渡辺議長　{rule}") && w[1] == "日程第１"),
+        "{paras:?}"
+    );
+}
+
+#[test]
+fn the_opening_mark_goes_after_the_chairs_heading_when_the_style_says_so() {
+    let t = transcript(&[
+        (
+            "S1",
+            0.0,
+            4.0,
+            "ただいまから定例会を開会いたします。本日の会議を開きます。",
+        ),
+        ("S2", 5.0, 8.0, "ご説明申し上げます。"),
+    ]);
+    let mut m = plenary();
+    m.recording_start = Some("13:00:00".into());
+    let plain = body(&t, &m);
+    assert!(
+        plain.contains("○午後１時開会\n\n○渡辺議長　ただいまから定例会を開会いたします。"),
+        "{plain}"
+    );
+    m.conventions.open_mark_in_speech = true;
+    let txt = body(&t, &m);
+    assert!(
+        txt.contains("\n○渡辺議長　○午後１時開会\nただいまから定例会を開会いたします。本日の会議を開きます。\n\n○森澤区長"),
+        "{txt}"
+    );
+    assert_eq!(txt.matches("○渡辺議長").count(), 1, "{txt}");
+    let d = minutes::draft(&t, &m, &MinutesOptions::default()).unwrap();
+    let html = String::from_utf8(minutes::render(&d, Format::Html).unwrap()).unwrap();
+    assert!(
+        html.contains(
+            "<p class=\"time-mark\"><span class=\"heading\">○渡辺議長</span>　○午後１時開会</p>"
+        ),
+        "{html}"
+    );
+    let paras = docx_paragraphs(&minutes::render(&d, Format::Docx).unwrap());
+    assert!(
+        paras
+            .windows(2)
+            .any(|w| w[0] == "○渡辺議長　○午後１時開会" && w[1].starts_with("ただいまから")),
+        "{paras:?}"
+    );
+    // Not when somebody else speaks first.
+    let t2 = transcript(&[
+        ("S2", 0.0, 3.0, "ご説明申し上げます。"),
+        ("S1", 4.0, 8.0, "ただいまから定例会を開会いたします。"),
+    ]);
+    let txt = body(&t2, &m);
+    assert!(txt.contains("○午後１時開会\n\n○森澤区長"), "{txt}");
+}
+
+#[test]
+fn the_benchmark_reads_a_block_that_opens_the_chairs_speech() {
+    // 2024-02-20 prints 日程第１ after the chair's heading (○渡辺議長　────): the clerk's
+    // agenda still has it.
+    let all =
+        minutes::fidelity::load_turns(&std::path::Path::new(EVAL).join("turns.jsonl")).unwrap();
+    let id = "r06-20240220-honkaigi";
+    let published =
+        std::fs::read_to_string(std::path::Path::new(EVAL).join(format!("{id}.txt"))).unwrap();
+    let (_, meta) = editbench::noisy_meeting(&all[id], &published);
+    let items: Vec<(Option<&str>, &str)> = meta
+        .agenda
+        .iter()
+        .map(|a| (a.number.as_deref(), a.title.as_str()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (Some("日程第１"), "会期の決定について"),
+            (Some("日程第２"), "一般質問")
+        ]
+    );
+}
