@@ -486,3 +486,84 @@ fn the_benchmark_reads_a_block_that_opens_the_chairs_speech() {
         ]
     );
 }
+
+#[test]
+fn an_item_goes_where_its_number_is_said_before_its_title_said_in_passing() {
+    // 2024-06-10 総務委員会: 「今後取り上げていく報告事項等の案件の中で」 names the title
+    // long before 「次に、予定表３、報告事項を聴取いたします。」 takes the item up.
+    let t = transcript(&[
+        (
+            "S1",
+            0.0,
+            3.0,
+            "次に、予定表２の事務事業概要を議題に供します。",
+        ),
+        (
+            "S1",
+            5.0,
+            9.0,
+            "具体的な質疑につきましては、今後取り上げていく報告事項等の案件の中で行ってください。",
+        ),
+        ("S2", 11.0, 14.0, "ご説明申し上げます。"),
+        (
+            "S1",
+            16.0,
+            19.0,
+            "次に、予定表３、報告事項を聴取いたします。",
+        ),
+    ]);
+    let mut m = MeetingMeta {
+        kind: MeetingKind::Committee,
+        ..Default::default()
+    };
+    for (n, title) in [("２", "事務事業概要"), ("３", "報告事項")] {
+        m.agenda.push(minutes::AgendaItem {
+            number: Some(n.into()),
+            title: title.into(),
+            at: None,
+        });
+    }
+    let txt = body(&t, &m);
+    let rule = m.conventions.rule.clone();
+    assert!(
+        txt.contains(&format!(
+            "○森澤区長　ご説明申し上げます。\n{rule}\n３ 報告事項\n\n○渡辺議長　次に、予定表３"
+        )),
+        "{txt}"
+    );
+    // Said only by its title (no 予定表３ anywhere), an item is still placed there.
+    let t2 = transcript(&[
+        (
+            "S1",
+            0.0,
+            3.0,
+            "次に、予定表２の事務事業概要を議題に供します。",
+        ),
+        ("S2", 5.0, 8.0, "ご説明申し上げます。"),
+        ("S1", 10.0, 13.0, "次に、報告事項を聴取いたします。"),
+    ]);
+    let txt = body(&t2, &m);
+    assert!(
+        txt.contains(&format!("{rule}\n３ 報告事項\n\n○渡辺議長　次に、報告事項")),
+        "{txt}"
+    );
+}
+
+#[test]
+fn the_benchmark_agenda_has_the_items_added_on_the_day() {
+    // 2024-03-07: 追加日程第１ (the clerk hands out the 追加議事日程 before it is taken up).
+    let all =
+        minutes::fidelity::load_turns(&std::path::Path::new(EVAL).join("turns.jsonl")).unwrap();
+    let id = "r06-20240307-honkaigi";
+    let published =
+        std::fs::read_to_string(std::path::Path::new(EVAL).join(format!("{id}.txt"))).unwrap();
+    let (_, meta) = editbench::noisy_meeting(&all[id], &published);
+    assert!(
+        meta.agenda
+            .iter()
+            .any(|a| a.number.as_deref() == Some("追加日程第１")
+                && a.title == "第37号議案 教育委員会委員の任命同意について"),
+        "{:?}",
+        meta.agenda
+    );
+}

@@ -201,7 +201,9 @@ fn agenda_of(published: &str, kind: MeetingKind) -> Vec<AgendaItem> {
         while i < block.len() {
             let l = block[i].trim();
             if kind == MeetingKind::Plenary {
-                if l.starts_with("日程第") && i + 1 < block.len() {
+                // 追加日程第１: items added on the day (the clerk hands out 追加議事日程).
+                if (l.starts_with("日程第") || l.starts_with("追加日程第")) && i + 1 < block.len()
+                {
                     out.push(AgendaItem {
                         number: Some(l.to_string()),
                         title: block[i + 1].trim().to_string(),

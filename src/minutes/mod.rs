@@ -25,6 +25,7 @@ mod keypoints;
 pub mod meta;
 pub mod redact;
 mod render;
+pub mod restarts;
 pub mod style;
 pub mod terms;
 
@@ -1334,28 +1335,29 @@ fn place_agenda(
             continue;
         }
         let number = fold(&agenda_number(a, k, ja, meta.kind, meta.digits()));
-        let names = |p: &Paragraph| {
-            if p.note {
-                return false;
-            }
+        let by_number = |p: &Paragraph| !p.note && names_number(&fold(&p.text), &number, meta.kind);
+        // A paragraph naming several items' titles is the chair's overview of the day
+        // (本日は議案審査、報告事項、所管事務調査と進めます), not the item being taken up.
+        let by_title = |p: &Paragraph| {
             let t = fold(&p.text);
-            if names_number(&t, &number, meta.kind) {
-                return true;
-            }
-            // A paragraph naming several items' titles is the chair's overview of the day
-            // (本日は議案審査、報告事項、所管事務調査と進めます), not the item being taken up.
-            names_title(&t, &titles[k]) && titles.iter().filter(|x| names_title(&t, x)).count() < 2
+            !p.note
+                && names_title(&t, &titles[k])
+                && titles.iter().filter(|x| names_title(&t, x)).count() < 2
         };
-        let mut found = None;
-        'search: for (s, sp) in speeches.iter().enumerate().skip(si) {
-            let from = if s == si { pi } else { 0 };
-            for (q, p) in sp.paragraphs.iter().enumerate().skip(from) {
-                if names(p) {
-                    found = Some((s, q));
-                    break 'search;
-                }
-            }
-        }
+        let first = |names: &dyn Fn(&Paragraph) -> bool| {
+            speeches.iter().enumerate().skip(si).find_map(|(s, sp)| {
+                let from = if s == si { pi } else { 0 };
+                sp.paragraphs
+                    .iter()
+                    .enumerate()
+                    .skip(from)
+                    .find(|(_, p)| names(p))
+                    .map(|(q, _)| (s, q))
+            })
+        };
+        // The number first: a title is also said in passing (今後取り上げていく報告事項等の
+        // 案件), the number (予定表３, 日程第３) when the item is taken up.
+        let found = first(&by_number).or_else(|| first(&by_title));
         let Some((s, q)) = found else {
             continue;
         };
