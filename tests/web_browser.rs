@@ -896,7 +896,7 @@ async fn past_minutes_open_from_search_at_the_turn_found() {
         .unwrap()
         .unwrap();
     assert!(
-        href.ends_with(&format!("?turn={seq}")),
+        href.contains(&format!("?turn={seq}&q=")),
         "the hit for {phrase:?} links to {href}, not to turn {seq}"
     );
     click(&c, ".hit-link").await;
@@ -914,7 +914,8 @@ async fn past_minutes_open_from_search_at_the_turn_found() {
                  document.querySelectorAll('#transcript .turn').length, \
                  document.getElementById('toolbar').classList.contains('hidden'), \
                  !!document.querySelector('#transcript .error'), \
-                 t.querySelector('.spk').textContent];",
+                 t.querySelector('.spk').textContent, \
+                 [...t.querySelectorAll('.text mark')].map((m) => m.textContent)];",
     )
     .await;
     assert_eq!(shown[0].as_str(), Some(seq.to_string().as_str()));
@@ -938,6 +939,11 @@ async fn past_minutes_open_from_search_at_the_turn_found() {
         shown[6].as_str().unwrap().starts_with('○'),
         "heading {}",
         shown[6]
+    );
+    assert_eq!(
+        shown[7],
+        json!([phrase]),
+        "the searched phrase is marked in the turn"
     );
     // The imported text comes back byte for byte.
     let source = js(

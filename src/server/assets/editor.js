@@ -16,6 +16,7 @@ const params = new URLSearchParams(location.search);
 const viewVersion = params.has("v") ? Number(params.get("v")) : null;
 const startAt = params.has("t") ? Number(params.get("t")) : null;
 const startTurn = params.has("turn") ? Number(params.get("turn")) : null;
+const searched = params.get("q") || "";
 const draftKey = `gijiroku:draft:${meetingId}`;
 
 const audio = document.getElementById("audio");
@@ -1342,6 +1343,7 @@ async function showMinutesText() {
   document.getElementById("dl-source").href = `/api/meetings/${meetingId}/source`;
   banner("notice", "過去の会議録（本文から取り込み）です。録音はなく、閲覧のみできます。");
   const r = await api("GET", `/api/meetings/${meetingId}/turns`);
+  const terms = searchTerms(searched);
   let target = null;
   box.replaceChildren(
     ...r.turns.map((t) => {
@@ -1351,7 +1353,7 @@ async function showMinutesText() {
         el("div", { class: "who" },
           el("span", { class: "spk" }, `○${t.speaker}`),
           t.role ? el("small", {}, t.role) : null),
-        el("div", { class: "text" }, ...t.text.split("\n").flatMap((line, i) => (i ? [el("br"), line] : [line]))),
+        el("div", { class: "text" }, ...t.text.split("\n").flatMap((line, i) => (i ? [el("br"), ...withMarks(line, terms)] : withMarks(line, terms)))),
       );
       if (t.seq === startTurn) {
         row.classList.add("hit-turn");
@@ -1362,6 +1364,43 @@ async function showMinutesText() {
   );
   if (!r.turns.length) box.replaceChildren(el("p", { class: "muted" }, "発言がありません。"));
   if (target) target.scrollIntoView({ block: "center" });
+}
+
+/** The words and phrases of the search that led here (operators and brackets dropped), to
+ *  mark where they occur; a plain substring match, as a reader scanning the minutes expects. */
+function searchTerms(q) {
+  const out = [];
+  for (const m of q.matchAll(/"([^"]+)"|([^\s"()]+)/g)) {
+    let t = (m[1] ?? m[2]).replace(/^[+-]/, "");
+    if (!m[1] && ["AND", "OR", "NOT", "&&", "||"].includes(t)) continue;
+    if (t) out.push(t.toLowerCase());
+  }
+  return out;
+}
+
+/** `line` as text nodes with <mark> around each occurrence of a term. */
+function withMarks(line, terms) {
+  if (!terms.length) return [line];
+  const low = line.toLowerCase();
+  const out = [];
+  let at = 0;
+  while (at < line.length) {
+    let best = -1;
+    let len = 0;
+    for (const t of terms) {
+      const k = low.indexOf(t, at);
+      if (k >= 0 && (best < 0 || k < best || (k === best && t.length > len))) {
+        best = k;
+        len = t.length;
+      }
+    }
+    if (best < 0) break;
+    if (best > at) out.push(line.slice(at, best));
+    out.push(el("mark", {}, line.slice(best, best + len)));
+    at = best + len;
+  }
+  if (at < line.length) out.push(line.slice(at));
+  return out;
 }
 
 /** A local copy from an earlier visit that never reached the server: offer it back. */

@@ -53,7 +53,7 @@ async function run() {
       ...r.hits.map((h) => {
         // A transcribed turn opens at its moment in the recording; a turn of imported minutes
         // text (no times) is scrolled to by its number.
-        const href = `/meetings/${h.meeting_id}` + (h.start !== null && h.start !== undefined ? `?t=${h.start.toFixed(2)}` : `?turn=${h.seq}`);
+        const href = `/meetings/${h.meeting_id}` + (h.start !== null && h.start !== undefined ? `?t=${h.start.toFixed(2)}` : `?turn=${h.seq}&q=${encodeURIComponent(p.get("q"))}`);
         return el(
           "div",
           { class: "hit", dataset: { meeting: h.meeting_id } },
