@@ -38,6 +38,8 @@ const LOW_HZ: f64 = 20.0;
 const BN_EPS: f64 = 1e-5;
 /// Windows per forward pass through the TDNN part.
 const MAX_BATCH: usize = 32;
+/// Fewest windows in a job when a group is split further than one job per thread.
+const MIN_JOB: usize = 4;
 /// Windows per forward pass through the 2-D head (bounds the im2col buffers: ~7 MB per window; one at a time is fastest).
 const HEAD_CHUNK: usize = 1;
 /// CAM segment pooling length (frames after the stride-2 TDNN).
@@ -865,12 +867,21 @@ impl CamPlusPlus {
             groups.entry(frames).or_default().push(i);
         }
         // Jobs of at most MAX_BATCH windows of one length; with several threads, a group is
-        // split so that every thread gets work.
+        // split so that every thread gets work, into two jobs a thread when it is large
+        // enough (batches of 4+ windows cost no more per window than batches of 16–64).
         let mut jobs: Vec<(usize, Vec<usize>)> = Vec::new();
         for (frames, idx) in groups {
-            let per = idx.len().div_ceil(self.threads).clamp(1, MAX_BATCH);
+            let per = if self.threads > 1 && idx.len() >= 2 * MIN_JOB * self.threads {
+                idx.len().div_ceil(2 * self.threads).max(MIN_JOB)
+            } else {
+                idx.len().div_ceil(self.threads)
+            }
+            .clamp(1, MAX_BATCH);
             jobs.extend(idx.chunks(per).map(|c| (frames, c.to_vec())));
         }
+        // Longest jobs first (frames × windows), so the threads finish together: the short
+        // leftovers fill in at the end instead of a long job starting last.
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.0 * j.1.len()));
         let run = |job: &(usize, Vec<usize>)| {
             let wins: Vec<&[f32]> = job.1.iter().map(|&i| windows[i]).collect();
             self.forward(&wins, job.0)

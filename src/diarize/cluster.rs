@@ -220,11 +220,9 @@ pub fn eigengap_count(points: &[Vec<f32>], max_k: usize, keep: f32) -> usize {
             -v
         }
     });
-    let mut w: Vec<f64> = nalgebra::SymmetricEigen::new(lap)
-        .eigenvalues
-        .iter()
-        .copied()
-        .collect();
+    // Eigenvalues only: accumulating the eigenvectors (unused) was most of the O(n³) work,
+    // seconds on one core for a 25-minute meeting's ~800 windows, after all the embeddings.
+    let mut w: Vec<f64> = lap.symmetric_eigenvalues().iter().copied().collect();
     w.sort_by(|x, y| x.total_cmp(y));
     let mk = max_k.min(n - 1);
     let mut best = (f64::MIN, 1);

@@ -130,19 +130,24 @@ impl SpeakerEncoder {
         windows: &[&[f32]],
         prefix: Option<usize>,
     ) -> anyhow::Result<Vec<WindowEmbeddings>> {
-        let full = self.embed_batch(windows)?;
         let Some(p) = prefix else {
+            let full = self.embed_batch(windows)?;
             return Ok(full.into_iter().map(|e| (e, None)).collect());
         };
         let long: Vec<usize> = (0..windows.len())
             .filter(|&i| windows[i].len() / N_MELS > p)
             .collect();
-        let heads: Vec<&[f32]> = long.iter().map(|&i| &windows[i][..p * N_MELS]).collect();
+        // Windows and first parts in one batch: one round of the encoder's threads, whose
+        // jobs are then balanced over both kinds (two rounds left a core idle at each end).
+        let mut all: Vec<&[f32]> = windows.to_vec();
+        all.extend(long.iter().map(|&i| &windows[i][..p * N_MELS]));
+        let mut embs = self.embed_batch(&all)?;
+        let heads = embs.split_off(windows.len());
         let mut firsts = vec![None; windows.len()];
-        for (&i, e) in long.iter().zip(self.embed_batch(&heads)?) {
+        for (&i, e) in long.iter().zip(heads) {
             firsts[i] = Some(e);
         }
-        Ok(full.into_iter().zip(firsts).collect())
+        Ok(embs.into_iter().zip(firsts).collect())
     }
 
     /// Embedding of a whole utterance: 1.5 s windows every 0.75 s, their embeddings averaged

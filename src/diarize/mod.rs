@@ -501,15 +501,23 @@ pub fn diarize_clip(
     find_speech: impl FnOnce() -> anyhow::Result<Vec<Span>>,
     opts: &DiarizeOptions,
 ) -> anyhow::Result<Diarization> {
+    // Stage times at debug level (RUST_LOG=gijiroku::diarize=debug): where the wall time goes.
+    let t0 = std::time::Instant::now();
     std::thread::scope(|s| {
         let local = segmentation.map(|m| {
             s.spawn(move || {
                 let mut l = local_segmenter(m, encoder, opts);
                 l.push(0, samples)?;
-                l.finish()
+                let r = l.finish();
+                tracing::debug!(
+                    "segmentation thread done at {:.3} s",
+                    t0.elapsed().as_secs_f64()
+                );
+                r
             })
         });
         let speech = find_speech()?;
+        tracing::debug!("speech regions at {:.3} s", t0.elapsed().as_secs_f64());
         let local = match (opts.diarizer, local) {
             (DiarizerKind::Overlap, Some(h)) => {
                 let chunks = h
@@ -520,13 +528,21 @@ pub fn diarize_clip(
             (_, l) => l,
         };
         let windows = embed_regions(encoder, samples, 0.0, &speech, &opts.windows)?;
+        tracing::debug!(
+            "{} windows embedded at {:.3} s",
+            windows.len(),
+            t0.elapsed().as_secs_f64()
+        );
         let mut d = cluster_turns(&windows, &speech, opts, local.is_some());
+        tracing::debug!("clustered at {:.3} s", t0.elapsed().as_secs_f64());
         if let Some(h) = local {
             let chunks = h
                 .join()
                 .map_err(|_| anyhow::anyhow!("the segmentation thread panicked"))??;
+            tracing::debug!("segmentation joined at {:.3} s", t0.elapsed().as_secs_f64());
             apply_resegment(&mut d, &chunks, samples.len(), opts);
         }
+        tracing::debug!("diarized at {:.3} s", t0.elapsed().as_secs_f64());
         Ok(d)
     })
 }
