@@ -531,6 +531,34 @@ fn an_item_goes_where_its_number_is_said_before_its_title_said_in_passing() {
         )),
         "{txt}"
     );
+    // 「予定表の３」 names the number too (2024-06-10 文教委員会: 予定表の３その他).
+    let t3 = transcript(&[
+        (
+            "S1",
+            0.0,
+            3.0,
+            "次に、予定表２の事務事業概要を議題に供します。",
+        ),
+        (
+            "S2",
+            5.0,
+            8.0,
+            "その他といたしまして、報告事項の資料もございます。",
+        ),
+        (
+            "S1",
+            10.0,
+            13.0,
+            "最後に、予定表の３報告事項を議題に供します。",
+        ),
+    ]);
+    let txt = body(&t3, &m);
+    assert!(
+        txt.contains(&format!(
+            "{rule}\n３ 報告事項\n\n○渡辺議長　最後に、予定表の３"
+        )),
+        "{txt}"
+    );
     // Said only by its title (no 予定表３ anywhere), an item is still placed there.
     let t2 = transcript(&[
         (

@@ -1274,6 +1274,11 @@ fn names_number(text: &str, number: &str, kind: MeetingKind) -> bool {
         if before.ends_with("追加") != extra {
             continue;
         }
+        // 予定表の３ as well as 予定表３.
+        let after = match key {
+            "予定表" => after.strip_prefix('の').unwrap_or(after),
+            _ => after,
+        };
         let Some(a) = digits_after(after) else {
             continue;
         };
