@@ -1,0 +1,57 @@
+//! Compound restarts (国民健康保、国民健康保険) found with IPADIC: nothing in the 25 published
+//! Shinagawa minutes is taken for one (their lists such as 大崎図書館、大崎図書館分館 are whole
+//! words), so the rule cannot remove what a clerk wrote on purpose.
+
+use gijiroku::minutes::restarts::CompoundRestarts;
+use gijiroku::search::japanese;
+use std::path::PathBuf;
+
+fn minutes_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/eval/minutes"
+    ))
+}
+
+fn restarts(dir: &std::path::Path) -> CompoundRestarts {
+    let src = japanese::ipadic_source();
+    assert!(
+        src.join("matrix.def").is_file(),
+        "mecab-ipadic missing in {}: run scripts/setup.sh",
+        src.display()
+    );
+    let out = dir.join("ipadic");
+    japanese::build_dictionary(&src, &out).unwrap();
+    CompoundRestarts::new(japanese::load_or_build_dictionary(&out).unwrap())
+}
+
+#[test]
+fn the_published_minutes_hold_no_compound_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = restarts(tmp.path());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(minutes_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 25);
+    let mut lines = 0;
+    let mut found = Vec::new();
+    for f in &files {
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            lines += 1;
+            let chars: Vec<char> = line.chars().collect();
+            for (a, b) in r.spans(&chars) {
+                let ctx: String = chars[a..(b + 12).min(chars.len())].iter().collect();
+                found.push(format!("{}: {ctx}", f.display()));
+            }
+        }
+    }
+    assert!(lines > 9_000, "{lines} lines");
+    assert!(
+        found.is_empty(),
+        "taken for restarts:\n{}",
+        found.join("\n")
+    );
+}
