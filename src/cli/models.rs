@@ -15,7 +15,7 @@ pub enum Command {
         /// Name of the installed model (default: from its architecture, e.g. whisper-base).
         #[arg(long)]
         name: Option<String>,
-        /// Quantize the weight matrices (q8_0 or q5_1; default f16). The default name gets the
+        /// Weight-matrix type: q8_0, q5_1 or bf16 (default f16). The default name gets the
         /// type as suffix (whisper-base-q8_0).
         #[arg(long, alias = "quant", value_parser = parse_quant)]
         quantize: Option<Quantization>,
@@ -28,7 +28,8 @@ fn parse_quant(s: &str) -> Result<Quantization, String> {
     match s {
         "q8_0" => Ok(Quantization::Q8_0),
         "q5_1" => Ok(Quantization::Q5_1),
-        _ => Err(format!("unknown quantization '{s}' (q8_0 or q5_1)")),
+        "bf16" => Ok(Quantization::Bf16),
+        _ => Err(format!("unknown quantization '{s}' (q8_0, q5_1 or bf16)")),
     }
 }
 

@@ -68,6 +68,7 @@ fn ggml_type_size(t: i32) -> Option<(u64, u64)> {
         12 => (144, 256),
         13 => (176, 256),
         14 => (210, 256),
+        30 => (2, 1), // bf16
         _ => return None,
     })
 }
@@ -120,9 +121,18 @@ fn check_ggml<R: Read + std::io::Seek>(r: &mut R, size: u64) -> anyhow::Result<G
     if h[2] % h[3] != 0 || h[6] % h[7] != 0 {
         bail!("header: state size not a multiple of the head count");
     }
-    if h[10] % 1000 > 20 {
+    // ggml's GGML_FTYPE_MOSTLY_*: 0–20 (f32, f16, the block formats) and 24 (bf16).
+    if h[10] % 1000 > 20 && h[10] % 1000 != 24 {
         bail!("header value ftype = {} is unknown", h[10]);
     }
+    // whisper.cpp creates the weight matrices with the header's type and checks only each
+    // tensor's byte count: an f16 matrix in a bf16 model (or the reverse) has the same size
+    // and would load as garbage, so the two 16-bit types must agree with the header.
+    let matrix_type = match h[10] % 1000 {
+        1 => Some(1),
+        24 => Some(30),
+        _ => None,
+    };
     let (n_vocab, n_mels) = (h[0], h[9]);
     let mut pos: u64 = 4 + 11 * 4;
     let skip = |r: &mut R, pos: &mut u64, n: u64, what: &str| -> anyhow::Result<()> {
@@ -181,6 +191,15 @@ fn check_ggml<R: Read + std::io::Seek>(r: &mut R, size: u64) -> anyhow::Result<G
                 row = ne as u64;
             }
             elements = elements.saturating_mul(ne as u64);
+        }
+        if let Some(want) = matrix_type {
+            // 3-D conv kernels are always f16, whatever the header says.
+            if n_dims == 2 && matches!(ttype, 1 | 30) && ttype != want {
+                bail!(
+                    "tensor {tensors}: 16-bit matrix of type {ttype} in a model of ftype {}",
+                    h[10]
+                );
+            }
         }
         // ggml quantizes row by row: each row (the first dimension) must be whole blocks.
         if !row.is_multiple_of(block) {

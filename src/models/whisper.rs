@@ -113,12 +113,14 @@ pub struct WhisperModelCard {
     pub source_sha256: String,
 }
 
-/// Block-quantized weight types of ggml that the importer can write (whisper.cpp's own
-/// `quantize` tool makes the same files).
+/// Weight-matrix types other than f16 that the importer can write: ggml's block-quantized
+/// q8_0 / q5_1 (whisper.cpp's own `quantize` tool makes the same files) and bf16, which
+/// ggml multiplies with VDPBF16PS on CPUs with AVX512_BF16 (and converts to f32 elsewhere).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quantization {
     Q8_0,
     Q5_1,
+    Bf16,
 }
 
 impl Quantization {
@@ -127,15 +129,26 @@ impl Quantization {
         match self {
             Quantization::Q8_0 => 8,
             Quantization::Q5_1 => 7,
+            Quantization::Bf16 => 30,
         }
     }
 
-    /// The header's ftype: ggml's `GGML_FTYPE_MOSTLY_*` plus `GGML_QNT_VERSION` (2) × 1000;
-    /// whisper.cpp creates every weight matrix with the type this names.
+    /// The header's ftype: ggml's `GGML_FTYPE_MOSTLY_*`, plus `GGML_QNT_VERSION` (2) × 1000
+    /// for the block formats; whisper.cpp creates every weight matrix with the type this names.
     fn ftype(self) -> i32 {
         match self {
             Quantization::Q8_0 => 2000 + 7,
             Quantization::Q5_1 => 2000 + 9,
+            // GGML_FTYPE_MOSTLY_BF16: not a block format, so no quantization version.
+            Quantization::Bf16 => 24,
+        }
+    }
+
+    /// Values per block: a matrix row must be whole blocks.
+    fn block(self) -> usize {
+        match self {
+            Quantization::Q8_0 | Quantization::Q5_1 => QK,
+            Quantization::Bf16 => 1,
         }
     }
 
@@ -143,6 +156,7 @@ impl Quantization {
         match self {
             Quantization::Q8_0 => "q8_0",
             Quantization::Q5_1 => "q5_1",
+            Quantization::Bf16 => "bf16",
         }
     }
 }
@@ -634,10 +648,11 @@ fn write_tensor(
     // stay f16 and the rest f32 (as whisper.cpp's quantize tool does).
     let quant = quantize.filter(|_| t.f16 && t.shape.len() == 2);
     let row = *t.shape.last().unwrap_or(&0);
-    if quant.is_some() && !row.is_multiple_of(QK) {
+    if let Some(q) = quant.filter(|q| !row.is_multiple_of(q.block())) {
         bail!(
-            "tensor {}: rows of {row} values are not whole blocks of {QK}: cannot quantize",
-            t.name
+            "tensor {}: rows of {row} values are not whole blocks of {}: cannot quantize",
+            t.name,
+            q.block()
         );
     }
     let ttype = match quant {
@@ -657,6 +672,12 @@ fn write_tensor(
         // Rows are contiguous and whole blocks, so the flat data quantizes block by block.
         Some(Quantization::Q8_0) => quantize_q8_0(&t.data, &mut buf),
         Some(Quantization::Q5_1) => quantize_q5_1(&t.data, &mut buf),
+        // half's conversion rounds to nearest even, as ggml's GGML_FP32_TO_BF16 does.
+        Some(Quantization::Bf16) => {
+            for &x in &t.data {
+                buf.extend_from_slice(&half::bf16::from_f32(x).to_le_bytes());
+            }
+        }
         None if t.f16 => {
             for &x in &t.data {
                 buf.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
