@@ -2,8 +2,12 @@
 //! Shinagawa minutes is taken for one (their lists such as 大崎図書館、大崎図書館分館 are whole
 //! words), so the rule cannot remove what a clerk wrote on purpose.
 
+mod common;
+
 use gijiroku::minutes::restarts::CompoundRestarts;
+use gijiroku::minutes::{self, Format, MeetingKind, MeetingMeta, MinutesOptions};
 use gijiroku::search::japanese;
+use gijiroku::transcript::Speaker;
 use std::path::PathBuf;
 
 fn minutes_dir() -> PathBuf {
@@ -54,4 +58,49 @@ fn the_published_minutes_hold_no_compound_restart() {
         "taken for restarts:\n{}",
         found.join("\n")
     );
+}
+
+/// A draft with the data folder's dictionary removes the broken-off compound (recorded as a
+/// removal, so the editor and tracked changes can restore it); without it, it stays.
+#[test]
+fn drafts_remove_a_compound_broken_off_and_said_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let t = common::turns_transcript(
+        &[(
+            "S1",
+            0.0,
+            6.0,
+            "次に、国民健康保、国民健康保険の加入者についてご説明いたします。",
+        )],
+        vec![Speaker {
+            id: "S1".into(),
+            label: "S1".into(),
+            name: Some("中島".into()),
+            role: Some("課長".into()),
+        }],
+    );
+    let meta = MeetingMeta {
+        kind: MeetingKind::Committee,
+        ..Default::default()
+    };
+    let text = |o: &MinutesOptions| {
+        let d = minutes::draft(&t, &meta, o).unwrap();
+        String::from_utf8(minutes::render(&d, Format::Text).unwrap()).unwrap()
+    };
+    let with = MinutesOptions::default().with_dictionary(&data);
+    assert!(with.restarts.is_some(), "no dictionary from mecab-ipadic");
+    let clean = text(&with);
+    assert!(
+        clean.contains("次に、国民健康保険の加入者について"),
+        "{clean}"
+    );
+    let d = minutes::draft(&t, &meta, &with).unwrap();
+    let json = serde_json::to_string(&d).unwrap();
+    assert!(
+        json.contains("国民健康保、"),
+        "the removal is not recorded: {json}"
+    );
+    let plain = text(&MinutesOptions::default());
+    assert!(plain.contains("国民健康保、国民健康保険"), "{plain}");
 }

@@ -109,7 +109,8 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         terms,
         builtin_terms: !a.no_builtin_terms,
         ..Default::default()
-    };
+    }
+    .with_dictionary(&g.data);
     let spinner = gijiroku::progress::spinner("drafting minutes");
     let m = minutes::draft(&transcript, &meta, &options)
         .with_context(|| format!("cannot draft minutes from {}", a.transcript.display()))?;
@@ -319,7 +320,8 @@ pub fn run_eval(a: EvalArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let options = MinutesOptions {
         builtin_terms: !a.no_builtin_terms,
         ..Default::default()
-    };
+    }
+    .with_dictionary(&g.data);
     let rows = if let Some(dump) = &a.dump {
         std::fs::create_dir_all(dump)
             .with_context(|| format!("cannot create {}", dump.display()))?;

@@ -6,9 +6,11 @@
 //! the transcript. Every removal is returned with its offsets in the verbatim text, so an
 //! editor can restore it: `verbatim` minus the removed spans is exactly `text`.
 //!
-//! Rules rather than a model: a morphological analyser would need a dictionary that cannot be
-//! downloaded at build time (see notes/stack.md), and fillers form a small closed class.
+//! Rules rather than a model: fillers form a small closed class. Only the compound restarts
+//! (`restarts.rs`) consult a dictionary (IPADIC, built from Debian's mecab-ipadic), because
+//! whether 国民健康保 ends inside a word is a fact about words, not characters.
 
+use super::restarts::CompoundRestarts;
 use serde::{Deserialize, Serialize};
 
 /// Why a span was removed.
@@ -42,9 +44,25 @@ pub struct Cleaned {
 /// Removes fillers, repetitions and false starts from `text` in `language` ("ja", "en"; other
 /// languages are returned unchanged).
 pub fn clean(text: &str, language: &str) -> Cleaned {
+    clean_with(text, language, None)
+}
+
+/// [`clean`], and in Japanese also compound words broken off inside a word and said again in
+/// full (国民健康保、国民健康保険), which needs the IPADIC dictionary ([`CompoundRestarts`]).
+pub fn clean_with(text: &str, language: &str, restarts: Option<&CompoundRestarts>) -> Cleaned {
     let chars: Vec<char> = text.chars().collect();
     let spans = match language {
-        "ja" => japanese_spans(&chars),
+        "ja" => {
+            let mut spans = japanese_spans(&chars);
+            if let Some(r) = restarts {
+                spans.extend(
+                    r.spans(&chars)
+                        .into_iter()
+                        .map(|(a, b)| (a, b, RemovalKind::FalseStart)),
+                );
+            }
+            spans
+        }
         "en" => english_spans(&chars),
         _ => Vec::new(),
     };

@@ -72,6 +72,19 @@ pub struct MinutesOptions {
     pub terms: std::collections::BTreeMap<String, String>,
     /// Apply the built-in terms and the names (the explicit pairs always apply).
     pub builtin_terms: bool,
+    /// ケバ取り of compound words broken off and said again (国民健康保、国民健康保険); needs
+    /// the IPADIC dictionary of a data folder ([`restarts::CompoundRestarts::shared`]).
+    #[serde(skip)]
+    pub restarts: Option<std::sync::Arc<restarts::CompoundRestarts>>,
+}
+
+impl MinutesOptions {
+    /// These options with the compound restarts of the data folder `data`'s dictionary (left
+    /// out, with a warning, when the dictionary cannot be had).
+    pub fn with_dictionary(mut self, data: &std::path::Path) -> Self {
+        self.restarts = restarts::CompoundRestarts::shared(data);
+        self
+    }
 }
 
 impl Default for MinutesOptions {
@@ -86,6 +99,7 @@ impl Default for MinutesOptions {
             floor_call_chars: 8,
             terms: Default::default(),
             builtin_terms: true,
+            restarts: None,
         }
     }
 }
@@ -872,7 +886,7 @@ fn paragraphs_of(
                 removals: Vec::new(),
             }
         } else {
-            kebatori::clean(&verbatim, lang)
+            kebatori::clean_with(&verbatim, lang, options.restarts.as_deref())
         };
         let removals: Vec<TimedRemoval> = cleaned
             .removals

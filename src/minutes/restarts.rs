@@ -14,7 +14,8 @@
 use lindera::dictionary::Dictionary;
 use lindera::mode::Mode;
 use lindera::segmenter::Segmenter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Shortest broken-off run handled here: shorter ones (予定、予定表 / 本、本日) are kebatori's,
 /// at clause starts only, and 3-character whole words (営業所、営業所長) are too often meant.
@@ -25,6 +26,12 @@ const MAX_RUN: usize = 24;
 /// Finds compound restarts; holds the IPADIC segmenter (built once, shared).
 pub struct CompoundRestarts {
     segmenter: Segmenter,
+}
+
+impl std::fmt::Debug for CompoundRestarts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompoundRestarts(IPADIC)")
+    }
 }
 
 fn is_compound_char(c: char) -> bool {
@@ -52,6 +59,28 @@ impl CompoundRestarts {
         Ok(CompoundRestarts::new(
             crate::search::japanese::load_or_build_dictionary(&dir)?,
         ))
+    }
+
+    /// The finder of the data folder `data`, loaded once per process and folder; `None`
+    /// (with a warning) when the dictionary can neither be loaded nor built.
+    pub fn shared(data: &Path) -> Option<Arc<CompoundRestarts>> {
+        static SHARED: Mutex<Vec<(PathBuf, Option<Arc<CompoundRestarts>>)>> =
+            Mutex::new(Vec::new());
+        let mut all = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, r)) = all.iter().find(|(d, _)| d == data) {
+            return r.clone();
+        }
+        let r = match CompoundRestarts::load(data) {
+            Ok(r) => Some(Arc::new(r)),
+            Err(e) => {
+                tracing::warn!(
+                    "ケバ取り without the compound-restart rule (国民健康保、国民健康保険): {e:#}"
+                );
+                None
+            }
+        };
+        all.push((data.to_path_buf(), r.clone()));
+        r
     }
 
     /// Char offsets (within `word`) where its IPADIC tokens start, and its length.

@@ -317,13 +317,17 @@ pub(crate) async fn minutes(
                     ApiError::internal(&format!("the style file does not apply: {e:#}"))
                 })?;
             }
-            let m =
-                minutes::draft(&t, &meta, &minutes::MinutesOptions::default()).map_err(|e| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!("cannot draft minutes: {e}"),
-                    )
-                })?;
+            let m = minutes::draft(
+                &t,
+                &meta,
+                &minutes::MinutesOptions::default().with_dictionary(&state.options.data),
+            )
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("cannot draft minutes: {e}"),
+                )
+            })?;
             let m = if redact {
                 let r = match state.redactor.get() {
                     Some(r) => r,

@@ -193,8 +193,12 @@ fn process(st: &Arc<AppState>, job: &Job) -> anyhow::Result<i64> {
     set_stage(st, job, "drafting", 97.0);
     let folder = job.upload.parent().context("the upload has no folder")?;
     let transcript_json = serde_json::to_vec_pretty(&t)?;
-    let minutes = crate::minutes::draft(&t, &meta, &crate::minutes::MinutesOptions::default())
-        .map_err(|e| anyhow::anyhow!("cannot draft the minutes: {e}"))?;
+    let minutes = crate::minutes::draft(
+        &t,
+        &meta,
+        &crate::minutes::MinutesOptions::default().with_dictionary(&st.options.data),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot draft the minutes: {e}"))?;
     let mut drafts = Vec::new();
     for f in [
         crate::minutes::Format::Docx,
