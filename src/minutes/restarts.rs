@@ -1,5 +1,5 @@
 //! ケバ取り of compound words broken off and said again in full: 国民健康保、国民健康保険 /
-//! 品川区新公会計制度基本方、品川区新公会計制度基本方針 / 子ども家庭支、家庭支援センター.
+//! 品川区新公会計制度基本方、品川区新公会計制度基本方針 / 区立保育園整備計、保育園整備計画.
 //!
 //! Owns: the decision whether a kanji/katakana run said before a pause is the first part of
 //! the longer word said right after it, cut off inside a word (a restart, removed) or a whole
@@ -126,7 +126,7 @@ impl CompoundRestarts {
             }
             let word: String = chars[q..w_end].iter().collect();
             let mut cut = None;
-            // The whole run, else its last part (子ども家庭支 → 家庭支), restarted: the part
+            // The whole run, else its last part (区立保育園整備計 → 保育園整備計), restarted: the part
             // said again must be a proper prefix of the longer word.
             for s in i..a_end {
                 let len = a_end - s;
@@ -197,8 +197,8 @@ mod tests {
             ),
             ("令和６年度補正予、年度補正予算で", "令和６年度補正予算で"),
             (
-                "本日は子ども家庭支、家庭支援センターの",
-                "本日は子ども家庭支援センターの",
+                "本日は区立保育園整備計、保育園整備計画について",
+                "本日は区立保育園整備計画について",
             ),
             // Whole words before the longer one: lists of the published minutes, kept.
             (
