@@ -124,6 +124,7 @@ fn agenda_goes_where_the_chair_takes_it_up() {
             number: None,
             title: title.into(),
             at: None,
+            items: Vec::new(),
         });
     }
     let txt = body(&t, &m);
@@ -160,6 +161,7 @@ fn committee_agenda_layout_precedes_the_chair() {
         number: Some("１".into()),
         title: "報告事項".into(),
         at: None,
+        items: Vec::new(),
     });
     let txt = body(&t, &m);
     let rule = "─".repeat(40);
@@ -193,6 +195,7 @@ fn the_chairs_overview_of_the_day_places_no_item() {
             number: Some(n.into()),
             title: title.into(),
             at: None,
+            items: Vec::new(),
         });
     }
     let txt = body(&t, &m);

@@ -276,6 +276,7 @@ fn two_items() -> MeetingMeta {
             number: None,
             title: title.into(),
             at: None,
+            items: Vec::new(),
         });
     }
     m
@@ -521,6 +522,7 @@ fn an_item_goes_where_its_number_is_said_before_its_title_said_in_passing() {
             number: Some(n.into()),
             title: title.into(),
             at: None,
+            items: Vec::new(),
         });
     }
     let txt = body(&t, &m);
@@ -593,5 +595,116 @@ fn the_benchmark_agenda_has_the_items_added_on_the_day() {
                 && a.title == "第37号議案 教育委員会委員の任命同意について"),
         "{:?}",
         meta.agenda
+    );
+}
+
+#[test]
+fn a_committee_block_prints_the_lines_under_its_title() {
+    // 2024-06-10 総務委員会: 「２ 事務事業概要」 then 「(1) 企画経営部」 … 「(5) 監査委員事務局」
+    // in the block; the 予定表's sub-items come from the metadata's `items`.
+    let t = transcript(&[
+        (
+            "S1",
+            0.0,
+            3.0,
+            "次に、予定表２の事務事業概要を議題に供します。",
+        ),
+        ("S2", 5.0, 8.0, "ご説明申し上げます。"),
+    ]);
+    let toml_meta = r#"
+kind = "committee"
+[[agenda]]
+number = "２"
+title = "事務事業概要"
+items = ["(1) 企画経営部", "(2) 区長室 03-3777-1111"]
+"#;
+    let m: MeetingMeta = toml::from_str(toml_meta).unwrap();
+    let rule = m.conventions.rule.clone();
+    let d = minutes::draft(&t, &m, &MinutesOptions::default()).unwrap();
+    let out = |f| String::from_utf8(minutes::render(&d, f).unwrap()).unwrap();
+    let txt = out(Format::Text);
+    assert!(
+        txt.contains(&format!(
+            "{rule}\n２ 事務事業概要\n(1) 企画経営部\n(2) 区長室 03-3777-1111\n\n○渡辺議長　次に、予定表２"
+        )),
+        "{txt}"
+    );
+    let md = out(Format::Markdown);
+    assert!(
+        md.contains("### ２　事務事業概要\n\n(1) 企画経営部\n\n(2) 区長室"),
+        "{md}"
+    );
+    let html = out(Format::Html);
+    assert!(
+        html.contains("事務事業概要<br>(1) 企画経営部<br>(2) 区長室"),
+        "{html}"
+    );
+    let paras = docx_paragraphs(&minutes::render(&d, Format::Docx).unwrap());
+    let at = paras
+        .iter()
+        .position(|p| p == "事務事業概要")
+        .expect("title");
+    assert_eq!(paras[at + 1], "(1) 企画経営部", "{paras:?}");
+    assert_eq!(paras[at + 2], "(2) 区長室 03-3777-1111", "{paras:?}");
+    assert_eq!(paras[at + 3], rule, "{paras:?}");
+    // The JSON model carries them (and reads JSON written before they existed).
+    let json = serde_json::to_value(&d).unwrap();
+    let block = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "agenda")
+        .unwrap()
+        .clone();
+    assert_eq!(block["items"][0], "(1) 企画経営部");
+    let mut old = block.clone();
+    old.as_object_mut().unwrap().remove("items");
+    let old: minutes::Item = serde_json::from_value(old).unwrap();
+    assert!(matches!(old, minutes::Item::Agenda { items, .. } if items.is_empty()));
+    // A redacted copy masks them like the title.
+    let dir = tempfile::tempdir().unwrap();
+    let r = minutes::redact::Redactor::load(dir.path()).unwrap();
+    let (red, list) = r.redact(&d, &minutes::redact::KeepList::default());
+    let red_txt = String::from_utf8(minutes::render(&red, Format::Text).unwrap()).unwrap();
+    assert!(!red_txt.contains("3777"), "{red_txt}");
+    assert!(list.iter().any(|x| x.field == "agenda_line"), "{list:?}");
+}
+
+#[test]
+fn the_benchmark_agenda_has_the_lines_under_each_title() {
+    // Committee blocks list sub-items under the item; a numbered item further down the
+    // block (2024-07-01 建設委員会: (2) 陳情第３２号 then ３ 報告事項 / (1) …) is an item of
+    // its own; the chair's words printed inside a block (2024-07-30) are not sub-items.
+    let all =
+        minutes::fidelity::load_turns(&std::path::Path::new(EVAL).join("turns.jsonl")).unwrap();
+    let agenda = |id: &str| {
+        let published =
+            std::fs::read_to_string(std::path::Path::new(EVAL).join(format!("{id}.txt"))).unwrap();
+        editbench::noisy_meeting(&all[id], &published).1.agenda
+    };
+    let a = agenda("r06-20240610-5");
+    let jimu = a.iter().find(|x| x.title == "事務事業概要").unwrap();
+    assert_eq!(
+        jimu.items,
+        [
+            "(1) 企画経営部",
+            "(2) 区長室",
+            "(3) 会計管理室",
+            "(4) 選挙管理委員会事務局",
+            "(5) 監査委員事務局"
+        ]
+    );
+    let a = agenda("r06-20240701-8");
+    let i = a
+        .iter()
+        .position(|x| x.number.as_deref() == Some("(2)") && x.title.contains("陳情第３２号"))
+        .unwrap();
+    assert!(a[i].items.is_empty(), "{:?}", a[i]);
+    assert_eq!(a[i + 1].number.as_deref(), Some("３"));
+    assert_eq!(a[i + 1].items.len(), 1, "{:?}", a[i + 1]);
+    let a = agenda("r06-20240730-14");
+    assert!(
+        a.iter().flat_map(|x| &x.items).all(|l| !l.ends_with('。')),
+        "{a:?}"
     );
 }

@@ -205,6 +205,7 @@ pub fn render(m: &Minutes, options: &DocxOptions) -> anyhow::Result<Vec<u8>> {
                 number,
                 title,
                 heading,
+                items,
                 ..
             } => {
                 let rule = match heading {
@@ -215,14 +216,18 @@ pub fn render(m: &Minutes, options: &DocxOptions) -> anyhow::Result<Vec<u8>> {
                         .add_run(text(&m.rule)),
                     None => line(&m.rule),
                 };
-                doc.add_paragraph(rule.keep_next(true))
+                let mut doc = doc
+                    .add_paragraph(rule.keep_next(true))
                     .add_paragraph(
                         Paragraph::new()
                             .add_run(text(number).bold())
                             .keep_next(true),
                     )
-                    .add_paragraph(line(title).keep_next(true))
-                    .add_paragraph(line(&m.rule))
+                    .add_paragraph(line(title).keep_next(true));
+                for sub in items {
+                    doc = doc.add_paragraph(line(sub).keep_next(true));
+                }
+                doc.add_paragraph(line(&m.rule))
             }
             Item::Speech(sp) => add_speech(doc, sp, council, ja, m, options),
         };

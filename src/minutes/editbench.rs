@@ -191,15 +191,23 @@ fn classify(text: &str) -> Vec<Line<'_>> {
 }
 
 /// Agenda items as the clerk has them before the meeting (議事日程 / 審査・調査予定表): the
-/// blocks between rules of the published text.
+/// blocks between rules of the published text, with the lines printed under each title
+/// (`(1) 企画経営部`; a plenary title's continuation lines) as its `items`.
 fn agenda_of(published: &str, kind: MeetingKind) -> Vec<AgendaItem> {
-    let mut out = Vec::new();
+    let mut out: Vec<AgendaItem> = Vec::new();
     let mut block: Vec<&str> = Vec::new();
     let mut in_block = false;
     let mut flush = |block: &mut Vec<&str>| {
+        // Lines under an item of this block go to it; lines before any item are dropped.
+        let mut current: Option<usize> = None;
         let mut i = 0;
         while i < block.len() {
             let l = block[i].trim();
+            // The chair's words printed inside a committee block (the speech goes on after
+            // it without a heading) are spoken, not printed: the block ends there.
+            if l.ends_with(['。', '？']) {
+                break;
+            }
             if kind == MeetingKind::Plenary {
                 // 追加日程第１: items added on the day (the clerk hands out 追加議事日程).
                 if (l.starts_with("日程第") || l.starts_with("追加日程第")) && i + 1 < block.len()
@@ -208,18 +216,32 @@ fn agenda_of(published: &str, kind: MeetingKind) -> Vec<AgendaItem> {
                         number: Some(l.to_string()),
                         title: block[i + 1].trim().to_string(),
                         at: None,
+                        items: Vec::new(),
                     });
+                    current = Some(out.len() - 1);
                     i += 2;
                     continue;
                 }
-            } else if i == 0 {
-                if let Some((n, t)) = l.split_once(' ') {
-                    out.push(AgendaItem {
-                        number: Some(n.to_string()),
-                        title: t.trim().to_string(),
-                        at: None,
-                    });
-                }
+            } else if let Some((n, t)) = l.split_once(' ').filter(|(n, _)| {
+                // A block opens with its item (`２ 事務事業概要`, or a sub-item taken up
+                // alone: `(2) 子ども未来部`); a numbered item further down (`３ 報告事項`)
+                // is another item taken up with it.
+                i == 0
+                    || n.chars()
+                        .all(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+            }) {
+                out.push(AgendaItem {
+                    number: Some(n.to_string()),
+                    title: t.trim().to_string(),
+                    at: None,
+                    items: Vec::new(),
+                });
+                current = Some(out.len() - 1);
+                i += 1;
+                continue;
+            }
+            if let Some(c) = current {
+                out[c].items.push(l.to_string());
             }
             i += 1;
         }

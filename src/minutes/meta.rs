@@ -103,6 +103,11 @@ pub struct AgendaItem {
     /// items without one before the first speech that names their title.
     #[serde(default)]
     pub at: Option<toml::Value>,
+    /// Lines printed under the title, as the 審査・調査予定表 lists them: the sub-items
+    /// taken up with the item (`(1) 企画経営部`, `(2) 区長室`) or the matter it is about
+    /// (`専決処分の報告について（報告第１６号）`). Printed in the block, never spoken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
 }
 
 /// Conventions a municipality sets once (speaker headings, widths, time-mark words).

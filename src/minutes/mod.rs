@@ -187,6 +187,10 @@ pub enum Item {
         /// words were the item's number and title); the speech after it is `continued`.
         #[serde(default)]
         heading: Option<String>,
+        /// Lines printed under the title (the metadata's `items`: `(1) 企画経営部`); always
+        /// written, so a template can loop over it under minijinja's strict undefined.
+        #[serde(default)]
+        items: Vec<String>,
     },
     Speech(Speech),
 }
@@ -1114,7 +1118,7 @@ fn body_items(
     };
     // Items with a time go where the metadata says; the others where `place_agenda` found
     // the chair taking them up.
-    let mut agenda: Vec<(f64, String, String, Option<String>)> = Vec::new();
+    let mut agenda: Vec<(f64, String, &AgendaItem, Option<String>)> = Vec::new();
     for (i, a) in meta.agenda.iter().enumerate() {
         let number = agenda_number(a, i, ja, meta.kind, digits);
         let given =
@@ -1129,7 +1133,7 @@ fn body_items(
             None => placed.get(i).cloned().flatten(),
         };
         if let Some((at, heading)) = at {
-            agenda.push((at, number, a.title.clone(), heading));
+            agenda.push((at, number, a, heading));
         }
     }
     agenda.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -1196,12 +1200,13 @@ fn body_items(
             if *at > sp.start + 1e-6 {
                 break;
             }
-            if let Some((at, number, title, heading)) = agenda.next() {
+            if let Some((at, number, a, heading)) = agenda.next() {
                 items.push(Item::Agenda {
                     number,
-                    title,
+                    title: a.title.clone(),
                     at,
                     heading,
+                    items: a.items.clone(),
                 });
             }
         }
@@ -1217,12 +1222,13 @@ fn body_items(
             .unwrap_or_default();
         items.push(Item::Speech(sp));
     }
-    for (at, number, title, _) in agenda {
+    for (at, number, a, _) in agenda {
         items.push(Item::Agenda {
             number,
-            title,
+            title: a.title.clone(),
             at,
             heading: None,
+            items: a.items.clone(),
         });
     }
     if let (true, Some(last)) = (is_timed_kind, speeches.last()) {

@@ -103,7 +103,7 @@ pub struct Masked {
     /// The text that was masked, as written in the draft.
     pub original: String,
     /// Which part of the minutes: "speech", "key_point", "title", "subtitle", "header",
-    /// "agenda".
+    /// "agenda", "agenda_line" (a line under an agenda block's title).
     pub field: String,
     /// Index into `Minutes::items` (speeches) and ordinal of the speech among the speeches.
     pub item: Option<usize>,
@@ -309,8 +309,11 @@ impl Redactor {
                     }
                     speech_no += 1;
                 }
-                Item::Agenda { title, .. } => {
+                Item::Agenda { title, items, .. } => {
                     masked(title, "agenda", Some(i), None, None);
+                    for (j, sub) in items.iter_mut().enumerate() {
+                        masked(sub, "agenda_line", Some(i), None, Some(j));
+                    }
                 }
                 Item::TimeMark { .. } => {}
             }
