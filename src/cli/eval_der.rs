@@ -18,6 +18,10 @@ pub enum SpeechSource {
     /// pyannote's segmentation-3.0 model (speech, split where its local speaker changes): the
     /// alternative measured against Silero (`--vad-threshold` sets its speech threshold).
     Segmentation,
+    /// The chunks the resegmentation runs anyway (segmentation-3.0 every 7 s, no second
+    /// detector): speech where their winning class is not "nobody", split at local speaker
+    /// changes.
+    Chunks,
     /// A simple energy gate (no model).
     Energy,
     /// The reference RTTM's speech regions (oracle: measures clustering alone).
@@ -96,6 +100,10 @@ pub struct Args {
     /// Cosine margin for splitting a window at its middle (negative: never split).
     #[arg(long, allow_hyphen_values = true)]
     split_margin: Option<f32>,
+    /// Embed a window's first half only when the window's cosine similarity to a neighbour
+    /// in its speech region is below this (or it has none); negative: every window's.
+    #[arg(long, allow_hyphen_values = true)]
+    half_if_below: Option<f32>,
     /// Leave out the resegmentation by the segmentation model (turns from the clustering
     /// alone, one speaker at a time).
     #[arg(long)]
@@ -128,6 +136,12 @@ pub struct Args {
     /// `<name>.seg.json` into this folder (for studying resegmentation offline).
     #[arg(long, hide = true)]
     dump_segmentation: Option<PathBuf>,
+    /// Also count each file's speakers by the eigengap with the dense eigensolver and with
+    /// Lanczos on the same windows, and print both counts and times (the check that the
+    /// partial solver gives the counts the dense one does; with --join, also the time of the
+    /// whole clustering).
+    #[arg(long, hide = true)]
+    eigengap_check: bool,
 }
 
 #[derive(Serialize)]
@@ -181,6 +195,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     if let Some(m) = a.merge_gap {
         opts.merge_gap = m;
+    }
+    if let Some(x) = a.half_if_below {
+        opts.windows.half_if_below = (x >= 0.0).then_some(x);
     }
     if let Some(m) = a.split_margin {
         opts.split_margin = (m >= 0.0).then_some(m);
@@ -241,7 +258,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let seg = match (a.speech, a.no_resegment) {
-        (SpeechSource::Segmentation, _) | (_, false) => Some(
+        (SpeechSource::Segmentation | SpeechSource::Chunks, _) | (_, false) => Some(
             diarize::speech::load_segmentation(&g.models_dir)?.with_context(|| {
                 format!(
                     "no segmentation model in {} (run scripts/setup.sh, or use --speech vad)",
@@ -288,6 +305,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         items = vec![("joined".to_string(), PathBuf::new(), r.clone())];
     }
     let pb = gijiroku::progress::bar(items.len() as u64, "diarizing");
+    let mut eig_equal = (0usize, 0usize);
     for (name, f, reference) in items {
         let samples = match &joined {
             Some((s, _)) => s.clone(),
@@ -304,6 +322,16 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             let found = match (a.speech, vad.as_mut()) {
                 (SpeechSource::Segmentation, _) => match &seg {
                     Some(m) => diarize::speech::speech_regions(m, &samples, rules)?,
+                    None => Vec::new(),
+                },
+                (SpeechSource::Chunks, _) => match &seg {
+                    Some(m) => {
+                        let mut l =
+                            diarize::resegment::LocalSegmenter::new(m, None, &opts.resegment);
+                        l.push(0, &samples)?;
+                        let chunks = l.finish()?;
+                        diarize::speech::speech_from_chunks(&chunks, samples.len(), rules)
+                    }
                     None => Vec::new(),
                 },
                 (SpeechSource::Vad, Some(v)) => v.speech_regions(&samples)?,
@@ -339,6 +367,9 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             let speech: Vec<_> = speech.iter().map(|s| [s.start, s.end]).collect();
             let j = serde_json::json!({"windows": rows, "speech": speech});
             std::fs::write(dir.join(format!("{name}.windows.json")), j.to_string())?;
+        }
+        if a.eigengap_check {
+            eigengap_check(&encoder, &samples, &speech, &opts, &name, &mut eig_equal)?;
         }
         if let (Some(dir), Some(m)) = (&a.dump_segmentation, seg.as_ref()) {
             dump_segmentation(dir, &name, m, &encoder, &samples, &speech, &opts)?;
@@ -397,8 +428,15 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         exact += usize::from(s.ref_speakers == s.hyp_speakers);
         within1 += usize::from(s.ref_speakers.abs_diff(s.hyp_speakers) <= 1);
     }
+    if a.eigengap_check {
+        println!(
+            "eigengap check: Lanczos count equal to the dense one on {}/{} files",
+            eig_equal.0, eig_equal.1
+        );
+    }
     let speech_note = match a.speech {
         SpeechSource::Segmentation => "pyannote segmentation-3.0",
+        SpeechSource::Chunks => "segmentation-3.0 chunks of the resegmentation",
         SpeechSource::Vad => "Silero VAD",
         SpeechSource::Energy => "energy gate",
         SpeechSource::Oracle => "reference RTTM (oracle)",
@@ -468,6 +506,47 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         n = scores.len(),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// See `Args::eigengap_check`.
+fn eigengap_check(
+    encoder: &SpeakerEncoder,
+    samples: &[f32],
+    speech: &[Span],
+    opts: &DiarizeOptions,
+    name: &str,
+    equal: &mut (usize, usize),
+) -> anyhow::Result<()> {
+    use diarize::cluster;
+    let w = diarize::embed_regions(encoder, samples, 0.0, speech, &opts.windows)?;
+    let embs: Vec<Vec<f32>> = w.into_iter().map(|w| w.embedding).collect();
+    let keep = opts.cluster.eigengap.unwrap_or(0.4);
+    // The whole file, and for long ones also its first 2,000 and 5,000 windows (timing).
+    let mut sizes = vec![embs.len()];
+    sizes.extend([2000, 5000].into_iter().filter(|&m| m < embs.len()));
+    let all = embs.len();
+    for m in sizes {
+        let embs = &embs[..m];
+        let t = Instant::now();
+        let dense = cluster::eigengap_count_dense(embs, 40, keep);
+        let t_dense = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let lanczos = cluster::eigengap_count_lanczos(embs, 40, keep);
+        let t_lanczos = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let labels = cluster::cluster(embs, &opts.cluster);
+        let t_cluster = t.elapsed().as_secs_f64();
+        if m == all {
+            equal.0 += usize::from(dense == lanczos);
+            equal.1 += 1;
+        }
+        eprintln!(
+            "eigengap {name}: {m} windows, dense {dense} ({t_dense:.3} s), Lanczos {lanczos} \
+             ({t_lanczos:.3} s); whole clustering {t_cluster:.3} s, {} clusters",
+            labels.iter().max().map_or(0, |m| m + 1)
+        );
+    }
+    Ok(())
 }
 
 /// Union of the reference turns (speech as the annotators heard it).

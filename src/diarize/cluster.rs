@@ -192,47 +192,334 @@ pub fn eigengap_count(points: &[Vec<f32>], max_k: usize, keep: f32) -> usize {
     if n < 3 {
         return 1;
     }
-    let mut a = nalgebra::DMatrix::<f64>::zeros(n, n);
-    for i in 0..n {
-        for j in i + 1..n {
-            let s = cosine(&points[i], &points[j]).max(0.0) as f64;
-            a[(i, j)] = s;
-            a[(j, i)] = s;
-        }
-    }
-    // Row-wise pruning: keep the strongest `keep` fraction of each row.
-    let m = ((keep as f64 * n as f64).round() as usize).clamp(1, n - 1);
-    let mut b = nalgebra::DMatrix::<f64>::zeros(n, n);
-    for i in 0..n {
-        let mut order: Vec<usize> = (0..n).filter(|&j| j != i).collect();
-        order.sort_by(|&x, &y| a[(i, y)].total_cmp(&a[(i, x)]));
-        for &j in order.iter().take(m) {
-            b[(i, j)] = a[(i, j)];
-        }
-    }
-    let b = (&b + b.transpose()) * 0.5;
-    let d: Vec<f64> = (0..n).map(|i| b.row(i).sum().max(1e-9)).collect();
-    let lap = nalgebra::DMatrix::<f64>::from_fn(n, n, |i, j| {
-        let v = b[(i, j)] / (d[i] * d[j]).sqrt();
-        if i == j {
-            1.0 - v
-        } else {
-            -v
-        }
-    });
-    // Eigenvalues only: accumulating the eigenvectors (unused) was most of the O(n³) work,
-    // seconds on one core for a 25-minute meeting's ~800 windows, after all the embeddings.
-    let mut w: Vec<f64> = lap.symmetric_eigenvalues().iter().copied().collect();
-    w.sort_by(|x, y| x.total_cmp(y));
     let mk = max_k.min(n - 1);
+    let g = pruned_affinity(points, keep);
+    let w = if n <= DENSE_MAX {
+        dense_eigenvalues(&g)
+    } else {
+        smallest_eigenvalues(&g, mk + 1)
+    };
+    largest_gap(&w, mk)
+}
+
+/// [`eigengap_count`] with every eigenvalue of the Laplacian from a dense solver, whatever
+/// the size: the reference the Lanczos path is checked against (`eval der
+/// --eigengap-check`); O(n³).
+#[doc(hidden)]
+pub fn eigengap_count_dense(points: &[Vec<f32>], max_k: usize, keep: f32) -> usize {
+    let n = points.len();
+    if n < 3 {
+        return 1;
+    }
+    largest_gap(
+        &dense_eigenvalues(&pruned_affinity(points, keep)),
+        max_k.min(n - 1),
+    )
+}
+
+/// [`eigengap_count`] through Lanczos whatever the size (for the same check).
+#[doc(hidden)]
+pub fn eigengap_count_lanczos(points: &[Vec<f32>], max_k: usize, keep: f32) -> usize {
+    let n = points.len();
+    if n < 3 {
+        return 1;
+    }
+    let mk = max_k.min(n - 1);
+    largest_gap(
+        &smallest_eigenvalues(&pruned_affinity(points, keep), mk + 1),
+        mk,
+    )
+}
+
+/// Up to this many points the Laplacian's eigenvalues come from the dense solver (a few ms);
+/// above, from Lanczos ([`smallest_eigenvalues`]).
+const DENSE_MAX: usize = 250;
+
+/// The `k` in 1..=`mk` with the largest gap `w[k] − w[k−1]` (`w` ascending, at least mk+1).
+fn largest_gap(w: &[f64], mk: usize) -> usize {
     let mut best = (f64::MIN, 1);
-    for k in 1..=mk {
+    for k in 1..=mk.min(w.len().saturating_sub(1)) {
         let gap = w[k] - w[k - 1];
         if gap > best.0 {
             best = (gap, k);
         }
     }
     best.1
+}
+
+/// The symmetrised pruned affinity graph: `b` row-major n×n and its degrees.
+struct Affinity {
+    n: usize,
+    b: Vec<f64>,
+    d: Vec<f64>,
+}
+
+fn pruned_affinity(points: &[Vec<f32>], keep: f32) -> Affinity {
+    let n = points.len();
+    let mut a = vec![0f64; n * n];
+    for i in 0..n {
+        for j in i + 1..n {
+            let s = cosine(&points[i], &points[j]).max(0.0) as f64;
+            a[i * n + j] = s;
+            a[j * n + i] = s;
+        }
+    }
+    // Row-wise pruning: keep the strongest `keep` fraction of each row (a partial selection,
+    // O(n) a row; ties at the cut are links of equal weight, so which is kept does not
+    // change the graph unless they are non-zero and equal, which cosines of real voices
+    // never are).
+    let m = ((keep as f64 * n as f64).round() as usize).clamp(1, n - 1);
+    let mut b = vec![0f64; n * n];
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    for i in 0..n {
+        let row = &a[i * n..(i + 1) * n];
+        order.clear();
+        order.extend((0..n).filter(|&j| j != i));
+        if m < order.len() {
+            order.select_nth_unstable_by(m - 1, |&x, &y| row[y].total_cmp(&row[x]));
+        }
+        for &j in &order[..m] {
+            b[i * n + j] = row[j];
+        }
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let s = (b[i * n + j] + b[j * n + i]) * 0.5;
+            b[i * n + j] = s;
+            b[j * n + i] = s;
+        }
+    }
+    let d = (0..n)
+        .map(|i| b[i * n..(i + 1) * n].iter().sum::<f64>().max(1e-9))
+        .collect();
+    Affinity { n, b, d }
+}
+
+/// Every eigenvalue of the normalised Laplacian, ascending (dense, O(n³)).
+fn dense_eigenvalues(g: &Affinity) -> Vec<f64> {
+    let (n, b, d) = (g.n, &g.b, &g.d);
+    let lap = nalgebra::DMatrix::<f64>::from_fn(n, n, |i, j| {
+        let v = b[i * n + j] / (d[i] * d[j]).sqrt();
+        if i == j {
+            1.0 - v
+        } else {
+            -v
+        }
+    });
+    // Eigenvalues only: accumulating the eigenvectors (unused) was most of the O(n³) work.
+    let mut w: Vec<f64> = lap.symmetric_eigenvalues().iter().copied().collect();
+    w.sort_by(|x, y| x.total_cmp(y));
+    w
+}
+
+/// The `k` smallest eigenvalues of the normalised Laplacian L = I − D^-½ B D^-½, ascending,
+/// by Lanczos on M = D^-½ B D^-½ (the smallest of L are the largest of M).
+///
+/// Written by hand: the count needs only the ~41 smallest of up to 2,000 (the dense solver
+/// is O(n³), 3.8 s at 2,000 on one core); nalgebra has no partial symmetric solver, and
+/// nalgebra-lapack / ARPACK bindings need a system library. Lanczos with full
+/// reorthogonalisation (two Gram–Schmidt passes each step) is exact enough here because
+/// Krylov dimensions stay in the low hundreds. A single Krylov sequence sees each eigenvalue
+/// once, so the exact multiplicities a graph has — eigenvalue 0 once per connected
+/// component, and 1 for a point with no link — are taken out first with their known
+/// eigenvectors (D^½·1 on the component, the unit vector of the point); every other
+/// multiplicity needs an exact symmetry that real embeddings do not have.
+fn smallest_eigenvalues(g: &Affinity, k: usize) -> Vec<f64> {
+    let n = g.n;
+    let k = k.min(n);
+    let sq: Vec<f64> = g.d.iter().map(|x| x.sqrt()).collect();
+    // Connected components of the graph (union–find over its links).
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut linked = vec![false; n];
+    for i in 0..n {
+        for j in i + 1..n {
+            if g.b[i * n + j] > 0.0 {
+                linked[i] = true;
+                linked[j] = true;
+                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                if ri != rj {
+                    parent[ri] = rj;
+                }
+            }
+        }
+    }
+    let mut known_vals: Vec<f64> = Vec::new();
+    let mut known: Vec<Vec<f64>> = Vec::new();
+    let mut comp: std::collections::HashMap<usize, usize> = Default::default();
+    for i in 0..n {
+        if !linked[i] {
+            let mut e = vec![0.0; n];
+            e[i] = 1.0;
+            known.push(e);
+            known_vals.push(1.0);
+            continue;
+        }
+        let r = root(&mut parent, i);
+        let next = known.len();
+        let c = *comp.entry(r).or_insert_with(|| {
+            known.push(vec![0.0; n]);
+            known_vals.push(0.0);
+            next
+        });
+        known[c][i] = sq[i];
+    }
+    for v in &mut known {
+        let norm = dot(v, v).sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    let rest = n - known.len();
+    let want = k.saturating_sub(known_vals.iter().filter(|&&v| v == 0.0).count());
+    let mut w = known_vals;
+    if want > 0 && rest > 0 {
+        // M x = D^-½ B D^-½ x, with the dense row-major B.
+        let matvec = |x: &[f64], y: &mut [f64]| {
+            let xs: Vec<f64> = x.iter().zip(&sq).map(|(a, s)| a / s).collect();
+            for (i, yi) in y.iter_mut().enumerate() {
+                *yi = dot(&g.b[i * n..(i + 1) * n], &xs) / sq[i];
+            }
+        };
+        w.extend(
+            lanczos_largest(n, rest, want, &known, matvec)
+                .into_iter()
+                .map(|m| 1.0 - m),
+        );
+    }
+    w.sort_by(|x, y| x.total_cmp(y));
+    w.truncate(k);
+    w
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    // Four partial sums: vectorises, and a dense matrix–vector product is the hot loop.
+    let mut s = [0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for ((acc, a), b) in s.iter_mut().zip(x).zip(y) {
+            *acc += a * b;
+        }
+    }
+    s[0] + s[1] + s[2] + s[3] + tail
+}
+
+/// The `want` largest eigenvalues of the symmetric operator `matvec` on the `dim`-dimensional
+/// complement of the orthonormal `deflate` vectors (in R^n), descending. Converged when each
+/// Ritz value's residual bound |β·s_last| is below 1e-10 (the eigenvalue error is at most
+/// that), or exact once the Krylov space fills the complement.
+fn lanczos_largest(
+    n: usize,
+    dim: usize,
+    want: usize,
+    deflate: &[Vec<f64>],
+    matvec: impl Fn(&[f64], &mut [f64]),
+) -> Vec<f64> {
+    const TOL: f64 = 1e-10;
+    let want = want.min(dim);
+    // Deterministic start (and restart) vectors: the same count on every run.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut random = |v: &mut [f64]| {
+        for x in v.iter_mut() {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *x = ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
+        }
+    };
+    let orthogonalise = |v: &mut [f64], basis: &[Vec<f64>]| {
+        for _ in 0..2 {
+            for q in deflate.iter().chain(basis) {
+                let c = dot(v, q);
+                v.iter_mut().zip(q).for_each(|(x, y)| *x -= c * y);
+            }
+        }
+    };
+    let mut basis: Vec<Vec<f64>> = Vec::new();
+    let (mut alpha, mut beta): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    let mut v = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    loop {
+        // A new direction: at the start, or after the Krylov space closed on itself.
+        let mut tries = 0;
+        loop {
+            random(&mut v);
+            orthogonalise(&mut v, &basis);
+            let norm = dot(&v, &v).sqrt();
+            if norm > 1e-8 || tries > 8 {
+                v.iter_mut().for_each(|x| *x /= norm.max(1e-300));
+                break;
+            }
+            tries += 1;
+        }
+        if let Some(b) = beta.last_mut() {
+            *b = 0.0;
+        }
+        let mut next_check = want.max(16);
+        loop {
+            matvec(&v, &mut w);
+            let a = dot(&v, &w);
+            basis.push(v.clone());
+            alpha.push(a);
+            orthogonalise(&mut w, &basis);
+            let b = dot(&w, &w).sqrt();
+            beta.push(b);
+            let m = basis.len();
+            if m == dim {
+                // The whole complement is spanned: the Ritz values are its eigenvalues.
+                return ritz(&alpha, &beta).0.into_iter().take(want).collect();
+            }
+            // A closed Krylov space (b ≈ 0) is invariant: whatever lies outside it is found
+            // only from a new start, so it never counts as converged.
+            if b < 1e-12 {
+                break;
+            }
+            if m >= next_check {
+                let (vals, res) = ritz(&alpha, &beta);
+                if res.iter().take(want).all(|&r| r < TOL) {
+                    return vals.into_iter().take(want).collect();
+                }
+                // Checks every ~12 % more steps: the tridiagonal solve stays a small share.
+                next_check = m + (m / 8).max(8);
+            }
+            std::mem::swap(&mut v, &mut w);
+            v.iter_mut().for_each(|x| *x /= b);
+        }
+    }
+}
+
+/// Eigenvalues of the tridiagonal (`alpha` diagonal, `beta` off-diagonal; the last β is the
+/// residual's norm), descending, with each one's residual bound |β_last · s_last|.
+fn ritz(alpha: &[f64], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let m = alpha.len();
+    let t = nalgebra::DMatrix::<f64>::from_fn(m, m, |i, j| {
+        if i == j {
+            alpha[i]
+        } else if i + 1 == j {
+            beta[i]
+        } else if j + 1 == i {
+            beta[j]
+        } else {
+            0.0
+        }
+    });
+    let e = t.symmetric_eigen();
+    let last = beta[m - 1].abs();
+    let mut pairs: Vec<(f64, f64)> = (0..m)
+        .map(|i| (e.eigenvalues[i], last * e.eigenvectors[(m - 1, i)].abs()))
+        .collect();
+    pairs.sort_by(|x, y| y.0.total_cmp(&x.0));
+    pairs.into_iter().unzip()
 }
 
 /// Clusters with fewer windows than this are outliers (a cough, a window across a change
@@ -445,6 +732,71 @@ mod tests {
         };
         assert!(eigengap_count(&emb, MAX_SPEAKERS, 0.4) < 20);
         assert_eq!(cluster(&emb, &o), dense(&truth));
+    }
+
+    /// Speakers whose windows spread around their voice as real ones do (cosine to
+    /// another speaker 0.1–0.4), some with few windows.
+    fn voices(n: usize, k: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut state = seed;
+        let mut rnd = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        let centres: Vec<Vec<f32>> = (0..k)
+            .map(|_| {
+                let mut c: Vec<f32> = (0..DIM).map(|_| rnd()).collect();
+                c[DIM - 1] += 3.0;
+                l2_normalized(&c)
+            })
+            .collect();
+        (0..n)
+            .map(|i| {
+                // Uneven shares: speaker c holds turns of 3 + 2c windows.
+                let c = (i / 3 + i % 7) % k;
+                let v: Vec<f32> = centres[c]
+                    .iter()
+                    .map(|&x| x + 0.06 * rnd() * (1 + c % 3) as f32)
+                    .collect();
+                l2_normalized(&v)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lanczos_gives_the_dense_eigenvalues() {
+        // Real-like graphs of 300–900 points, 2–30 voices; and graphs with several connected
+        // components (two far voices with keep 0.4: each row's links stay inside its voice)
+        // and isolated points (no positive cosine to anyone), whose repeated eigenvalues a
+        // single Krylov sequence cannot see.
+        let mut cases: Vec<(Vec<Vec<f32>>, f32)> = vec![
+            (voices(300, 2, 1), 0.4),
+            (voices(600, 12, 2), 0.4),
+            (voices(900, 30, 3), 0.4),
+            (voices(500, 5, 4), 0.05),
+        ];
+        let (mut far, _) = synthetic(400, 2);
+        // A point with only negative cosines: every link clipped to 0, no neighbour at all.
+        far[0] = vec![0.0; DIM];
+        far[0][0] = -1.0;
+        far[0][10] = -1.0;
+        far[0] = l2_normalized(&far[0]);
+        cases.push((far, 0.4));
+        for (i, (pts, keep)) in cases.iter().enumerate() {
+            let g = pruned_affinity(pts, *keep);
+            let dense = dense_eigenvalues(&g);
+            let lz = smallest_eigenvalues(&g, MAX_SPEAKERS + 1);
+            assert_eq!(lz.len(), MAX_SPEAKERS + 1);
+            for (j, (a, b)) in dense.iter().zip(&lz).enumerate() {
+                assert!((a - b).abs() < 1e-8, "case {i}, eigenvalue {j}: {a} vs {b}");
+            }
+            assert_eq!(
+                eigengap_count_lanczos(pts, MAX_SPEAKERS, *keep),
+                eigengap_count_dense(pts, MAX_SPEAKERS, *keep),
+                "case {i}"
+            );
+        }
     }
 
     #[test]

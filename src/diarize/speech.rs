@@ -246,3 +246,80 @@ pub fn load_segmentation(models_dir: &std::path::Path) -> anyhow::Result<Option<
     }
     Segmentation::load(&p).map(Some)
 }
+
+/// Speech regions from the chunks the resegmentation already ran ([`super::resegment`]'s
+/// `LocalSegmenter`), so no second speech detector runs: per 10 ms cell, speech when at least
+/// `rules.threshold` of the chunks covering it hear somebody (winning powerset class not
+/// "nobody"), split where the chunk whose middle is nearest hears one local speaker alone
+/// after another (as [`SegmentationSpeech`] does), pauses under `rules.min_gap` bridged and
+/// regions under `rules.min_speech` dropped. `chunks` in time order.
+pub fn speech_from_chunks(
+    chunks: &[super::resegment::LocalChunk],
+    total_samples: usize,
+    rules: SpeechRules,
+) -> Vec<Span> {
+    let cells = total_samples.div_ceil(CELL);
+    let mut out: Vec<Span> = Vec::new();
+    let gap = (rules.min_gap * SR / CELL as f64).round() as usize;
+    let emit = |out: &mut Vec<Span>, s: usize, e: usize| {
+        let (s, e) = (
+            (s * CELL) as f64 / SR,
+            ((e * CELL).min(total_samples) as f64 / SR),
+        );
+        if e - s >= rules.min_speech {
+            out.push(Span::new(s, e));
+        }
+    };
+    let mut open: Option<(usize, usize)> = None;
+    let mut last_who: Option<(usize, usize)> = None;
+    // Chunks covering the current cell: a window over the (time-ordered) chunk list.
+    let mut first = 0usize;
+    for cell in 0..cells {
+        while first < chunks.len() && chunks[first].cells().1 <= cell {
+            first += 1;
+        }
+        let (mut on, mut n) = (0usize, 0usize);
+        let mut who: Option<(usize, usize, usize)> = None; // (distance, chunk, class)
+        for (k, ch) in chunks.iter().enumerate().skip(first) {
+            let (a, z) = ch.cells();
+            if a > cell {
+                break;
+            }
+            if cell >= z {
+                continue;
+            }
+            let class = ch.class_at(cell);
+            n += 1;
+            on += usize::from(class != 0);
+            let dist = (cell * CELL).abs_diff(ch.start + ch.valid / 2);
+            if who.is_none_or(|w| dist < w.0) {
+                who = Some((dist, k, class));
+            }
+        }
+        let speech = n > 0 && on as f32 >= rules.threshold * n as f32;
+        let single = who.filter(|w| (1..=3).contains(&w.2));
+        let change = speech
+            && single.is_some_and(|w| last_who.is_some_and(|(ch, cl)| ch == w.1 && cl != w.2));
+        if let (true, Some(w)) = (speech, single) {
+            last_who = Some((w.1, w.2));
+        }
+        if change {
+            if let Some((st, _)) = open.take() {
+                emit(&mut out, st, cell);
+            }
+        }
+        match (speech, open) {
+            (true, None) => open = Some((cell, cell + 1)),
+            (true, Some((st, _))) => open = Some((st, cell + 1)),
+            (false, Some((st, end))) if cell >= end + gap => {
+                emit(&mut out, st, end);
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some((s, e)) = open {
+        emit(&mut out, s, e);
+    }
+    out
+}
