@@ -18,10 +18,6 @@ pub enum SpeechSource {
     /// pyannote's segmentation-3.0 model (speech, split where its local speaker changes): the
     /// alternative measured against Silero (`--vad-threshold` sets its speech threshold).
     Segmentation,
-    /// The chunks the resegmentation runs anyway (segmentation-3.0 every 7 s, no second
-    /// detector): speech where their winning class is not "nobody", split at local speaker
-    /// changes.
-    Chunks,
     /// A simple energy gate (no model).
     Energy,
     /// The reference RTTM's speech regions (oracle: measures clustering alone).
@@ -100,10 +96,6 @@ pub struct Args {
     /// Cosine margin for splitting a window at its middle (negative: never split).
     #[arg(long, allow_hyphen_values = true)]
     split_margin: Option<f32>,
-    /// Embed a window's first half only when the window's cosine similarity to a neighbour
-    /// in its speech region is below this (or it has none); negative: every window's.
-    #[arg(long, allow_hyphen_values = true)]
-    half_if_below: Option<f32>,
     /// Leave out the resegmentation by the segmentation model (turns from the clustering
     /// alone, one speaker at a time).
     #[arg(long)]
@@ -196,9 +188,6 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     if let Some(m) = a.merge_gap {
         opts.merge_gap = m;
     }
-    if let Some(x) = a.half_if_below {
-        opts.windows.half_if_below = (x >= 0.0).then_some(x);
-    }
     if let Some(m) = a.split_margin {
         opts.split_margin = (m >= 0.0).then_some(m);
     }
@@ -258,7 +247,7 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let seg = match (a.speech, a.no_resegment) {
-        (SpeechSource::Segmentation | SpeechSource::Chunks, _) | (_, false) => Some(
+        (SpeechSource::Segmentation, _) | (_, false) => Some(
             diarize::speech::load_segmentation(&g.models_dir)?.with_context(|| {
                 format!(
                     "no segmentation model in {} (run scripts/setup.sh, or use --speech vad)",
@@ -322,16 +311,6 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
             let found = match (a.speech, vad.as_mut()) {
                 (SpeechSource::Segmentation, _) => match &seg {
                     Some(m) => diarize::speech::speech_regions(m, &samples, rules)?,
-                    None => Vec::new(),
-                },
-                (SpeechSource::Chunks, _) => match &seg {
-                    Some(m) => {
-                        let mut l =
-                            diarize::resegment::LocalSegmenter::new(m, None, &opts.resegment);
-                        l.push(0, &samples)?;
-                        let chunks = l.finish()?;
-                        diarize::speech::speech_from_chunks(&chunks, samples.len(), rules)
-                    }
                     None => Vec::new(),
                 },
                 (SpeechSource::Vad, Some(v)) => v.speech_regions(&samples)?,
@@ -436,7 +415,6 @@ pub fn run(a: Args, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     let speech_note = match a.speech {
         SpeechSource::Segmentation => "pyannote segmentation-3.0",
-        SpeechSource::Chunks => "segmentation-3.0 chunks of the resegmentation",
         SpeechSource::Vad => "Silero VAD",
         SpeechSource::Energy => "energy gate",
         SpeechSource::Oracle => "reference RTTM (oracle)",

@@ -59,11 +59,6 @@ pub struct WindowOptions {
     /// Regions shorter than this get no embedding of their own (their speaker is taken
     /// from the nearest window in time).
     pub min_window: f64,
-    /// The first half of a window (for `DiarizeOptions::split_margin`) is embedded only when
-    /// the window's cosine similarity to a neighbouring window of its speech region is below
-    /// this, or it has no neighbour: a change of speaker inside a window makes it unlike its
-    /// neighbours. `None`: every window's first half (a third of the encoder's work).
-    pub half_if_below: Option<f32>,
 }
 
 impl Default for WindowOptions {
@@ -72,7 +67,6 @@ impl Default for WindowOptions {
             window: 2.0,
             hop: 2.0,
             min_window: 0.5,
-            half_if_below: None,
         }
     }
 }
@@ -254,11 +248,6 @@ struct Batcher<'a> {
     out: Vec<WindowEmbedding>,
     /// Frames in half a window.
     half_frames: usize,
-    half_if_below: Option<f32>,
-    /// Whether each pending window is the first of its speech region.
-    first: Vec<bool>,
-    /// The last embedding of the previous batch (the neighbour of this batch's first window).
-    prev: Option<Vec<f32>>,
 }
 
 impl<'a> Batcher<'a> {
@@ -269,9 +258,6 @@ impl<'a> Batcher<'a> {
             spans: Vec::new(),
             out: Vec::new(),
             half_frames: ((w.window * 100.0 / 2.0).round() as usize).max(1),
-            half_if_below: w.half_if_below,
-            first: Vec::new(),
-            prev: None,
         }
     }
 
@@ -290,9 +276,8 @@ impl<'a> Batcher<'a> {
         let n = mel.len() / N_MELS;
         let win = (w.window * 100.0).round() as usize;
         let hop = (w.hop * 100.0).round().max(1.0) as usize;
-        for (i, (s, l)) in window_starts(n, win, hop).into_iter().enumerate() {
+        for (s, l) in window_starts(n, win, hop) {
             self.mels.push(mel[s * N_MELS..(s + l) * N_MELS].to_vec());
-            self.first.push(i == 0);
             let t0 = start + s as f64 / 100.0;
             let t1 = (start + (s + l) as f64 / 100.0).min(start + samples.len() as f64 / SR);
             self.spans.push((t0, t1));
@@ -308,11 +293,7 @@ impl<'a> Batcher<'a> {
             return Ok(());
         }
         let refs: Vec<&[f32]> = self.mels.iter().map(|m| m.as_slice()).collect();
-        let embs = match self.half_if_below {
-            None => self.encoder.embed_prefixes(&refs, Some(self.half_frames))?,
-            Some(below) => self.embed_halves_where_unlike(&refs, below)?,
-        };
-        self.prev = embs.last().map(|e| e.0.clone());
+        let embs = self.encoder.embed_prefixes(&refs, Some(self.half_frames))?;
         for ((e, half), (s, t)) in embs.into_iter().zip(self.spans.drain(..)) {
             self.out.push(WindowEmbedding {
                 start: s,
@@ -322,49 +303,7 @@ impl<'a> Batcher<'a> {
             });
         }
         self.mels.clear();
-        self.first.clear();
         Ok(())
-    }
-
-    /// The pending windows' embeddings, then the first halves of those unlike a neighbour
-    /// of their region (similarity below `below`) or without one, in a second round.
-    fn embed_halves_where_unlike(
-        &self,
-        refs: &[&[f32]],
-        below: f32,
-    ) -> anyhow::Result<Vec<encoder::WindowEmbeddings>> {
-        let full = self.encoder.embed_batch(refs)?;
-        let n = full.len();
-        let mut heads: Vec<usize> = Vec::new();
-        for i in 0..n {
-            if refs[i].len() / N_MELS <= self.half_frames {
-                continue;
-            }
-            let prev = match (self.first[i], i.checked_sub(1)) {
-                (true, _) => None,
-                (false, Some(p)) => Some(&full[p]),
-                (false, None) => self.prev.as_ref(),
-            };
-            let next = (i + 1 < n && !self.first[i + 1]).then(|| &full[i + 1]);
-            let least = [prev, next]
-                .into_iter()
-                .flatten()
-                .map(|o| encoder::cosine(o, &full[i]))
-                .reduce(f32::min);
-            if least.is_none_or(|s| s < below) {
-                heads.push(i);
-            }
-        }
-        tracing::debug!("first halves embedded for {} of {n} windows", heads.len());
-        let head_refs: Vec<&[f32]> = heads
-            .iter()
-            .map(|&i| &refs[i][..self.half_frames * N_MELS])
-            .collect();
-        let mut halves: Vec<Option<Vec<f32>>> = vec![None; n];
-        for (&i, e) in heads.iter().zip(self.encoder.embed_batch(&head_refs)?) {
-            halves[i] = Some(e);
-        }
-        Ok(full.into_iter().zip(halves).collect())
     }
 }
 
