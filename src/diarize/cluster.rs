@@ -319,11 +319,12 @@ fn dense_eigenvalues(g: &Affinity) -> Vec<f64> {
 /// is O(n³), 3.8 s at 2,000 on one core); nalgebra has no partial symmetric solver, and
 /// nalgebra-lapack / ARPACK bindings need a system library. Lanczos with full
 /// reorthogonalisation (two Gram–Schmidt passes each step) is exact enough here because
-/// Krylov dimensions stay in the low hundreds. A single Krylov sequence sees each eigenvalue
-/// once, so the exact multiplicities a graph has — eigenvalue 0 once per connected
-/// component, and 1 for a point with no link — are taken out first with their known
-/// eigenvectors (D^½·1 on the component, the unit vector of the point); every other
-/// multiplicity needs an exact symmetry that real embeddings do not have.
+/// Krylov dimensions stay in the low hundreds. In exact arithmetic a Krylov sequence sees
+/// each eigenvalue once (further copies appear only through rounding, late), so the exact
+/// multiplicities a graph has — eigenvalue 0 once per connected component, and 1 for a
+/// point with no link — are taken out first with their known eigenvectors (D^½·1 on the
+/// component, the unit vector of the point); every other multiplicity needs an exact
+/// symmetry that real embeddings do not have.
 fn smallest_eigenvalues(g: &Affinity, k: usize) -> Vec<f64> {
     let n = g.n;
     let k = k.min(n);
