@@ -95,15 +95,7 @@ pub fn audio_edit<R: Read + Seek>(r: R) -> Option<AudioEdit> {
         if &k != b"mvhd" {
             return Some(None);
         }
-        let version = rd.u32()? >> 24;
-        if version == 1 {
-            rd.u64()?;
-            rd.u64()?;
-        } else {
-            rd.u32()?;
-            rd.u32()?;
-        }
-        Some(Some(rd.u32()?))
+        Some(Some(header_timescale(rd)?))
     })?;
     rd.find(moov, moov_end, |rd, k, b, e| {
         if &k != b"trak" {
@@ -111,6 +103,20 @@ pub fn audio_edit<R: Read + Seek>(r: R) -> Option<AudioEdit> {
         }
         Some(sound_track_edit(rd, b, e, movie_scale))
     })
+}
+
+/// The time scale of an `mvhd` or `mdhd` box (both start alike): after version/flags and the
+/// creation and modification times, 64-bit in version 1, 32-bit otherwise.
+fn header_timescale<R: Read + Seek>(rd: &mut Reader<R>) -> Option<u32> {
+    let version = rd.u32()? >> 24;
+    if version == 1 {
+        rd.u64()?;
+        rd.u64()?;
+    } else {
+        rd.u32()?;
+        rd.u32()?;
+    }
+    rd.u32()
 }
 
 fn sound_track_edit<R: Read + Seek>(
@@ -137,15 +143,7 @@ fn sound_track_edit<R: Read + Seek>(
         if &k != b"mdhd" {
             return Some(None);
         }
-        let version = rd.u32()? >> 24;
-        if version == 1 {
-            rd.u64()?;
-            rd.u64()?;
-        } else {
-            rd.u32()?;
-            rd.u32()?;
-        }
-        Some(Some(rd.u32()?))
+        Some(Some(header_timescale(rd)?))
     })?;
     let (edts, edts_end) = rd.find(trak, trak_end, |_, k, b, e| {
         Some((&k == b"edts").then_some((b, e)))
