@@ -305,3 +305,20 @@ fn edit_benchmark_on_dev_meetings() {
     let extra: usize = rows.iter().map(|r| r.headings_extra).sum();
     assert!(extra <= 15, "{extra} repeated or extra headings");
 }
+
+#[test]
+fn a_filler_after_a_comma_goes_before_a_noun_too() {
+    // Issue 18: 「確認し、あの運送手段のない区民」 — comma-less あの after a pause is a filler
+    // before a kanji or katakana word as well; あのような / あの時 keep their meaning.
+    let clean = |s: &str| minutes::kebatori::clean(s, "ja").text;
+    assert_eq!(
+        clean("運用を確認し、あの運送手段のない区民への周知"),
+        "運用を確認し、運送手段のない区民への周知"
+    );
+    assert_eq!(
+        clean("連携し、あのボランティアの活用"),
+        "連携し、ボランティアの活用"
+    );
+    assert_eq!(clean("して、あのような質問"), "して、あのような質問");
+    assert_eq!(clean("それは、あの時の話"), "それは、あの時の話");
+}
