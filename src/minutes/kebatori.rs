@@ -141,7 +141,7 @@ const JA_AT_CLAUSE_START_BEFORE_PAUSE: &[&str] = &[
     "ま",
 ];
 
-fn is_pause(c: char) -> bool {
+pub(super) fn is_pause(c: char) -> bool {
     matches!(c, '、' | '，' | ',' | ' ' | '　' | '…' | '‥')
 }
 

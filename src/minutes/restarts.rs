@@ -17,6 +17,9 @@ use lindera::segmenter::Segmenter;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+// The pause marks are kebatori's (the same set ends a filler there).
+use super::kebatori::is_pause;
+
 /// Shortest broken-off run handled here: shorter ones (予定、予定表 / 本、本日) are kebatori's,
 /// at clause starts only, and 3-character whole words (営業所、営業所長) are too often meant.
 const MIN_RUN: usize = 4;
@@ -40,10 +43,6 @@ fn is_compound_char(c: char) -> bool {
         || c == '々'
         || ('\u{30a1}'..='\u{30fa}').contains(&c)
         || c == 'ー'
-}
-
-fn is_pause(c: char) -> bool {
-    matches!(c, '、' | '，' | ',' | ' ' | '　' | '…' | '‥')
 }
 
 impl CompoundRestarts {
