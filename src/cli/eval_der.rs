@@ -77,7 +77,7 @@ pub struct Args {
     #[arg(long)]
     threshold: Option<f32>,
     /// Fraction of affinities kept for the eigengap speaker count (negative: off, cut the
-    /// dendrogram at --threshold instead); default as in transcription (classic: 0.4,
+    /// dendrogram at --threshold instead); default as in transcription (classic: 0.5,
     /// overlap: off).
     #[arg(long, allow_hyphen_values = true)]
     eigengap: Option<f32>,
