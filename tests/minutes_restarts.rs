@@ -1,6 +1,7 @@
-//! Compound restarts (国民健康保、国民健康保険) found with IPADIC: nothing in the 25 published
-//! Shinagawa minutes is taken for one (their lists such as 大崎図書館、大崎図書館分館 are whole
-//! words), so the rule cannot remove what a clerk wrote on purpose.
+//! Compound restarts (国民健康保、国民健康保険) found with IPADIC: in the 25 published Shinagawa
+//! minutes (931 k characters) only one place is taken for one (女性相談、女性相談員, the shape of a
+//! restart one suffix short, given up for the 16 such restarts in the benchmark's dev drafts);
+//! their lists such as 大崎図書館、大崎図書館分館 are whole words and stay.
 
 mod common;
 
@@ -53,8 +54,9 @@ fn the_published_minutes_hold_no_compound_restart() {
         }
     }
     assert!(lines > 9_000, "{lines} lines");
+    let known = "女性相談、女性相談員による";
     assert!(
-        found.is_empty(),
+        found.len() <= 1 && found.iter().all(|f| f.contains(known)),
         "taken for restarts:\n{}",
         found.join("\n")
     );

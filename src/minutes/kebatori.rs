@@ -168,7 +168,7 @@ fn is_katakana(c: char) -> bool {
     ('\u{30a0}'..='\u{30ff}').contains(&c) || ('\u{ff66}'..='\u{ff9f}').contains(&c)
 }
 
-fn is_kanji(c: char) -> bool {
+pub(super) fn is_kanji(c: char) -> bool {
     ('\u{4e00}'..='\u{9fff}').contains(&c) || c == '々' || ('\u{3400}'..='\u{4dbf}').contains(&c)
 }
 
