@@ -189,7 +189,13 @@ impl<'scope, 't: 'scope> Chunks<'scope, 't> {
         }
         match (&mut self.pool, &mut self.session) {
             (Some(p), _) => {
-                p.submit(id, audio)?;
+                if last {
+                    for (i, r) in p.submit_last(id, audio)? {
+                        self.done.insert(i, r?.segments);
+                    }
+                } else {
+                    p.submit(id, audio)?;
+                }
                 for (i, r) in p.ready() {
                     self.done.insert(i, r?.segments);
                 }

@@ -263,11 +263,54 @@ impl Transcriber {
 /// keep N cores busier than one state with N threads. One context (the weights) is shared;
 /// each state adds only its KV caches and compute buffers. Chunks are decoded without the
 /// previous chunk's text (it is not known yet), so the results do not depend on timing.
+///
+/// The recording's last chunk may be decoded by one state with every thread once the others
+/// are done ([`Pool::submit_last`]): otherwise the cores but one idle while it decodes (three
+/// 28 s chunks on two states took two chunk-times; this way about 1.6).
 pub struct Pool<'scope> {
-    jobs: Option<std::sync::mpsc::SyncSender<(usize, Vec<f32>)>>,
-    results: std::sync::mpsc::Receiver<(usize, anyhow::Result<ChunkResult>)>,
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    results: std::sync::mpsc::Receiver<Done>,
     workers: Vec<std::thread::ScopedJoinHandle<'scope, ()>>,
     in_flight: usize,
+    /// What each worker is decoding: since when, and how many seconds of audio.
+    running: Running,
+    /// Decoding seconds and audio seconds of the chunks done so far (one thread each).
+    decoded: (f64, f64),
+}
+
+/// Per worker, the chunk it is decoding: since when, and how many seconds of audio.
+type Running = std::sync::Arc<std::sync::Mutex<Vec<Option<(std::time::Instant, f64)>>>>;
+/// A chunk to decode: its number, its samples and the threads to decode it with.
+type Job = (usize, Vec<f32>, usize);
+/// A decoded chunk: its number, the result, and (wall seconds, audio seconds, threads).
+type Done = (usize, anyhow::Result<ChunkResult>, (f64, f64, usize));
+
+/// Wall-time speed-up of one state decoding with `n` threads over one thread. Measured for 2 on
+/// the 2-core machine of the benchmarks (a 28 s chunk: 6.8–7.4 s on 1 thread, 4.2 s on 2, so
+/// 1.6–1.75); assumed to grow the same way beyond.
+fn thread_speedup(n: usize) -> f64 {
+    (0.8 * n as f64).max(1.0)
+}
+
+/// Whether the last chunk (`seconds` of audio) ends sooner waiting for the chunks still
+/// decoding (`(seconds decoding so far, seconds of audio)` each) and then taking all `workers`
+/// threads, than decoding now on one. `pace` is decoding seconds per audio second on one
+/// thread, from the chunks done (unknown: no).
+pub fn last_alone_pays(
+    pace: Option<f64>,
+    others: &[(f64, f64)],
+    seconds: f64,
+    workers: usize,
+) -> bool {
+    let Some(pace) = pace else {
+        return false;
+    };
+    let others_left = others
+        .iter()
+        .map(|&(elapsed, s)| (pace * s - elapsed).max(0.0))
+        .fold(0.0, f64::max);
+    let alone = pace * seconds;
+    workers > 1 && others_left + alone / thread_speedup(workers) < alone
 }
 
 impl<'scope> Pool<'scope> {
@@ -299,22 +342,35 @@ impl<'scope> Pool<'scope> {
         }
         // Bounded: at most `workers` chunks wait, so audio held stays a few chunks however long
         // the recording.
-        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<(usize, Vec<f32>)>(workers.max(1));
+        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<Job>(workers.max(1));
         let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
         let (res_tx, results) = std::sync::mpsc::channel();
+        let running = std::sync::Arc::new(std::sync::Mutex::new(vec![None; sessions.len()]));
         let mut handles = Vec::new();
-        for mut session in sessions {
+        for (k, mut session) in sessions.into_iter().enumerate() {
             let job_rx = job_rx.clone();
             let res_tx = res_tx.clone();
+            let running = running.clone();
             let h = std::thread::Builder::new()
                 .name("whisper".into())
                 .spawn_scoped(scope, move || loop {
                     let job = job_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((id, audio))) = job else {
+                    let Ok(Ok((id, audio, threads))) = job else {
                         return; // channel closed (or poisoned): no more chunks
                     };
+                    let seconds = audio.len() as f64 / crate::audio::SAMPLE_RATE as f64;
+                    let t0 = std::time::Instant::now();
+                    if let Ok(mut r) = running.lock() {
+                        r[k] = Some((t0, seconds));
+                    }
+                    session.opts.threads = threads.max(1);
                     let r = session.transcribe(&audio);
-                    if res_tx.send((id, r)).is_err() {
+                    session.opts.threads = 1;
+                    if let Ok(mut r) = running.lock() {
+                        r[k] = None;
+                    }
+                    let took = t0.elapsed().as_secs_f64();
+                    if res_tx.send((id, r, (took, seconds, threads))).is_err() {
                         return;
                     }
                 })
@@ -326,24 +382,90 @@ impl<'scope> Pool<'scope> {
             results,
             workers: handles,
             in_flight: 0,
+            running,
+            decoded: (0.0, 0.0),
         })
     }
 
     /// Queues one chunk (blocks while every state is busy and the queue is full).
     pub fn submit(&mut self, id: usize, audio: Vec<f32>) -> anyhow::Result<()> {
+        self.send((id, audio, 1))
+    }
+
+    fn send(&mut self, job: Job) -> anyhow::Result<()> {
         let tx = self.jobs.as_ref().context("decoding pool already closed")?;
-        tx.send((id, audio))
+        tx.send(job)
             .map_err(|_| anyhow::anyhow!("the decoding threads stopped"))?;
         self.in_flight += 1;
         Ok(())
     }
 
+    fn note(&mut self, done: Done) -> (usize, anyhow::Result<ChunkResult>) {
+        let (id, r, (took, seconds, threads)) = done;
+        self.in_flight -= 1;
+        if threads == 1 && seconds > 0.0 {
+            self.decoded.0 += took;
+            self.decoded.1 += seconds;
+        }
+        (id, r)
+    }
+
+    /// Queues the recording's last chunk. When the other states would idle while it decodes on
+    /// one thread, it waits for them and is decoded with every thread instead: that is when the
+    /// chunks still decoding are estimated (from the pace of those done) to end sooner than
+    /// what the extra threads save. Returns the results that came in while waiting.
+    pub fn submit_last(
+        &mut self,
+        id: usize,
+        audio: Vec<f32>,
+    ) -> anyhow::Result<Vec<(usize, anyhow::Result<ChunkResult>)>> {
+        let workers = self.workers.len();
+        let mut out = Vec::new();
+        if workers < 2 {
+            self.submit(id, audio)?;
+            return Ok(out);
+        }
+        // While every state is busy, the chunk would wait anyway.
+        while self.in_flight >= workers {
+            match self.results.recv() {
+                Ok(d) => out.push(self.note(d)),
+                Err(_) => bail!("the decoding threads stopped"),
+            }
+        }
+        let seconds = audio.len() as f64 / crate::audio::SAMPLE_RATE as f64;
+        let now = std::time::Instant::now();
+        let others: Vec<(f64, f64)> = self
+            .running
+            .lock()
+            .map(|r| {
+                r.iter()
+                    .flatten()
+                    .map(|(since, s)| (now.duration_since(*since).as_secs_f64(), *s))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let pace = (self.decoded.1 > 0.0).then(|| self.decoded.0 / self.decoded.1);
+        let solo = self.in_flight == 0 || last_alone_pays(pace, &others, seconds, workers);
+        if solo {
+            while self.in_flight > 0 {
+                match self.results.recv() {
+                    Ok(d) => out.push(self.note(d)),
+                    Err(_) => bail!("the decoding threads stopped"),
+                }
+            }
+            tracing::debug!("last chunk ({seconds:.1} s) decoded with {workers} threads");
+            self.send((id, audio, workers))?;
+        } else {
+            self.submit(id, audio)?;
+        }
+        Ok(out)
+    }
+
     /// Results finished so far, without waiting.
     pub fn ready(&mut self) -> Vec<(usize, anyhow::Result<ChunkResult>)> {
         let mut out = Vec::new();
-        while let Ok(r) = self.results.try_recv() {
-            self.in_flight -= 1;
-            out.push(r);
+        while let Ok(d) = self.results.try_recv() {
+            out.push(self.note(d));
         }
         out
     }
@@ -354,10 +476,7 @@ impl<'scope> Pool<'scope> {
         let mut out = Vec::new();
         while self.in_flight > 0 {
             match self.results.recv() {
-                Ok(r) => {
-                    self.in_flight -= 1;
-                    out.push(r);
-                }
+                Ok(d) => out.push(self.note(d)),
                 Err(_) => break,
             }
         }
@@ -581,4 +700,24 @@ pub fn glossary_prompt(path: &Path) -> anyhow::Result<String> {
     }
     // Whisper's prompt holds at most 223 tokens; the glossary goes first, so keep it short.
     Ok(terms.join("、"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_alone_pays;
+
+    #[test]
+    fn the_last_chunk_waits_only_when_the_others_end_soon() {
+        // Three 28 s chunks on two states at 0.25 s per audio second: the second chunk started
+        // with the first and is nearly done, so the third waits and takes both threads.
+        assert!(last_alone_pays(Some(0.25), &[(6.5, 28.0)], 28.0, 2));
+        // Four chunks: the third has just started on the other state; waiting would cost more
+        // than the second thread saves.
+        assert!(!last_alone_pays(Some(0.25), &[(0.2, 28.0)], 28.0, 2));
+        // A short last chunk is not worth a wait of 3 s.
+        assert!(!last_alone_pays(Some(0.25), &[(4.0, 28.0)], 5.0, 2));
+        // No pace measured yet, or one state only: decode as usual.
+        assert!(!last_alone_pays(None, &[(6.5, 28.0)], 28.0, 2));
+        assert!(!last_alone_pays(Some(0.25), &[], 28.0, 1));
+    }
 }
