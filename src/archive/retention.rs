@@ -252,8 +252,12 @@ impl Archive {
 
     /// A writer on the search index, after deleting files a killed process left that no
     /// commit refers to (tantivy would collide with them at its next commit).
-    pub(crate) fn index_writer(&self, heap: usize) -> anyhow::Result<tantivy::IndexWriter> {
-        let w = self.index()?.writer(1, heap)?;
+    pub(crate) fn index_writer(
+        &self,
+        threads: usize,
+        heap: usize,
+    ) -> anyhow::Result<tantivy::IndexWriter> {
+        let w = self.index()?.writer(threads, heap)?;
         w.garbage_collect_files()
             .wait()
             .context("cannot clean the search index folder")?;
@@ -264,7 +268,7 @@ impl Archive {
     /// them, so their text leaves the disk.
     pub(crate) fn unindex_meeting(&self, id: i64) -> anyhow::Result<()> {
         let index = self.index()?;
-        let mut w = self.index_writer(32 << 20)?;
+        let mut w = self.index_writer(1, 32 << 20)?;
         index.delete_meeting(&w, id);
         fault("remove-before-index-commit");
         w.commit().context("cannot commit the search index")?;
