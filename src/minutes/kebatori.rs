@@ -287,8 +287,32 @@ fn japanese_spans(chars: &[char]) -> Vec<(usize, usize, RemovalKind)> {
             // minutes keep 5 demonstrative あの in 931 k characters (あの機材, あのチェア,
             // あのような); speakers say the filler far more often, so the 4 before a noun are
             // given up. あのような / あの時 / あの件 / あの方 keep their meaning.
-            let sentence_start = i == 0 || matches!(chars[i - 1], '。' | '？' | '！');
+            // Before a number, a bracketed item or a Latin word (、あの３４ページ / 。あの（１）の
+            // / あのＳＤＧｓ) and before お of a request (あのお聞かせください / あのお尋ねします) it
+            // is a filler too: the dev half of the published minutes holds none of these.
+            let sentence_start = i == 0
+                || matches!(chars[i - 1], '。' | '？' | '！')
+                || (matches!(chars[i - 1], ' ' | '　')
+                    && (i == 1 || matches!(chars[i - 2], '。' | '？' | '！')));
             let clause_start = i > 0 && matches!(chars[i - 1], '、' | '，');
+            let numbered = |c: char| {
+                c.is_ascii_alphanumeric()
+                    || ('０'..='９').contains(&c)
+                    || ('Ａ'..='Ｚ').contains(&c)
+                    || ('ａ'..='ｚ').contains(&c)
+                    || matches!(c, '（' | '(')
+            };
+            let request = ["お聞", "お尋", "お伺", "お願", "お答", "お示", "お知らせ"]
+                .iter()
+                .any(|w| starts_with(chars, i + 2, &w.chars().collect::<Vec<_>>()));
+            if (sentence_start || clause_start)
+                && starts_with(chars, i, &['あ', 'の'])
+                && (chars.get(i + 2).is_some_and(|&c| numbered(c)) || request)
+            {
+                spans.push((i, i + 2, RemovalKind::Filler));
+                i += 2;
+                continue 'scan;
+            }
             if starts_with(chars, i, &['あ', 'の'])
                 && chars.get(i + 2).is_some_and(|&c| {
                     (sentence_start || clause_start) && (is_kanji(c) || is_kana_word_start(c))
@@ -417,13 +441,16 @@ fn japanese_restart(chars: &[char], i: usize) -> Option<usize> {
             true
         } else if all_kanji && len <= 3 && after.is_some_and(is_kanji) {
             // A kanji word broken off and said in full (予定、予定表 / 本、本日), unless the
-            // longer word goes on into a list (東京、東京都、神奈川県).
+            // longer word goes on into a list (東京、東京都、神奈川県). One kanji is not a list
+            // item said before its own compound (以、以上、賛成討論 / 旭、旭化成不動産、住友商事):
+            // the benchmark's dev half of the published minutes holds no such list.
             let mut e = q + len;
             while e < chars.len() && is_kanji(chars[e]) {
                 e += 1;
             }
-            !(chars.get(e).is_some_and(|&c| is_pause(c))
-                && chars.get(e + 1).is_some_and(|&c| is_kanji(c)))
+            len == 1
+                || !(chars.get(e).is_some_and(|&c| is_pause(c))
+                    && chars.get(e + 1).is_some_and(|&c| is_kanji(c)))
         } else {
             // A whole word said again, not the first part of a longer word: 東京、東京都 is a list.
             let last = a[len - 1];
@@ -646,8 +673,37 @@ mod tests {
             "連携し、ボランティアの"
         );
         assert_eq!(c("して、あのような質問", "ja"), "して、あのような質問");
+        // Before a number, a bracketed item, a Latin word or a request: a filler.
+        assert_eq!(
+            c("最後に、あの３４ページから", "ja"),
+            "最後に、３４ページから"
+        );
+        assert_eq!(
+            c("ございます。 あの（１）の", "ja"),
+            "ございます。 （１）の"
+        );
+        assert_eq!(
+            c("今年度、あのＳＤＧｓ未来都市", "ja"),
+            "今年度、ＳＤＧｓ未来都市"
+        );
+        assert_eq!(
+            c("対応について、あのお尋ねします", "ja"),
+            "対応について、お尋ねします"
+        );
+        // ... but not inside a clause, nor before お that is not a request.
+        assert_eq!(c("まさにあの３人が", "ja"), "まさにあの３人が");
+        assert_eq!(c("それで、あのお金は", "ja"), "それで、あのお金は");
         assert_eq!(c("あのとき、", "ja"), "あのとき、");
         assert_eq!(c("東京、東京都、神奈川県", "ja"), "東京、東京都、神奈川県");
+        // One kanji before its own compound is a restart even when a list goes on.
+        assert_eq!(
+            c("以上です。以、以上、賛成討論", "ja"),
+            "以上です。以上、賛成討論"
+        );
+        assert_eq!(
+            c("東京建物、旭、旭化成不動産、住友商事", "ja"),
+            "東京建物、旭化成不動産、住友商事"
+        );
         assert_eq!(c("まあまあの結果", "ja"), "まあまあの結果");
         assert_eq!(c("いまある施設", "ja"), "いまある施設");
     }
