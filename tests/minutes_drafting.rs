@@ -95,6 +95,59 @@ fn floor_calls_and_silences_become_stage_notes() {
     assert!(!txt.contains("発言者未確認"), "{txt}");
 }
 
+/// A member going up to the rostrum is noted by full name and 議員, also as a committee chair
+/// reporting (○塚本建設委員長 → 〔塚本よしひろ議員登壇〕), when the attendees give the full name;
+/// an official by the heading; without a single matching member, by the heading.
+#[test]
+fn a_member_at_the_rostrum_is_noted_by_full_name() {
+    let speaker = |id: &str, name: &str, role: &str| Speaker {
+        id: id.into(),
+        label: id.into(),
+        name: Some(name.into()),
+        role: Some(role.into()),
+    };
+    let t = common::turns_transcript(
+        &[
+            ("S1", 0.0, 3.0, "建設委員長の報告を求めます。"),
+            (
+                "S2",
+                20.0,
+                24.0,
+                "審査の経過および結果をご報告申し上げます。",
+            ),
+            ("S1", 25.0, 27.0, "区長の説明を求めます。"),
+            ("S3", 45.0, 48.0, "ご説明申し上げます。"),
+        ],
+        vec![
+            speaker("S1", "渡辺", "議長"),
+            speaker("S2", "塚本", "建設委員長"),
+            speaker("S3", "森澤", "区長"),
+        ],
+    );
+    let attendee = |name: &str, role: &str| gijiroku::minutes::Attendee {
+        name: name.into(),
+        role: Some(role.into()),
+        ..Default::default()
+    };
+    let mut m = meta(MeetingKind::Plenary);
+    m.attendees = vec![
+        attendee("塚本 よしひろ", "議員"),
+        attendee("松永 よしひろ", "議員"),
+        attendee("森澤 正範", "区長"),
+    ];
+    let txt = body(&t, &m);
+    assert!(
+        txt.contains("〔塚本よしひろ議員登壇〕\n\n○塚本建設委員長　審査の経過"),
+        "{txt}"
+    );
+    assert!(txt.contains("〔森澤区長登壇〕"), "{txt}");
+    // Two members of that family name, or none listed: the heading.
+    m.attendees.push(attendee("塚本 ひろし", "議員"));
+    assert!(body(&t, &m).contains("〔塚本建設委員長登壇〕"));
+    m.attendees.clear();
+    assert!(body(&t, &m).contains("〔塚本建設委員長登壇〕"));
+}
+
 #[test]
 fn agenda_goes_where_the_chair_takes_it_up() {
     let t = transcript(&[

@@ -326,6 +326,7 @@ pub fn run_eval(a: EvalArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dump)
             .with_context(|| format!("cannot create {}", dump.display()))?;
         let all = gijiroku::minutes::fidelity::load_turns(&a.dir.join("turns.jsonl"))?;
+        let roster = editbench::council_roster(&all);
         let mut rows = Vec::new();
         for (i, (id, turns)) in all.iter().enumerate() {
             if !editbench::in_split(i, split) {
@@ -334,8 +335,13 @@ pub fn run_eval(a: EvalArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             let path = a.dir.join(format!("{id}.txt"));
             let published = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let (e, r, d) =
-                editbench::measure_meeting_styled(turns, &published, &options, style.as_ref())?;
+            let (e, r, d) = editbench::measure_meeting_in_council(
+                turns,
+                &published,
+                &options,
+                style.as_ref(),
+                &roster,
+            )?;
             std::fs::write(dump.join(format!("{id}.ref.txt")), &r)?;
             if a.by_class {
                 let mut runs = editbench::edit_runs(&r, &d);

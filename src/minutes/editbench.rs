@@ -826,7 +826,47 @@ pub fn measure_meeting_styled(
     options: &MinutesOptions,
     style: Option<&super::Style>,
 ) -> anyhow::Result<(MeetingEdits, String, String)> {
+    measure_meeting_in_council(turns, published, options, style, &[])
+}
+
+/// The council's members as a clerk lists them (full names, role 議員): every speaker the
+/// minutes of `all` head as `○{full name}議員`. Stage notes name members by full name
+/// (〔塚本よしひろ議員登壇〕) even when their heading is a committee chair's (○塚本建設委員長).
+/// Built from the headings only, never from the notes the benchmark scores.
+pub fn council_roster(
+    all: &std::collections::BTreeMap<String, Vec<TurnRecord>>,
+) -> Vec<super::Attendee> {
+    let mut names: Vec<String> = all
+        .values()
+        .flatten()
+        .filter_map(|r| match split_label(&r.speaker) {
+            (name, Some(role)) if role == "議員" && !name.is_empty() => Some(name),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| super::Attendee {
+            name,
+            role: Some("議員".into()),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// [`measure_meeting_styled`] with the council's member list (see [`council_roster`]) in the
+/// metadata, as the clerk keeps it.
+pub fn measure_meeting_in_council(
+    turns: &[TurnRecord],
+    published: &str,
+    options: &MinutesOptions,
+    style: Option<&super::Style>,
+    roster: &[super::Attendee],
+) -> anyhow::Result<(MeetingEdits, String, String)> {
     let (t, mut meta) = noisy_meeting(turns, published);
+    meta.attendees = roster.to_vec();
     if let Some(style) = style {
         meta.apply_style(style)?;
     }
@@ -863,6 +903,7 @@ pub fn measure(
     style: Option<&super::Style>,
 ) -> anyhow::Result<Vec<MeetingEdits>> {
     let all = load_turns(&dir.join("turns.jsonl"))?;
+    let roster = council_roster(&all);
     let mut out = Vec::new();
     for (i, (id, turns)) in all.iter().enumerate() {
         if !in_split(i, split) {
@@ -871,7 +912,7 @@ pub fn measure(
         let path = dir.join(format!("{id}.txt"));
         let published = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        out.push(measure_meeting_styled(turns, &published, options, style)?.0);
+        out.push(measure_meeting_in_council(turns, &published, options, style, &roster)?.0);
     }
     if out.is_empty() {
         anyhow::bail!("no meeting of {} in this split", dir.display());

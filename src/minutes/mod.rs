@@ -417,7 +417,7 @@ pub fn draft(
 
     if ja && meta.kind.is_council() {
         let recess = meta.conventions.recess_minutes * 60.0;
-        speeches = stage_notes(speeches, options, meta.kind, recess);
+        speeches = stage_notes(speeches, options, meta, recess);
         subject_lines(&mut speeches, meta, &time_of);
     }
     let placed = place_agenda(&mut speeches, meta, ja, &time_of);
@@ -467,6 +467,46 @@ pub fn draft(
     })
 }
 
+/// Whom a 〔…登壇〕 note names: a council member by full name and 議員, also when the member
+/// goes up as a committee chair to report (○塚本建設委員長 → 〔塚本よしひろ議員登壇〕, as the
+/// published minutes print it); anyone else as their heading (〔森澤区長登壇〕). The full name
+/// is the one member among the attendees whose name begins as the speaker's does (at least
+/// two characters: the family name; a label parsed as 塚本建設 + 委員長 still finds 塚本 よしひろ);
+/// without one (no attendees given, two members of that family name), the heading.
+fn rostrum_name(sp: &Speech, attendees: &[Attendee]) -> String {
+    let heading = sp.heading.trim_start_matches('○').to_string();
+    let role = sp.role.as_deref().unwrap_or("");
+    if role != "議員" && !role.ends_with("委員長") {
+        return heading;
+    }
+    let Some(name) = sp.name.as_deref().map(squash).filter(|n| !n.is_empty()) else {
+        return heading;
+    };
+    let mut members: Vec<String> = attendees
+        .iter()
+        .filter(|a| {
+            a.role
+                .as_deref()
+                .is_some_and(|r| MEMBER_ROLES.contains(&r) || r.ends_with("委員長"))
+        })
+        .map(|a| squash(&a.name))
+        .collect();
+    members.sort();
+    members.dedup();
+    let common = |full: &str| {
+        full.chars()
+            .zip(name.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    let best = members.iter().map(|m| common(m)).max().unwrap_or(0);
+    let found: Vec<&String> = members.iter().filter(|m| common(m) == best).collect();
+    match found.as_slice() {
+        [full] if best >= 2 => format!("{full}議員"),
+        _ => heading,
+    }
+}
+
 /// Council minutes: short calls of unidentified speakers become 〔「…」と呼ぶ者あり〕 notes at
 /// the end of the speech before them; long silences get 〔…登壇〕 / 〔賛成者起立〕 notes.
 /// The clerk's convention (Shinagawa and most assemblies): the note closes the speech before
@@ -474,9 +514,10 @@ pub fn draft(
 fn stage_notes(
     speeches: Vec<Speech>,
     options: &MinutesOptions,
-    kind: MeetingKind,
+    meta: &MeetingMeta,
     recess: f64,
 ) -> Vec<Speech> {
+    let kind = meta.kind;
     let note = |text: String, at: f64, segments: Vec<usize>| Paragraph {
         verbatim: String::new(),
         text,
@@ -529,7 +570,7 @@ fn stage_notes(
                     && sp.identified
                     && prev.speaker != sp.speaker
                 {
-                    Some(format!("〔{}登壇〕", sp.heading.trim_start_matches('○')))
+                    Some(format!("〔{}登壇〕", rostrum_name(&sp, &meta.attendees)))
                 } else {
                     None
                 };
