@@ -12,15 +12,19 @@ mod common;
 
 const EVAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval/minutes");
 
-/// (speaker id, start, end, text), one diarization turn each: S1 渡辺議長, S2 森澤区長, S3
-/// unknown.
-fn transcript(lines: &[(&str, f64, f64, &str)]) -> Transcript {
-    let speaker = |id: &str, name: Option<&str>, role: Option<&str>| Speaker {
+/// A transcript speaker whose label is its id.
+fn speaker(id: &str, name: Option<&str>, role: Option<&str>) -> Speaker {
+    Speaker {
         id: id.into(),
         label: id.into(),
         name: name.map(str::to_string),
         role: role.map(str::to_string),
-    };
+    }
+}
+
+/// (speaker id, start, end, text), one diarization turn each: S1 渡辺議長, S2 森澤区長, S3
+/// unknown.
+fn transcript(lines: &[(&str, f64, f64, &str)]) -> Transcript {
     common::turns_transcript(
         lines,
         vec![
@@ -100,12 +104,6 @@ fn floor_calls_and_silences_become_stage_notes() {
 /// an official by the heading; without a single matching member, by the heading.
 #[test]
 fn a_member_at_the_rostrum_is_noted_by_full_name() {
-    let speaker = |id: &str, name: &str, role: &str| Speaker {
-        id: id.into(),
-        label: id.into(),
-        name: Some(name.into()),
-        role: Some(role.into()),
-    };
     let t = common::turns_transcript(
         &[
             ("S1", 0.0, 3.0, "建設委員長の報告を求めます。"),
@@ -119,9 +117,9 @@ fn a_member_at_the_rostrum_is_noted_by_full_name() {
             ("S3", 45.0, 48.0, "ご説明申し上げます。"),
         ],
         vec![
-            speaker("S1", "渡辺", "議長"),
-            speaker("S2", "塚本", "建設委員長"),
-            speaker("S3", "森澤", "区長"),
+            speaker("S1", Some("渡辺"), Some("議長")),
+            speaker("S2", Some("塚本"), Some("建設委員長")),
+            speaker("S3", Some("森澤"), Some("区長")),
         ],
     );
     let attendee = |name: &str, role: &str| gijiroku::minutes::Attendee {

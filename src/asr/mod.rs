@@ -426,12 +426,7 @@ impl<'scope> Pool<'scope> {
             return Ok(out);
         }
         // While every state is busy, the chunk would wait anyway.
-        while self.in_flight >= workers {
-            match self.results.recv() {
-                Ok(d) => out.push(self.note(d)),
-                Err(_) => bail!("the decoding threads stopped"),
-            }
-        }
+        self.wait_until(workers - 1, &mut out)?;
         let seconds = audio.len() as f64 / crate::audio::SAMPLE_RATE as f64;
         let now = std::time::Instant::now();
         let others: Vec<(f64, f64)> = self
@@ -447,18 +442,28 @@ impl<'scope> Pool<'scope> {
         let pace = (self.decoded.1 > 0.0).then(|| self.decoded.0 / self.decoded.1);
         let solo = self.in_flight == 0 || last_alone_pays(pace, &others, seconds, workers);
         if solo {
-            while self.in_flight > 0 {
-                match self.results.recv() {
-                    Ok(d) => out.push(self.note(d)),
-                    Err(_) => bail!("the decoding threads stopped"),
-                }
-            }
+            self.wait_until(0, &mut out)?;
             tracing::debug!("last chunk ({seconds:.1} s) decoded with {workers} threads");
             self.send((id, audio, workers))?;
         } else {
             self.submit(id, audio)?;
         }
         Ok(out)
+    }
+
+    /// Waits for results until at most `in_flight` chunks are queued or decoding.
+    fn wait_until(
+        &mut self,
+        in_flight: usize,
+        out: &mut Vec<(usize, anyhow::Result<ChunkResult>)>,
+    ) -> anyhow::Result<()> {
+        while self.in_flight > in_flight {
+            match self.results.recv() {
+                Ok(d) => out.push(self.note(d)),
+                Err(_) => bail!("the decoding threads stopped"),
+            }
+        }
+        Ok(())
     }
 
     /// Results finished so far, without waiting.
