@@ -7,7 +7,14 @@ use cmake::Config;
 use std::env;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// gijiroku: the files of whisper.cpp changed from whisper-rs-sys 0.15.0 (PATCHES.md).
+const PATCHED: [&str; 3] = [
+    "ggml/src/ggml-cpu/CMakeLists.txt",
+    "ggml/src/ggml-cpu/llamafile/sgemm.cpp",
+    "ggml/src/ggml-cpu/llamafile/sgemm-avx512.cpp",
+];
 
 fn main() {
     let target = env::var("TARGET").unwrap();
@@ -101,6 +108,10 @@ fn main() {
     }
 
     println!("cargo:rerun-if-changed=wrapper.h");
+    // gijiroku: rebuild when a patched file changes (see PATCHES.md).
+    for file in PATCHED {
+        println!("cargo:rerun-if-changed=whisper.cpp/{file}");
+    }
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let whisper_root = out.join("whisper.cpp");
@@ -114,6 +125,16 @@ fn main() {
                 e
             )
         });
+    }
+    // gijiroku: the copy above is made once per OUT_DIR; refresh the patched files so an
+    // edit to them is rebuilt (cmake sees the new file times).
+    for file in PATCHED {
+        let from = Path::new("whisper.cpp").join(file);
+        let to = whisper_root.join(file);
+        if std::fs::read(&from).ok() != std::fs::read(&to).ok() {
+            std::fs::copy(&from, &to)
+                .unwrap_or_else(|e| panic!("Failed to copy {}: {}", from.display(), e));
+        }
     }
 
     if env::var("WHISPER_DONT_GENERATE_BINDINGS").is_ok() {
@@ -134,6 +155,7 @@ fn main() {
         .map_err(|v| v.to_string())
         .unwrap();
 
+        #[allow(unused_mut)] // gijiroku: mutated only under GPU features
         let mut bindings = bindgen::Builder::default()
             .rust_edition(bindgen::RustEdition::Edition2021)
             .rust_target(package_msrv)

@@ -484,8 +484,20 @@ class tinyBLAS {
     }
 
     bool matmul(int64_t m, int64_t n) {
-        if (k % KN != 0)
+        // gijiroku: a k that is not a multiple of KN is no longer refused; gemm_bloc adds
+        // the last k % KN products in scalar code (Whisper's attention has k = 1500).
+        if (k < KN || m < 4)
             return false;
+        // gijiroku: likewise the rows past the last multiple of 4 (Whisper's vocabulary has
+        // 51865 rows) are done here one by one, columns split among the threads, and the
+        // rest goes through the tiles below.
+        if (m % 4 != 0) {
+            const int64_t m4 = m - m % 4;
+            for (int64_t j = params->ith; j < n; j += params->nth)
+                for (int64_t i = m4; i < m; ++i)
+                    gemm_bloc<1, 1>(i, j);
+            m = m4;
+        }
         // compute RM for only need tile with size RM&RM-1
 #if VECTOR_REGISTERS == 32
         if (m % 16 == 0 && (m/16 >= params->nth)) {
@@ -540,7 +552,8 @@ class tinyBLAS {
     template <int RM, int RN>
     inline void gemm_bloc(int64_t ii, int64_t jj) {
         D Cv[RN][RM] = {};
-        for (int64_t l = 0; l < k; l += KN) {
+        const int64_t kv = k - k % KN;
+        for (int64_t l = 0; l < kv; l += KN) {
             // help compiler for op order.
             if constexpr (RM <= RN) {
                 V Av[RM];
@@ -567,9 +580,17 @@ class tinyBLAS {
             }
         }
         for (int64_t j = 0; j < RN; ++j)
-            for (int64_t i = 0; i < RM; ++i)
-                C[ldc * (jj + j) + (ii + i)] = hsum(Cv[j][i]);
+            for (int64_t i = 0; i < RM; ++i) {
+                float tail = 0.0f;
+                for (int64_t l = kv; l < k; ++l)
+                    tail += to_f32(A[lda * (ii + i) + l]) * to_f32(B[ldb * (jj + j) + l]);
+                C[ldc * (jj + j) + (ii + i)] = hsum(Cv[j][i]) + tail;
+            }
     }
+
+    static inline float to_f32(float x) { return x; }
+    static inline float to_f32(ggml_fp16_t x) { return GGML_CPU_FP16_TO_FP32(x); }
+    static inline float to_f32(ggml_bf16_t x) { return GGML_BF16_TO_FP32(x); }
 
     template <int RM, int RN, int BM>
     NOINLINE void gemm(int64_t m, int64_t n, int64_t BN) {
@@ -3274,6 +3295,12 @@ class tinyBLAS_PPC {
 #endif
 } // namespace
 
+#if defined(GGML_SGEMM_AVX512_VARIANT) && !defined(GGML_SGEMM_IS_AVX512_VARIANT) && !defined(__AVX512F__)
+extern "C" bool llamafile_sgemm_avx512(const struct ggml_compute_params * params, int64_t, int64_t,
+                                       int64_t, const void *, int64_t, const void *, int64_t,
+                                       void *, int64_t, int, int, int);
+#endif
+
 /**
  * Performs optimized matrix multiplication on CPU.
  *
@@ -3316,6 +3343,19 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     assert(ldc >= m);
     assert(params->nth > 0);
     assert(params->ith < params->nth);
+
+#if defined(GGML_SGEMM_AVX512_VARIANT) && !defined(GGML_SGEMM_IS_AVX512_VARIANT) && !defined(__AVX512F__)
+    // gijiroku: the AVX-512 build of this file (sgemm-avx512.cpp) when the CPU has it;
+    // GGML_SGEMM_NO_AVX512=1 keeps the baseline kernels (for side-by-side measurements).
+    static const bool use_avx512 = __builtin_cpu_supports("avx512f") &&
+                                   __builtin_cpu_supports("avx512bw") &&
+                                   __builtin_cpu_supports("avx512dq") &&
+                                   __builtin_cpu_supports("avx512vl") &&
+                                   __builtin_cpu_supports("avx512vnni") &&
+                                   getenv("GGML_SGEMM_NO_AVX512") == nullptr;
+    if (use_avx512)
+        return llamafile_sgemm_avx512(params, m, n, k, A, lda, B, ldb, C, ldc, Atype, Btype, Ctype);
+#endif
 
     // only enable sgemm for prompt processing
 #if !defined(__MMA__)
