@@ -589,7 +589,7 @@ class tinyBLAS {
     }
 
     static inline float to_f32(float x) { return x; }
-    static inline float to_f32(ggml_fp16_t x) { return GGML_CPU_FP16_TO_FP32(x); }
+    static inline float to_f32(ggml_fp16_t x) { return unhalf(x); }
     static inline float to_f32(ggml_bf16_t x) { return GGML_BF16_TO_FP32(x); }
 
     template <int RM, int RN, int BM>
@@ -3295,7 +3295,9 @@ class tinyBLAS_PPC {
 #endif
 } // namespace
 
+// gijiroku: this (baseline) build calls the AVX-512 build of this file when the CPU has it.
 #if defined(GGML_SGEMM_AVX512_VARIANT) && !defined(GGML_SGEMM_IS_AVX512_VARIANT) && !defined(__AVX512F__)
+#define GGML_SGEMM_CALLS_AVX512
 extern "C" bool llamafile_sgemm_avx512(const struct ggml_compute_params * params, int64_t, int64_t,
                                        int64_t, const void *, int64_t, const void *, int64_t,
                                        void *, int64_t, int, int, int);
@@ -3344,7 +3346,7 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     assert(params->nth > 0);
     assert(params->ith < params->nth);
 
-#if defined(GGML_SGEMM_AVX512_VARIANT) && !defined(GGML_SGEMM_IS_AVX512_VARIANT) && !defined(__AVX512F__)
+#if defined(GGML_SGEMM_CALLS_AVX512)
     // gijiroku: the AVX-512 build of this file (sgemm-avx512.cpp) when the CPU has it;
     // GGML_SGEMM_NO_AVX512=1 keeps the baseline kernels (for side-by-side measurements).
     static const bool use_avx512 = __builtin_cpu_supports("avx512f") &&
