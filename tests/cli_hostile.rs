@@ -260,6 +260,9 @@ fn absurd_model_headers_are_refused() {
             err.contains("not a valid Whisper ggml model"),
             "{name}: {err}"
         );
+        // One forged copy (~75 MB) on disk at a time.
+        std::fs::remove_file(&bad).unwrap();
+        assert!(!imported.join(bad.file_name().unwrap()).exists(), "{name}");
     }
     let o = Command::new(env!("CARGO_BIN_EXE_gijiroku"))
         .arg("--data")
