@@ -26,7 +26,7 @@ use tantivy::schema::{
     TextOptions, Value, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{Stemmer, TextAnalyzer, TokenStream, TokenizerManager};
+use tantivy::tokenizer::{TextAnalyzer, TokenStream, TokenizerManager};
 use tantivy::{
     DateTime, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
@@ -281,7 +281,7 @@ impl SearchIndex {
         let ja_tokenizer = JapaneseTokenizer::new(dictionary);
         // The tokenizer already folds width and case; English words are then stemmed.
         let ja = TextAnalyzer::builder(ja_tokenizer.clone())
-            .filter(Stemmer::new(tantivy::tokenizer::Language::English))
+            .filter(japanese::LatinStemmer)
             .build();
         index.tokenizers().register(JA_TOKENIZER, ja.clone());
         index.tokenizers().register(
