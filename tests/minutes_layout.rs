@@ -55,14 +55,16 @@ fn chair_sentence_lines_put_each_of_the_chairs_sentences_on_its_own_line() {
             "S3",
             9.0,
             15.0,
-            "ご報告申し上げます。本案は可決すべきものと決定いたしました。",
+            "ご報告申し上げます。委員会は可決すべきものと決定いたしました。",
         ),
-        ("S2", 16.0, 20.0, "お答えします。以上です。"),
+        ("S2", 16.0, 20.0, "お答えします。そのとおりです。"),
     ]);
     let mut m = plenary();
     let plain = body(&t, &m);
+    // Without the setting, only a sentence opening with a paragraph cue (これより) starts a
+    // line of its own.
     assert!(
-        plain.contains("開きます。この際、ご報告いたします。これより日程に入ります。\n"),
+        plain.contains("開きます。この際、ご報告いたします。\nこれより日程に入ります。\n"),
         "{plain}"
     );
     m.conventions.chair_sentence_lines = true;
@@ -75,10 +77,13 @@ fn chair_sentence_lines_put_each_of_the_chairs_sentences_on_its_own_line() {
     );
     // Members and officials keep their paragraphs (the 総務委員長 reports, not presides).
     assert!(
-        styled.contains("ご報告申し上げます。本案は可決すべきものと決定いたしました。\n"),
+        styled.contains("ご報告申し上げます。委員会は可決すべきものと決定いたしました。\n"),
         "{styled}"
     );
-    assert!(styled.contains("お答えします。以上です。\n"), "{styled}");
+    assert!(
+        styled.contains("お答えします。そのとおりです。\n"),
+        "{styled}"
+    );
     // The verbatim text is all there, split with the sentences.
     let d = minutes::draft(&t, &m, &MinutesOptions::default()).unwrap();
     let chair = d
@@ -284,7 +289,8 @@ fn two_items() -> MeetingMeta {
 
 #[test]
 fn an_agenda_block_said_inside_the_chairs_sentence_is_printed_there() {
-    // Shinagawa 2024-02-20: 「次に、── 日程第２ 一般質問 ── を行います。」 under one heading.
+    // Shinagawa 2024-02-20: 「次に、── 日程第２ 一般質問 ── を行います。」 under one heading,
+    // 次に、 opening a line as the published minutes print it.
     let t = transcript(&[
         ("S2", 0.0, 4.0, "以上で説明を終わります。"),
         (
@@ -300,7 +306,7 @@ fn an_agenda_block_said_inside_the_chairs_sentence_is_printed_there() {
     let txt = body(&t, &m);
     assert!(
         txt.contains(&format!(
-            "○渡辺議長　以上で、区長の説明を終わります。次に、\n{rule}\n日程第２\n一般質問\n{rule}\nを行います。初めに、代表質問を行います。\n\n○森澤区長　お答えします。"
+            "○渡辺議長　以上で、区長の説明を終わります。\n次に、\n{rule}\n日程第２\n一般質問\n{rule}\nを行います。\n初めに、代表質問を行います。\n\n○森澤区長　お答えします。"
         )),
         "{txt}"
     );
@@ -318,33 +324,35 @@ fn an_agenda_block_said_inside_the_chairs_sentence_is_printed_there() {
         .collect();
     assert!(speeches[2].continued && !speeches[1].continued);
     assert_eq!(
-        format!(
-            "{}{}",
-            speeches[1].paragraphs[0].verbatim, speeches[2].paragraphs[0].verbatim
-        ),
+        speeches[1..3]
+            .iter()
+            .flat_map(|s| s.paragraphs.iter().map(|p| p.verbatim.as_str()))
+            .collect::<String>(),
         "以上で、区長の説明を終わります。次に、日程第２、一般質問を行います。初めに、代表質問を行います。"
     );
     assert!(speeches[1].end <= speeches[2].start);
     // Every download shows it: Markdown, HTML and DOCX print no heading after the block.
     let md = String::from_utf8(minutes::render(&d, Format::Markdown).unwrap()).unwrap();
     assert!(
-        md.contains("終わります。次に、\n\n---\n\n### 日程第２　一般質問\n\n---\n\nを行います。"),
+        md.contains(
+            "終わります。\n\n次に、\n\n---\n\n### 日程第２　一般質問\n\n---\n\nを行います。"
+        ),
         "{md}"
     );
     let html = String::from_utf8(minutes::render(&d, Format::Html).unwrap()).unwrap();
     assert!(
-        html.contains("<div class=\"speech continued\"")
-            && html.contains("<p>を行います。初めに、代表質問を行います。</p>"),
+        html.contains("<div class=\"speech continued\"") && html.contains("<p>を行います。</p>"),
         "{html}"
     );
     let paras = docx_paragraphs(&minutes::render(&d, Format::Docx).unwrap());
     let at = paras
         .iter()
-        .position(|p| p == "を行います。初めに、代表質問を行います。")
+        .position(|p| p == "を行います。")
         .unwrap_or_else(|| panic!("{paras:?}"));
     assert_eq!(paras[at - 1], rule);
     assert_eq!(paras[at - 3], "日程第２");
-    assert!(paras[at - 5].ends_with("終わります。次に、"), "{paras:?}");
+    assert!(paras[at - 5].ends_with("次に、"), "{paras:?}");
+    assert!(paras[at - 6].ends_with("終わります。"), "{paras:?}");
     // Only the number said: the block after the paragraph, the chair under a new heading.
     let t2 = transcript(&[(
         "S1",
@@ -355,7 +363,7 @@ fn an_agenda_block_said_inside_the_chairs_sentence_is_printed_there() {
     let txt = body(&t2, &m);
     assert!(
         txt.contains(&format!(
-            "議題に供します。初めに、代表質問を行います。\n{rule}\n"
+            "議題に供します。\n{rule}\n日程第２\n一般質問\n{rule}\n\n○渡辺議長　初めに、代表質問を行います。\n"
         )),
         "{txt}"
     );
@@ -364,7 +372,7 @@ fn an_agenda_block_said_inside_the_chairs_sentence_is_printed_there() {
     let txt = body(&t, &m);
     assert!(
         txt.contains(&format!(
-            "代表質問を行います。\n{rule}\n日程第２\n一般質問\n{rule}\n"
+            "一般質問を行います。\n{rule}\n日程第２\n一般質問\n{rule}\n"
         )),
         "{txt}"
     );
@@ -707,4 +715,41 @@ fn the_benchmark_agenda_has_the_lines_under_each_title() {
         a.iter().flat_map(|x| &x.items).all(|l| !l.ends_with('。')),
         "{a:?}"
     );
+}
+
+/// Issue 18: a sentence opening with 次に、/ 以上 / 本案は … starts a line, as the published
+/// minutes print it, even with no pause before it — inside one recognised segment too; a cue
+/// word that does not open a sentence (a segment cut mid-sentence) does not.
+#[test]
+fn paragraph_cues_open_a_new_line_without_a_pause() {
+    let t = transcript(&[
+        (
+            "S3",
+            0.0,
+            9.0,
+            "ご報告申し上げます。第46号議案は可決すべきものと決定いたしました。次に、第47号議案についてご報告申し上げます。",
+        ),
+        ("S3", 9.2, 11.0, "審査には１０分"),
+        ("S3", 11.2, 14.0, "以上を要しました。"),
+        ("S3", 14.2, 16.0, "以上で報告を終わります。"),
+    ]);
+    let m = plenary();
+    let txt = body(&t, &m);
+    assert!(
+        txt.contains(
+            "決定いたしました。\n次に、第47号議案についてご報告申し上げます。審査には10分以上を要しました。\n以上で報告を終わります。\n"
+        ),
+        "{txt}"
+    );
+    let off = MinutesOptions {
+        paragraph_cues: false,
+        ..Default::default()
+    };
+    let d = minutes::draft(&t, &m, &off).unwrap();
+    let plain = String::from_utf8(minutes::render(&d, Format::Text).unwrap()).unwrap();
+    assert!(
+        plain.contains("決定いたしました。次に、第47号議案"),
+        "{plain}"
+    );
+    assert!(plain.contains("要しました。以上で報告"), "{plain}");
 }
