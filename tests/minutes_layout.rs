@@ -718,8 +718,9 @@ fn the_benchmark_agenda_has_the_lines_under_each_title() {
 }
 
 /// Issue 18: a sentence opening with 次に、/ 以上 / 本案は … starts a line, as the published
-/// minutes print it, even with no pause before it — inside one recognised segment too; a cue
-/// word that does not open a sentence (a segment cut mid-sentence) does not.
+/// minutes print it, even with no pause before it — inside one recognised segment too, and
+/// after a filler the draft removes; a cue word that does not open a sentence (a segment cut
+/// mid-sentence) does not.
 #[test]
 fn paragraph_cues_open_a_new_line_without_a_pause() {
     let t = transcript(&[
@@ -732,12 +733,13 @@ fn paragraph_cues_open_a_new_line_without_a_pause() {
         ("S3", 9.2, 11.0, "審査には１０分"),
         ("S3", 11.2, 14.0, "以上を要しました。"),
         ("S3", 14.2, 16.0, "以上で報告を終わります。"),
+        ("S3", 16.2, 18.0, "えー、続きまして、別件です。"),
     ]);
     let m = plenary();
     let txt = body(&t, &m);
     assert!(
         txt.contains(
-            "決定いたしました。\n次に、第47号議案についてご報告申し上げます。審査には10分以上を要しました。\n以上で報告を終わります。\n"
+            "決定いたしました。\n次に、第47号議案についてご報告申し上げます。審査には10分以上を要しました。\n以上で報告を終わります。\n続きまして、別件です。\n"
         ),
         "{txt}"
     );

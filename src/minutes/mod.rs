@@ -610,21 +610,33 @@ fn presides(kind: MeetingKind, role: Option<&str>) -> bool {
 /// Sentence openings that begin a new paragraph in published Japanese minutes, whatever the
 /// pause before them: on the dev half of ../shared/eval/minutes each opens a paragraph in
 /// ≥ 90 % of its ≥ 20 occurrences (次に、 353 of 354, 以上 85 of 85, 最後に、 42 of 42,
-/// これより 38 of 38, 続いて、 22 of 22, 初めに、 67 of 71, 本案は 29 of 30, よって 35 of 39);
-/// また、 (41 %), なお、 (69 %) and それでは (88 %) do not.
+/// これより 38 of 38, 続いて、 22 of 22, 続きまして、 28 of 28, 初めに、 67 of 71, 本案は 29 of
+/// 30, 本件について 41 of 43, よって 35 of 39); また、 (41 %), なお、 (69 %) and それでは (88 %)
+/// do not. Left out although they qualify: one council's report formulas (質疑終了後、,
+/// 理事者の説明の後に) and the colloquial それと、 (22 of 24).
 const JA_PARAGRAPH_CUES: &[&str] = &[
     "次に、",
     "以上",
     "最後に、",
     "これより",
     "続いて、",
+    "続きまして、",
     "初めに、",
     "本案は",
+    "本件について",
     "よって",
 ];
 
+/// Whether `text` opens with one of [`JA_PARAGRAPH_CUES`], fillers before it (えー、次に、)
+/// not counting: they are removed from the draft.
 fn opens_paragraph(text: &str) -> bool {
-    JA_PARAGRAPH_CUES.iter().any(|c| text.starts_with(c))
+    let cue = |t: &str| JA_PARAGRAPH_CUES.iter().any(|c| t.starts_with(c));
+    if cue(text) {
+        return true;
+    }
+    // ケバ取り on the opening only: a cue is at most 5 characters after the fillers.
+    let head: String = text.chars().take(24).collect();
+    cue(kebatori::clean(&head, "ja").text.trim_start())
 }
 
 fn ends_sentence(text: &str) -> bool {
