@@ -605,8 +605,6 @@ fn presides(kind: MeetingKind, role: Option<&str>) -> bool {
     }
 }
 
-/// Whether a segment's text ends a sentence: 。？！, or a sentence ending the recogniser left
-/// without its 。 (the draft closes those, see `close_sentences`).
 /// Sentence openings that begin a new paragraph in published Japanese minutes, whatever the
 /// pause before them: on the dev half of ../shared/eval/minutes each opens a paragraph in
 /// ≥ 90 % of its ≥ 20 occurrences (次に、 353 of 354, 以上 85 of 85, 最後に、 42 of 42,
@@ -634,11 +632,13 @@ fn opens_paragraph(text: &str) -> bool {
     if cue(text) {
         return true;
     }
-    // ケバ取り on the opening only: a cue is at most 5 characters after the fillers.
+    // ケバ取り on the opening only: the fillers and a cue fit in its first 24 characters.
     let head: String = text.chars().take(24).collect();
     cue(kebatori::clean(&head, "ja").text.trim_start())
 }
 
+/// Whether a segment's text ends a sentence: 。？！, or a sentence ending the recogniser left
+/// without its 。 (the draft closes those, see `close_sentences`).
 fn ends_sentence(text: &str) -> bool {
     let t = text.trim_end();
     t.ends_with(['。', '？', '！', '?', '!']) || JA_SENTENCE_ENDS.iter().any(|e| t.ends_with(e))
