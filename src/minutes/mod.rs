@@ -386,16 +386,17 @@ pub fn draft(
         let who = resolve_speaker(transcript, meta, speaker.as_deref(), ja);
         let sentence_lines =
             ja && meta.conventions.chair_sentence_lines && presides(meta.kind, who.role.as_deref());
-        let split = if sentence_lines {
+        let cues = ja && options.paragraph_cues;
+        let pieces = if sentence_lines {
             split_at_sentences(&segs, |_| true)
-        } else if ja && options.paragraph_cues {
+        } else if cues {
             split_at_sentences(&segs, opens_paragraph)
         } else {
             Vec::new()
         };
-        let split: Vec<&Segment> = split.iter().collect();
-        let segs: &[&Segment] = if sentence_lines || ja && options.paragraph_cues {
-            &split
+        let piece_refs: Vec<&Segment> = pieces.iter().collect();
+        let segs: &[&Segment] = if sentence_lines || cues {
+            &piece_refs
         } else {
             &segs
         };
@@ -946,6 +947,8 @@ fn paragraphs_of(
     corrected: &mut usize,
     sentence_lines: bool,
 ) -> Vec<Paragraph> {
+    // The same condition under which `draft` cut the segments at the cues.
+    let cues = lang == "ja" && options.paragraph_cues;
     let sep = if crate::transcript::uses_spaces(lang) {
         " "
     } else {
@@ -1012,10 +1015,7 @@ fn paragraphs_of(
         if let Some(last) = current.last() {
             if seg.start - last.end >= options.paragraph_gap
                 || sentence_lines && ends_sentence(&last.text)
-                || lang == "ja"
-                    && options.paragraph_cues
-                    && ends_sentence(&last.text)
-                    && opens_paragraph(seg.text.trim_start())
+                || cues && ends_sentence(&last.text) && opens_paragraph(seg.text.trim_start())
             {
                 flush(&mut current, &mut out);
             }

@@ -177,10 +177,15 @@ fn searchable(c: char) -> bool {
         | '\u{30FC}'
         | '\u{3005}'..='\u{3007}'
         | '\u{4E00}'..='\u{9FFF}' => true,
-        // CJK punctuation and brackets (、。「」〜・), the commonest non-words of the minutes.
-        '\u{3000}'..='\u{3004}' | '\u{3008}'..='\u{3020}' | '\u{30FB}' => false,
+        _ if cjk_punctuation(c) => false,
         _ => c.is_alphanumeric(),
     }
+}
+
+/// CJK punctuation and brackets (、。「」〜・), the commonest non-words of the minutes: none is
+/// a letter or digit, and NFKC keeps them (or makes a space of U+3000).
+fn cjk_punctuation(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{3004}' | '\u{3008}'..='\u{3020}' | '\u{30FB}')
 }
 
 /// Morphological tokenizer: lindera with IPADIC (normal mode), punctuation dropped.
@@ -345,9 +350,7 @@ pub fn normalized_chars(text: &str, out: &mut Vec<(char, usize, usize)>) {
                     out.push((c, i, i + c.len_utf8()));
                     continue;
                 }
-                // CJK punctuation and brackets: NFKC keeps them (or makes a space of U+3000),
-                // and none is a letter or digit.
-                '\u{3000}'..='\u{3004}' | '\u{3008}'..='\u{3020}' | '\u{30FB}' => continue,
+                _ if cjk_punctuation(c) => continue,
                 _ => {}
             }
         }
